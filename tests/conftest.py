@@ -1,0 +1,9 @@
+"""Shared paths for the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SPECS = REPO / "openapi"
+TEST_SPECS = Path(__file__).resolve().parent / "specs"

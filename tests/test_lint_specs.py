@@ -1,0 +1,54 @@
+"""`lint` on the fixture specs: the minimal one is clean; each broken one fails with its exact text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lifecycle import SourceError, load_spec
+from lifecycle.lint import lint_document
+from lifecycle.source import load_document
+from tests.conftest import TEST_SPECS
+
+BROKEN = sorted((TEST_SPECS / "broken").glob("*.yaml"))
+
+
+def lint_text(path: Path) -> str:
+    name = path.relative_to(TEST_SPECS).as_posix()
+    try:
+        findings = lint_document(load_document(path.read_text(encoding="utf-8"), name))
+    except SourceError as error:
+        findings = list(error.findings)
+    return "".join(f"{finding}\n" for finding in findings)
+
+
+def test_minimal_spec_is_clean() -> None:
+    assert lint_text(TEST_SPECS / "minimal.yaml") == ""
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=[p.stem for p in BROKEN])
+def test_broken_spec_reports_exactly_the_expected_findings(path: Path) -> None:
+    expected = path.with_suffix(".expected").read_text(encoding="utf-8")
+    assert expected, f"{path.name} must fail"
+    assert lint_text(path) == expected
+
+
+def test_every_broken_spec_has_its_expected_text() -> None:
+    expected = {p.stem for p in (TEST_SPECS / "broken").glob("*.expected")}
+    assert expected == {p.stem for p in BROKEN}
+
+
+def test_load_spec_refuses_a_broken_spec_with_all_findings() -> None:
+    path = TEST_SPECS / "broken" / "state_value_not_in_enum.yaml"
+    with pytest.raises(SourceError) as caught:
+        load_spec(path.read_text(encoding="utf-8"), "broken/state_value_not_in_enum.yaml")
+    assert len(caught.value.findings) == 2
+    assert str(caught.value) == lint_text(path).rstrip("\n")
+
+
+def test_load_spec_builds_the_lifecycle_of_a_clean_spec() -> None:
+    spec = load_spec((TEST_SPECS / "minimal.yaml").read_text(encoding="utf-8"), "tests/specs/minimal.yaml")
+    assert spec.name == "minimal"
+    assert spec.lifecycle.terminal_states == {"done", "cancelled"}
+    assert set(spec.operations) == {"createJob", "getJob", "cancelJob"}
