@@ -173,7 +173,7 @@ class _LifecycleChecks:
                 self._add(
                     f"transitions/{name}",
                     "terminal state has outgoing transitions",
-                    found=one_of(targets),
+                    found=", ".join(sorted(repr(target) for target in targets)),
                     expected="none",
                 )
             if not state.terminal and not targets:

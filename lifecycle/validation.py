@@ -64,6 +64,13 @@ def _translate(error: ValidationError, document: Document, base: str) -> Iterabl
     if keyword == "oneOf" and isinstance(instance, Mapping) and _tagged(rule):
         yield from _tagged_union(error, document, base, pointer)
         return
+    if keyword in ("oneOf", "anyOf"):
+        # the schema's own description says best what forms are allowed
+        expected = schema.get("description", "one of the allowed forms")
+        yield document.finding(
+            pointer, "value has none of the allowed forms", found=show(instance), expected=expected
+        )
+        return
     if keyword in ("enum", "const"):
         allowed = rule if keyword == "enum" else [rule]
         hint = closest(instance, [str(a) for a in allowed]) if isinstance(instance, str) else None
@@ -82,6 +89,12 @@ def _translate(error: ValidationError, document: Document, base: str) -> Iterabl
             "value does not match its pattern",
             found=show(instance),
             expected=f"a string matching {rule}",
+        )
+        return
+    if keyword == "not" and isinstance(rule, Mapping) and set(rule) == {"required"}:
+        together = ", ".join(repr(name) for name in rule["required"])
+        yield document.finding(
+            pointer, f"keys {together} cannot be used together", expected="only one of them"
         )
         return
     if keyword == "propertyNames":

@@ -1,0 +1,292 @@
+"""Scenarios: the timelines created resources walk, loaded from YAML and checked against a lifecycle.
+
+A scenario file ``scenarios/<api>/<name>.yaml`` is validated against the shipped JSON Schema, then
+against the API's lifecycle: every state must exist, the first step must be the initial state,
+each step must be an allowed transition, nothing may follow a terminal step, and each step must set
+the fields its state requires (timestamps and callback records excepted: the engine fills those).
+
+    >>> scenario = load_scenario(text, "scenarios/letta/happy.yaml", spec.lifecycle)
+    >>> [step.state for step in scenario.steps]
+    ['created', 'completed']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lifecycle.errors import SourceError
+from lifecycle.findings import Finding, closest, one_of, show
+from lifecycle.model import Lifecycle
+from lifecycle.source import Document, load_document
+from lifecycle.validation import schema_findings, shipped_validator
+
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step: a state, when it begins, and the field values it sets."""
+
+    state: str
+    after: float | None = None
+    after_reads: int | None = None
+    set: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A named, validated timeline for one API."""
+
+    name: str
+    api: str
+    description: str
+    steps: tuple[Step, ...]
+    default: bool = False
+    match_text: str | None = None
+    deviations: frozenset[str] = frozenset()
+    source: str = ""
+
+    def matches(self, body: Any) -> bool:
+        """Whether any string inside the create request ``body`` contains the trigger text."""
+        return self.match_text is not None and _contains(body, self.match_text.lower())
+
+
+def parse_duration(value: float | str) -> float:
+    """Seconds from a number or a string such as ``250ms``, ``1.5s``, ``2m``."""
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(value)
+    if match is None:
+        raise ValueError(f"not a duration: {value!r}")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def load_scenario(text: str, source: str, lifecycle: Lifecycle, *, api: str | None = None) -> Scenario:
+    """Parse and check a scenario file; raise SourceError listing every problem.
+
+    ``source`` names the file in messages; the scenario's name is the file name without extension.
+    ``api``, when given, is the API the file's folder says it belongs to.
+    """
+    return scenario_from_document(load_document(text, source), lifecycle, api=api)
+
+
+def scenario_from_data(
+    data: Any, source: str, lifecycle: Lifecycle, *, name: str, api: str | None = None
+) -> Scenario:
+    """Check a scenario given as Python data (e.g. written inline in a test) exactly like a file."""
+    return scenario_from_document(Document(source, data, {}), lifecycle, api=api, name=name)
+
+
+def scenario_from_document(
+    document: Document, lifecycle: Lifecycle, *, api: str | None = None, name: str | None = None
+) -> Scenario:
+    data = document.data
+    findings = schema_findings(shipped_validator("scenario.schema.json"), data, document, "")
+    if findings:
+        raise SourceError(findings)
+    if api is not None and data["api"] != api:
+        findings.append(
+            document.finding(
+                "/api",
+                "scenario is for another API than its folder",
+                found=repr(data["api"]),
+                expected=repr(api),
+            )
+        )
+    findings.extend(_lifecycle_findings(document, lifecycle))
+    if findings:
+        raise SourceError(sorted(findings, key=lambda finding: (finding.line or 0, finding.pointer)))
+    stem = document.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return Scenario(
+        name=name or stem,
+        api=data["api"],
+        description=data["description"],
+        steps=tuple(
+            Step(
+                state=raw["state"],
+                after=parse_duration(raw["after"]) if "after" in raw else None,
+                after_reads=raw.get("after_reads"),
+                set=dict(raw.get("set", {})),
+            )
+            for raw in data["steps"]
+        ),
+        default=data.get("default", False),
+        match_text=(data.get("match") or {}).get("text_contains"),
+        deviations=frozenset(data.get("deviations", ())),
+        source=document.name,
+    )
+
+
+def _lifecycle_findings(document: Document, lifecycle: Lifecycle) -> list[Finding]:
+    findings: list[Finding] = []
+    data = document.data
+    deviations = {deviation.name: deviation for deviation in lifecycle.deviations}
+    for index, name in enumerate(data.get("deviations", ())):
+        if name not in deviations:
+            findings.append(
+                document.finding(
+                    f"/deviations/{index}",
+                    "unknown deviation",
+                    found=repr(name),
+                    expected=one_of(deviations),
+                    suggestion=closest(name, deviations),
+                )
+            )
+    chosen = frozenset(data.get("deviations", ())) & deviations.keys()
+    automatic = set(lifecycle.timestamps.values()) | set(
+        lifecycle.callback.records.values() if lifecycle.callback else ()
+    )
+    shown = {name for state in lifecycle.states.values() for name in state.show}
+    previous: str | None = None
+    for index, raw in enumerate(data["steps"]):
+        pointer = f"/steps/{index}"
+        state_name = raw["state"]
+        state = lifecycle.states.get(state_name)
+        if state is None:
+            findings.append(
+                document.finding(
+                    f"{pointer}/state",
+                    "unknown state",
+                    found=repr(state_name),
+                    expected=one_of(lifecycle.states),
+                    suggestion=closest(state_name, lifecycle.states),
+                )
+            )
+            previous = None
+            continue
+        if index == 0:
+            if state_name != lifecycle.initial:
+                findings.append(
+                    document.finding(
+                        f"{pointer}/state",
+                        "the first step must be the initial state",
+                        found=repr(state_name),
+                        expected=repr(lifecycle.initial),
+                    )
+                )
+            if "after" in raw or "after_reads" in raw:
+                findings.append(
+                    document.finding(
+                        pointer, "the first step begins at creation and takes no after/after_reads"
+                    )
+                )
+        elif previous is not None:
+            if lifecycle.states[previous].terminal:
+                findings.append(
+                    document.finding(
+                        pointer, f"no step may follow the terminal state {previous!r}", found=repr(state_name)
+                    )
+                )
+            elif not lifecycle.allows(previous, state_name, chosen):
+                targets = sorted(lifecycle.transitions.get(previous, ()))
+                findings.append(
+                    document.finding(
+                        f"{pointer}/state",
+                        f"transition {previous} -> {state_name} is not allowed",
+                        found=repr(state_name),
+                        expected=one_of(targets),
+                    )
+                )
+            elif "after" not in raw and "after_reads" not in raw:
+                findings.append(
+                    document.finding(
+                        pointer, "a later step must say when it begins", expected="'after' or 'after_reads'"
+                    )
+                )
+        values = raw.get("set", {})
+        for key, value in values.items():
+            findings.extend(
+                _set_findings(
+                    document,
+                    f"{pointer}/set/{key}",
+                    key,
+                    value,
+                    state_name=state_name,
+                    lifecycle=lifecycle,
+                    chosen=chosen,
+                    automatic=automatic,
+                    shown=shown,
+                )
+            )
+        for required in sorted(state.present - automatic - set(values)):
+            findings.append(
+                document.finding(
+                    pointer,
+                    f"state {state_name!r} requires field {required!r}",
+                    expected=f"set: {{{required}: ...}}",
+                )
+            )
+        previous = state_name
+    return findings
+
+
+def _set_findings(
+    document: Document,
+    pointer: str,
+    key: str,
+    value: Any,
+    *,
+    state_name: str,
+    lifecycle: Lifecycle,
+    chosen: frozenset[str],
+    automatic: set[str],
+    shown: set[str],
+) -> Sequence[Finding]:
+    if key not in lifecycle.fields:
+        return [
+            document.finding(
+                pointer,
+                "unknown field",
+                found=repr(key),
+                expected=one_of(lifecycle.fields),
+                suggestion=closest(key, lifecycle.fields),
+            )
+        ]
+    if key in shown or key in automatic:
+        return [
+            document.finding(
+                pointer,
+                "field is filled in by the engine, not by scenarios",
+                found=repr(key),
+                expected=one_of(set(lifecycle.fields) - shown - automatic),
+            )
+        ]
+    state = lifecycle.states[state_name]
+    allowed = set(state.allowed.get(key, ()))
+    if not allowed:
+        return []
+    for deviation in lifecycle.deviations:
+        effect = deviation.effect
+        if (
+            deviation.name in chosen
+            and deviation.kind == "extra-values"
+            and effect["state"] == state_name
+            and effect["field"] == key
+        ):
+            allowed.update(effect["values"])
+    if value not in allowed:
+        hint = closest(value, [str(a) for a in allowed]) if isinstance(value, str) else None
+        return [
+            document.finding(
+                pointer,
+                f"value not allowed for {key!r} in state {state_name!r}",
+                found=show(value),
+                expected=one_of(allowed),
+                suggestion=hint,
+            )
+        ]
+    return []
+
+
+def _contains(value: Any, needle: str) -> bool:
+    if isinstance(value, str):
+        return needle in value.lower()
+    if isinstance(value, Mapping):
+        return any(_contains(item, needle) for item in value.values())
+    if isinstance(value, list):
+        return any(_contains(item, needle) for item in value)
+    return False

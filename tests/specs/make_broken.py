@@ -1,0 +1,74 @@
+"""Regenerate broken/*.yaml from minimal.yaml: each variant changes exactly one thing.
+
+Run from this folder after changing minimal.yaml, then review the diff of broken/*.expected
+(regenerate those with `comeback lint broken/NAME.yaml > broken/NAME.expected`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BASE = (HERE / "minimal.yaml").read_text(encoding="utf-8")
+LIFECYCLE = BASE[BASE.index("x-lifecycle:") :]
+
+VARIANTS = {
+    "unknown_state": ("    running: [done, cancelled]\n", "    running: [done, cancelled, queud]\n"),
+    "terminal_with_exit": (
+        "    running: [done, cancelled]\n",
+        "    running: [done, cancelled]\n    done: [running]\n",
+    ),
+    "enum_value_without_state": (
+        "enum: [queued, running, done, cancelled]",
+        "enum: [queued, running, done, cancelled, paused]",
+    ),
+    "state_value_not_in_enum": ("done: {show: {status: done}", "done: {show: {status: finished}"),
+    "unknown_operation": ("    operation: cancelJob\n", "    operation: cancelJb\n"),
+    "link_unknown_operation": ("              operationId: getJob\n", "              operationId: getJbo\n"),
+    "link_unknown_parameter": (
+        "              parameters: {job_id: $response.body#/id}\n            CancelJob",
+        "              parameters: {jobid: $response.body#/id}\n            CancelJob",
+    ),
+    "bad_example": (
+        'example: {id: job-1, status: queued, created_at: "2025-01-01T00:00:00Z", completed_at: null}',
+        'example: {id: job-1, status: queud, created_at: "yesterday", completed_at: null}',
+    ),
+    "lifecycle_shape": ("  initial: queued\n", "  inital: queued\n"),
+    "invalid_openapi": ("          description: No such job.\n", "          summary: No such job.\n"),
+    "yaml_syntax": (
+        "    get:\n      operationId: getJob\n",
+        "    get:\n      operationId: getJob\n     responses: {}\n",
+    ),
+    "duplicate_key": (
+        "    get:\n      operationId: getJob\n",
+        "    get:\n      operationId: getJob\n      operationId: readJob\n",
+    ),
+    "view_field_missing": (
+        "id: $request.path.job_id, fields: {status: /status,",
+        "id: $request.path.job_id, fields: {status: /state,",
+    ),
+    "expression_parameter_missing": (
+        "    id: $request.path.job_id\n    to: cancelled",
+        "    id: $request.path.jobid\n    to: cancelled",
+    ),
+    "no_lifecycle": (LIFECYCLE, ""),
+    "unreachable_states": (
+        "    queued: [running, cancelled]\n    running: [done, cancelled]\n",
+        "    queued: [cancelled]\n    running: [done, cancelled]\n",
+    ),
+    "dead_end_state": (
+        "    queued: [running, cancelled]\n    running: [done, cancelled]\n",
+        "    queued: [running, done, cancelled]\n",
+    ),
+    "bad_effect_kind": (
+        "  decisions:\n",
+        "  deviations:\n    - {name: late-flip, ambiguity: X-A1, note: flips, tolerated: false,"
+        " effect: {kind: extra-transition, transitions: {done: [running]}}}\n  decisions:\n",
+    ),
+    "cancel_to_non_terminal": ("    to: cancelled\n", "    to: running\n"),
+}
+
+if __name__ == "__main__":
+    for name, (old, new) in VARIANTS.items():
+        assert old in BASE, name
+        (HERE / "broken" / f"{name}.yaml").write_text(BASE.replace(old, new, 1), encoding="utf-8")

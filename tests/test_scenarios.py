@@ -1,0 +1,75 @@
+"""Scenario files: valid ones load into frozen steps; invalid ones fail with the exact expected text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lifecycle import SourceError, load_spec
+from lifecycle.model import Lifecycle
+from lifecycle.scenario import Scenario, load_scenario, parse_duration, scenario_from_data
+from tests.conftest import TEST_SPECS
+
+HERE = Path(__file__).resolve().parent / "scenarios"
+INVALID = sorted((HERE / "invalid").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def lifecycle() -> Lifecycle:
+    return load_spec((TEST_SPECS / "minimal.yaml").read_text(encoding="utf-8"), "minimal.yaml").lifecycle
+
+
+def load(path: Path, lifecycle: Lifecycle) -> Scenario:
+    name = path.relative_to(HERE).as_posix()
+    return load_scenario(path.read_text(encoding="utf-8"), name, lifecycle, api="minimal")
+
+
+def test_valid_scenario_loads(lifecycle: Lifecycle) -> None:
+    scenario = load(HERE / "valid.yaml", lifecycle)
+    assert scenario.name == "valid"
+    assert [(s.state, s.after, s.after_reads) for s in scenario.steps] == [
+        ("queued", None, None),
+        ("running", 1.0, None),
+        ("done", None, 2),
+    ]
+    assert scenario.steps[2].set == {"result": "42"}
+    assert scenario.matches({"messages": [{"content": "please #VALID this"}]})
+    assert not scenario.matches({"messages": [{"content": "nothing here"}]})
+
+
+@pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
+def test_invalid_scenario_fails_with_the_expected_text(path: Path, lifecycle: Lifecycle) -> None:
+    with pytest.raises(SourceError) as caught:
+        load(path, lifecycle)
+    assert str(caught.value) + "\n" == path.with_suffix(".expected").read_text(encoding="utf-8")
+
+
+def test_every_invalid_scenario_has_its_expected_text() -> None:
+    assert {p.stem for p in (HERE / "invalid").glob("*.expected")} == {p.stem for p in INVALID}
+
+
+def test_inline_scenario_is_checked_like_a_file(lifecycle: Lifecycle) -> None:
+    data = {
+        "api": "minimal",
+        "description": "x",
+        "steps": [{"state": "queued"}, {"state": "don", "after": 1}],
+    }
+    with pytest.raises(SourceError) as caught:
+        scenario_from_data(data, "<inline>", lifecycle, name="inline")
+    assert str(caught.value) == (
+        "<inline>: /steps/1/state: unknown state; found 'don'; "
+        "expected one of 'cancelled', 'done', 'queued', 'running'; did you mean 'done'?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [(0, 0.0), (2.5, 2.5), ("250ms", 0.25), ("1.5s", 1.5), ("2m", 120.0)]
+)
+def test_parse_duration(text: float | str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_parse_duration_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration("soon")
