@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from comeback.bundled import bundled_specs
+from lifecycle.bundled import bundled_specs
 from lifecycle.errors import SourceError
 from lifecycle.lint import lint_document
 from lifecycle.source import load_document

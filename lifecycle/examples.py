@@ -9,32 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
-from urllib.parse import quote
 
-from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from lifecycle.findings import Finding, join, one_of, show
+from lifecycle.openapi import schema_registry, validator_for
 from lifecycle.source import Document
-
-_SPEC_URI = "urn:comeback:spec"
-_FORMATS = FormatChecker()
 
 
 def example_findings(document: Document) -> list[Finding]:
     """A finding for each example that does not validate against its schema."""
-    registry: Registry[Any] = Registry().with_resource(
-        _SPEC_URI, Resource.from_contents(document.data, default_specification=DRAFT202012)
-    )
+    registry = schema_registry(document.data)
     findings: list[Finding] = []
     for schema_pointer, example_pointer, example in _examples(document.data, ""):
-        validator = Draft202012Validator(
-            {"$ref": f"{_SPEC_URI}#{quote(schema_pointer, safe='/~')}"},
-            registry=registry,
-            format_checker=_FORMATS,
-        )
+        validator = validator_for(registry, schema_pointer)
         try:
             errors = sorted(validator.iter_errors(example), key=lambda e: list(e.absolute_path))
         except Exception as problem:  # an unresolvable $ref inside the schema is reported, not raised

@@ -8,6 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
+
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from lifecycle.findings import join, split
 
@@ -138,3 +143,23 @@ def _branches(
 def allows_null(schema: Mapping[str, Any]) -> bool:
     kind = schema.get("type")
     return kind == "null" or (isinstance(kind, list) and "null" in kind)
+
+
+_DOCUMENT_URI = "urn:comeback:spec"
+_FORMATS = FormatChecker()
+
+
+def schema_registry(document: Mapping[str, Any]) -> Registry[Any]:
+    """A registry holding the whole document, so local ``$ref``s resolve from any schema in it."""
+    resource: Resource[Any] = Resource.from_contents(document, default_specification=DRAFT202012)
+    registry: Registry[Any] = Registry().with_resource(_DOCUMENT_URI, resource)
+    return registry
+
+
+def validator_for(registry: Registry[Any], pointer: str) -> Draft202012Validator:
+    """A JSON Schema 2020-12 validator (with format checks) for the schema at ``pointer``.
+
+    Build it once and keep it: compiling per request or per example would be wasted work.
+    """
+    reference = f"{_DOCUMENT_URI}#{quote(pointer, safe='/~')}"
+    return Draft202012Validator({"$ref": reference}, registry=registry, format_checker=_FORMATS)

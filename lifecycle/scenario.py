@@ -212,7 +212,7 @@ def _lifecycle_findings(document: Document, lifecycle: Lifecycle) -> list[Findin
                     shown=shown,
                 )
             )
-        for required in sorted(state.present - automatic - set(values)):
+        for required in sorted(state.present - automatic - shown - set(values)):
             findings.append(
                 document.finding(
                     pointer,

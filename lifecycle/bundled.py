@@ -1,4 +1,6 @@
-"""Where the bundled specs live: inside the wheel, or at the top of a source checkout."""
+"""Where the bundled specs and scenarios live: inside the wheel, or at the top of a source checkout.
+
+Only paths are computed here; callers read the files."""
 
 from __future__ import annotations
 
@@ -12,6 +14,11 @@ def bundled_dir(kind: str) -> Path:
     """The bundled ``openapi`` (or ``scenarios``) folder: packaged copy first, then the checkout's."""
     packaged = _PACKAGE / "bundled" / kind
     return packaged if packaged.is_dir() else _PACKAGE.parent / kind
+
+
+def bundled_scenarios() -> Path:
+    """The bundled scenarios folder (one sub-folder per API)."""
+    return bundled_dir("scenarios")
 
 
 def bundled_specs() -> list[Path]:

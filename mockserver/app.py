@@ -1,0 +1,186 @@
+"""``create_app(settings)``: one Starlette app serving every operation of the chosen specs.
+
+uvicorn mockserver.app:create_app --factory     # all bundled APIs, real clock
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from lifecycle.bundled import bundled_scenarios, bundled_specs
+from lifecycle.openapi import HTTP_METHODS, Operation, schema_registry
+from mockserver.admin import admin_routes, problem
+from mockserver.auth import AuthRule
+from mockserver.catalog import load_catalog
+from mockserver.clock import Clock, ManualClock, ScaledClock
+from mockserver.engine import Engine
+from mockserver.inputs import InputRules
+from mockserver.journal import JournalEntry
+from mockserver.settings import Settings
+from mockserver.strict import ResponseChecker, violation
+from mockserver.vendors import vendor_for
+from mockserver.vendors.base import Call, Handler, Vendor
+
+log = logging.getLogger("comeback.mock")
+_EXPOSED_HEADERS = [
+    "pagination-count",
+    "pagination-page",
+    "pagination-take",
+    "retry-after",
+    "www-authenticate",
+]
+
+
+def default_settings() -> Settings:
+    """Every bundled spec and scenario, real clock: what ``comeback serve`` starts with."""
+    return Settings(spec_paths=tuple(bundled_specs()), scenario_dir=bundled_scenarios())
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the mock. Raises ``SourceError`` (every finding) if a spec or scenario is unusable."""
+    settings = settings or default_settings()
+    catalog = load_catalog(settings.spec_paths, settings.scenario_dir, apis=settings.apis)
+    clock: Clock = (
+        ManualClock(settings.start_time) if settings.clock == "manual" else ScaledClock(settings.speed)
+    )
+    engine = Engine(settings, catalog, clock)
+    routes: list[BaseRoute] = [*admin_routes(engine)]
+    for api in catalog.values():
+        vendor = vendor_for(engine, api)
+        registry = schema_registry(api.spec.data)
+        checker = ResponseChecker(api.spec.data, registry) if settings.strict else None
+        for operation in api.spec.operations.values():
+            endpoint = _Endpoint(
+                engine,
+                vendor,
+                operation,
+                vendor.handler_for(operation),
+                InputRules.compile(api.spec.data, registry, operation, settings.max_body_bytes),
+                AuthRule.compile(api.spec.data, operation.definition),
+                checker,
+            )
+            routes.append(Route(operation.path, endpoint.handle, methods=[operation.method.upper()]))
+    routes.append(Route("/{path:path}", _unknown_path(engine), methods=[m.upper() for m in HTTP_METHODS]))
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=_EXPOSED_HEADERS,
+            )
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await engine.close()
+
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.engine = engine
+    return app
+
+
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    """One operation: auth, input validation, the vendor's handler, strict check, journal."""
+
+    engine: Engine
+    vendor: Vendor
+    operation: Operation
+    handler: Handler
+    rules: InputRules
+    auth: AuthRule
+    checker: ResponseChecker | None
+
+    async def handle(self, request: Request) -> Response:
+        started, arrived = time.perf_counter(), self.engine.clock.now()
+        settings = self.engine.settings
+        call: Call | None = None
+        try:
+            if settings.auth and not self.auth.allows(request.headers, request.query_params, settings.token):
+                response = self.vendor.unauthorized()
+            else:
+                inputs = await self.rules.read(request)
+                if isinstance(inputs, list):
+                    response = self.vendor.validation_error(None, inputs)
+                else:
+                    call = Call(self.engine, self.vendor, self.operation, inputs, request)
+                    response = await self.handler(call)
+            if self.checker is not None and (problems := self.checker.problems(self.operation, response)):
+                log.error(
+                    "strict mode: %s answered %s: %s",
+                    self.operation.operation_id,
+                    response.status_code,
+                    problems,
+                )
+                response = violation(self.operation, response.status_code, problems)
+        except Exception:  # a bug in the mock must still answer, in the vendor's shape, and be logged
+            log.exception("mock failure in %s", self.operation.operation_id)
+            response = self.vendor.internal_error(
+                f"comeback mock failed while handling {self.operation.operation_id}; see its log"
+            )
+        resource = call.resource if call is not None else None
+        self.engine.journal.record(
+            JournalEntry(
+                method=request.method,
+                path=request.url.path,
+                query=request.url.query,
+                status=response.status_code,
+                api=self.vendor.name,
+                operation=self.operation.operation_id,
+                resource_id=resource.id if resource is not None else None,
+                scenario=resource.scenario if resource is not None else None,
+                time=arrived,
+                latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                headers=dict(request.headers),
+            )
+        )
+        return response
+
+
+def _unknown_path(engine: Engine) -> Handler:
+    async def unknown(request: Request) -> Response:
+        paths = sorted(
+            {
+                f"{op.method.upper()} {op.path}"
+                for api in engine.catalog.values()
+                for op in api.spec.operations.values()
+            }
+        )
+        engine.journal.record(
+            JournalEntry(
+                request.method,
+                request.url.path,
+                request.url.query,
+                404,
+                None,
+                None,
+                None,
+                None,
+                engine.clock.now(),
+                0.0,
+                dict(request.headers),
+            )
+        )
+        return problem(
+            404,
+            "No such operation",
+            f"{request.method} {request.url.path} is not an operation of the served APIs",
+            operations=paths,
+        )
+
+    return unknown  # type: ignore[return-value]

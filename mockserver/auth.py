@@ -1,0 +1,78 @@
+"""Credentials as the spec's security requirements declare them.
+
+Any credentials are accepted unless a token is configured; missing ones get the vendor's 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import Headers
+
+
+@dataclass(frozen=True, slots=True)
+class _Scheme:
+    kind: str  # "bearer", "basic", "header", "query"
+    name: str  # header or query parameter name
+
+
+@dataclass(frozen=True, slots=True)
+class AuthRule:
+    """The alternatives an operation accepts; each is a set of schemes that must all be present."""
+
+    alternatives: tuple[tuple[_Scheme, ...], ...]
+
+    @classmethod
+    def compile(cls, document: Mapping[str, Any], operation: Mapping[str, Any]) -> AuthRule:
+        requirements: Sequence[Mapping[str, Any]] = operation.get("security", document.get("security", []))
+        schemes = (document.get("components") or {}).get("securitySchemes") or {}
+        alternatives = []
+        for requirement in requirements:
+            alternatives.append(tuple(_scheme(schemes[name]) for name in requirement if name in schemes))
+        return cls(tuple(alternatives))
+
+    def allows(self, headers: Headers, query: Mapping[str, str], token: str | None) -> bool:
+        """True when some alternative is fully present (and, with a token, carries it)."""
+        if not self.alternatives:
+            return True
+        return any(
+            all(_present(scheme, headers, query) for scheme in alt) and _carries(alt, headers, query, token)
+            for alt in self.alternatives
+        )
+
+
+def _scheme(definition: Mapping[str, Any]) -> _Scheme:
+    if definition.get("type") == "http":
+        scheme = str(definition.get("scheme", "bearer")).lower()
+        return _Scheme("basic" if scheme == "basic" else "bearer", "authorization")
+    if definition.get("type") == "apiKey" and definition.get("in") == "query":
+        return _Scheme("query", str(definition["name"]))
+    return _Scheme("header", str(definition.get("name", "authorization")).lower())
+
+
+def _value(scheme: _Scheme, headers: Headers, query: Mapping[str, str]) -> str:
+    return (query.get(scheme.name) if scheme.kind == "query" else headers.get(scheme.name)) or ""
+
+
+def _present(scheme: _Scheme, headers: Headers, query: Mapping[str, str]) -> bool:
+    value = _value(scheme, headers, query).strip()
+    if scheme.kind == "bearer":
+        return value.lower().startswith("bearer ") and bool(value[7:].strip())
+    if scheme.kind == "basic":
+        return value.lower().startswith("basic ") and bool(value[6:].strip())
+    return bool(value)
+
+
+def _carries(
+    alternative: Sequence[_Scheme], headers: Headers, query: Mapping[str, str], token: str | None
+) -> bool:
+    """With a token configured, one credential of the alternative must be it (after any scheme word)."""
+    if token is None:
+        return True
+    for scheme in alternative:
+        value = _value(scheme, headers, query).strip()
+        if value == token or value.split(" ", 1)[-1].strip() == token:
+            return True
+    return False

@@ -1,0 +1,66 @@
+"""Clocks: real, scaled and manual. Every time the mock uses comes from one of these.
+
+``now()`` is seconds since the epoch (so it renders as a timestamp); ``wait_until`` lets a task sleep
+until a clock reading, which for the manual clock means until someone advances it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+    async def wait_until(self, moment: float) -> None: ...
+
+
+class ScaledClock:
+    """Real time, optionally running ``speed`` times faster from the moment it was made."""
+
+    def __init__(self, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+        self._origin_wall = time.time()
+        self._origin_mono = time.monotonic()
+
+    def now(self) -> float:
+        return self._origin_wall + (time.monotonic() - self._origin_mono) * self.speed
+
+    async def wait_until(self, moment: float) -> None:
+        delay = (moment - self.now()) / self.speed
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class ManualClock:
+    """A clock that moves only when ``advance`` is called (tests never sleep to see a transition)."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self._now = time.time() if start is None else start
+        self._moved: asyncio.Condition | None = None
+
+    def now(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> float:
+        if seconds < 0:
+            raise ValueError("a clock cannot go back")
+        self._now += seconds
+        if self._moved is not None:
+            asyncio.get_running_loop().create_task(self._notify())
+        return self._now
+
+    async def _notify(self) -> None:
+        assert self._moved is not None
+        async with self._moved:
+            self._moved.notify_all()
+
+    async def wait_until(self, moment: float) -> None:
+        if self._moved is None:
+            self._moved = asyncio.Condition()
+        async with self._moved:
+            await self._moved.wait_for(lambda: self._now >= moment)

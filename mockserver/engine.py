@@ -1,0 +1,205 @@
+"""The engine: created resources walking their scenarios, on one clock, with commands and callbacks.
+
+Handlers stay thin by calling these methods; everything that changes a resource goes through here,
+so the status endpoint, the stream and the callback of a resource all read one timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from lifecycle.expressions import parse_expression
+from lifecycle.model import Lifecycle
+from lifecycle.scenario import Scenario
+from lifecycle.timeline import Timeline, advance, cancel, count_read, force_next, start
+from mockserver.catalog import Api
+from mockserver.clock import Clock, ManualClock
+from mockserver.journal import Journal
+from mockserver.render import Renderer, iso
+from mockserver.settings import Settings
+from mockserver.store import Resource, Store
+
+log = logging.getLogger("comeback.mock")
+
+
+class UnknownScenarioError(LookupError):
+    """The create call named a scenario this API does not have."""
+
+    def __init__(self, api: str, name: str, known: list[str]) -> None:
+        self.known = known
+        super().__init__(f"unknown scenario {name!r} for {api}; known scenarios: {', '.join(known)}")
+
+
+class Engine:
+    """All mutable state of one mock server."""
+
+    def __init__(self, settings: Settings, catalog: Mapping[str, Api], clock: Clock) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.clock = clock
+        self.store = Store(settings.max_resources, settings.max_age_seconds)
+        self.journal = Journal(settings.journal_size)
+        self.defaults = {name: api.default for name, api in catalog.items()}
+        self.renderers = {name: Renderer(api.spec, settings.seed) for name, api in catalog.items()}
+        self.vendor_state: dict[str, dict[str, Any]] = {name: {} for name in catalog}  # e.g. Chatzy's tokens
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client: httpx.AsyncClient | None = None
+
+    def lifecycle(self, api: str) -> Lifecycle:
+        return self.catalog[api].spec.lifecycle
+
+    # -- scenarios ------------------------------------------------------------------------------
+    def choose_scenario(self, api: str, requested: str | None, body: Any) -> Scenario:
+        """The header's scenario, else the first whose trigger text is in the body, else the default."""
+        scenarios = self.catalog[api].scenarios
+        if requested:
+            if requested not in scenarios:
+                raise UnknownScenarioError(api, requested, sorted(scenarios))
+            return scenarios[requested]
+        matched = next((s for s in scenarios.values() if s.matches(body)), None)
+        return matched or scenarios[self.defaults[api]]
+
+    # -- resources --------------------------------------------------------------------------------
+    def create(
+        self, api: str, resource_id: str, scope: dict[str, str], body: Any, scenario: Scenario
+    ) -> Resource:
+        now = self.clock.now()
+        resource = Resource(api, resource_id, scope, scenario.name, start(scenario, now), body, now)
+        naive = {
+            field
+            for deviation in self.lifecycle(api).deviations
+            if deviation.kind == "naive-datetime" and deviation.name in scenario.deviations
+            for field in deviation.effect["fields"]
+        }
+        if naive:
+            resource.extra["naive_fields"] = naive
+        self.store.add(resource, now, self.is_done)
+        self._start_callback(resource)
+        return resource
+
+    def find(self, api: str, resource_id: str) -> Resource | None:
+        return self.store.get(api, resource_id)
+
+    def observe(self, resource: Resource) -> Timeline:
+        """The resource's timeline at the clock's now (kept, so later looks start from here)."""
+        now = self.clock.now()
+        resource.timeline = advance(resource.timeline, now)
+        resource.touched_at = now
+        return resource.timeline
+
+    def count_read(self, resource: Resource) -> None:
+        before = resource.timeline.state
+        resource.timeline = count_read(resource.timeline, self.clock.now())
+        if resource.timeline.state != before:
+            resource.notify()
+
+    def cancel(self, resource: Resource) -> bool:
+        """Cancel the resource; True when its state changed (False: it was already terminal)."""
+        before = len(resource.timeline.history)
+        resource.timeline = cancel(resource.timeline, self.clock.now(), self.lifecycle(resource.api))
+        changed = len(resource.timeline.history) != before
+        if changed:
+            resource.notify()
+        return changed
+
+    def force_next(self, resource: Resource) -> None:
+        resource.timeline = force_next(resource.timeline, self.clock.now())
+        resource.notify()
+
+    def delete(self, resource: Resource) -> None:
+        lifecycle = self.lifecycle(resource.api)
+        if lifecycle.delete is not None and lifecycle.delete.cancels_first and lifecycle.cancel is not None:
+            self.cancel(resource)
+        self.store.remove(resource)
+        resource.extra["deleted"] = True
+        resource.notify()
+
+    def is_terminal(self, resource: Resource) -> bool:
+        return self.lifecycle(resource.api).states[resource.timeline.state].terminal
+
+    def is_done(self, resource: Resource) -> bool:
+        """Terminal at the clock's now (used by eviction, which must not count as a client's look)."""
+        resource.timeline = advance(resource.timeline, self.clock.now())
+        return self.is_terminal(resource)
+
+    def advance_clock(self, seconds: float) -> float:
+        if not isinstance(self.clock, ManualClock):
+            raise TypeError("the clock is not manual; start the mock with --clock manual")
+        return self.clock.advance(seconds)
+
+    async def reset(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        self.store.clear()
+        self.journal.clear()
+        for state in self.vendor_state.values():
+            state.clear()
+        self.defaults = {name: api.default for name, api in self.catalog.items()}
+
+    async def close(self) -> None:
+        await self.reset()
+        if self._client is not None:
+            await self._client.aclose()
+
+    # -- callbacks ------------------------------------------------------------------------------
+    def _start_callback(self, resource: Resource) -> None:
+        callback = self.lifecycle(resource.api).callback
+        if callback is None:
+            return
+        url = parse_expression(callback.url).evaluate(request_body=resource.request)
+        if not isinstance(url, str) or not url:
+            return
+        resource.watchers += 1
+        task = asyncio.get_running_loop().create_task(self._deliver_callback(resource, url))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver_callback(self, resource: Resource, url: str) -> None:
+        """Wait for the first terminal state, then POST once (no retry), and record the outcome."""
+        try:
+            while not self.is_done(resource):
+                if resource.extra.get("deleted"):
+                    return
+                changed = resource.changed()
+                due = resource.timeline.next_change_at()
+                waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(changed.wait())]
+                if due is not None:
+                    waits.append(asyncio.ensure_future(self.clock.wait_until(due)))
+                try:
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for waiting in waits:
+                        waiting.cancel()
+            await self._post_callback(resource, url)
+        finally:
+            resource.watchers -= 1
+
+    async def _post_callback(self, resource: Resource, url: str) -> None:
+        lifecycle = self.lifecycle(resource.api)
+        assert lifecycle.callback is not None
+        renderer = self.renderers[resource.api]
+        timeline = resource.timeline
+        values = renderer.field_values(resource, timeline)
+        completed = lifecycle.timestamps.get("completed")
+        payload = {
+            "run_id": resource.id,
+            "status": values.get("status"),
+            "completed_at": values.get(completed) if completed else iso(timeline.current.at),
+            "metadata": resource.extra.get("metadata", {}),
+        }
+        timeout = self.settings.callback_timeout_seconds or lifecycle.callback.timeout_seconds
+        if self._client is None:
+            self._client = httpx.AsyncClient()
+        outcome: dict[str, Any] = {"sent_at": self.clock.now(), "status_code": None, "error": None}
+        try:
+            response = await self._client.post(url, json=payload, timeout=timeout)
+            outcome["status_code"] = response.status_code
+        except httpx.HTTPError as error:
+            outcome["error"] = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        resource.extra["callback"] = outcome
+        log.info("callback for %s to %s: %s", resource.id, url, outcome)

@@ -1,0 +1,248 @@
+"""Requests checked against the spec: parameters coerced and validated, JSON bodies parsed and validated.
+
+Everything that can be prepared is prepared once per operation (``InputRules``); per request only
+the values are checked. Problems are data (``Problem``), which each vendor turns into its own error
+body and status.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator
+from referencing import Registry
+from starlette.requests import Request
+
+from lifecycle.findings import join
+from lifecycle.openapi import Operation, deref_located, validator_for
+
+ProblemKind = Literal["missing", "invalid", "json", "content-type", "too-large"]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a request: where (``loc`` as FastAPI-style path), what, and the input."""
+
+    kind: ProblemKind
+    loc: tuple[str | int, ...]
+    message: str
+    input: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """A request's validated inputs."""
+
+    path: dict[str, Any]
+    query: dict[str, Any]
+    headers: Mapping[str, str]
+    body: Any = None
+    raw_body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class _Parameter:
+    name: str
+    location: str
+    required: bool
+    schema: Mapping[str, Any]
+    validator: Draft202012Validator
+
+
+@dataclass(frozen=True, slots=True)
+class InputRules:
+    """What one operation accepts, compiled from the spec."""
+
+    parameters: tuple[_Parameter, ...]
+    body_validator: Draft202012Validator | None
+    body_required: bool
+    max_body_bytes: int
+    accepts_json: bool = field(default=False)
+
+    @classmethod
+    def compile(
+        cls, document: Mapping[str, Any], registry: Registry[Any], operation: Operation, max_body_bytes: int
+    ) -> InputRules:
+        parameters = []
+        for parameter in operation.parameters:
+            if parameter.get("in") not in ("path", "query", "header") or "schema" not in parameter:
+                continue
+            pointer = _parameter_pointer(document, operation, parameter)
+            schema, _ = deref_located(document, parameter["schema"], pointer)
+            parameters.append(
+                _Parameter(
+                    parameter["name"],
+                    parameter["in"],
+                    bool(parameter.get("required")),
+                    schema,
+                    validator_for(registry, pointer),
+                )
+            )
+        body_validator, body_required, accepts_json = None, False, False
+        body = operation.definition.get("requestBody")
+        if isinstance(body, Mapping):
+            body, body_pointer = deref_located(document, body, join(operation.pointer, "requestBody"))
+            media = (body.get("content") or {}).get("application/json")
+            body_required = bool(body.get("required"))
+            if isinstance(media, Mapping):
+                accepts_json = True
+                if "schema" in media:
+                    body_validator = validator_for(
+                        registry, join(body_pointer, "content", "application/json", "schema")
+                    )
+        return cls(tuple(parameters), body_validator, body_required, max_body_bytes, accepts_json)
+
+    async def read(self, request: Request) -> Inputs | list[Problem]:
+        """Validate ``request``; the problems found, or its inputs."""
+        problems: list[Problem] = []
+        values: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
+        for parameter in self.parameters:
+            raw = _raw_parameter(request, parameter)
+            if raw is None:
+                if parameter.required:
+                    problems.append(
+                        Problem("missing", (parameter.location, parameter.name), "Field required")
+                    )
+                continue
+            value = _coerce(raw, parameter.schema)
+            error = next(iter(parameter.validator.iter_errors(value)), None)
+            if error is not None:
+                problems.append(
+                    Problem(
+                        "invalid",
+                        (parameter.location, parameter.name, *error.absolute_path),
+                        error.message,
+                        value,
+                    )
+                )
+            values[parameter.location][parameter.name] = value
+        body, raw_body = await self._read_body(request, problems)
+        if problems:
+            return problems
+        return Inputs(values["path"], values["query"], request.headers, body, raw_body)
+
+    async def _read_body(self, request: Request, problems: list[Problem]) -> tuple[Any, bytes]:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            problems.append(
+                Problem("too-large", ("body",), f"Request body is larger than {self.max_body_bytes} bytes")
+            )
+            return None, b""
+        raw = b""
+        async for chunk in request.stream():  # read in chunks so an undeclared huge body is cut off early
+            raw += chunk
+            if len(raw) > self.max_body_bytes:
+                problems.append(
+                    Problem(
+                        "too-large", ("body",), f"Request body is larger than {self.max_body_bytes} bytes"
+                    )
+                )
+                return None, b""
+        if not self.accepts_json:
+            return None, raw
+        if not raw.strip():
+            if self.body_required:
+                problems.append(Problem("missing", ("body",), "Field required"))
+            return None, raw
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            problems.append(
+                Problem(
+                    "content-type",
+                    ("body",),
+                    f"Unsupported content type {media_type or '(none)'!r}; send application/json",
+                    media_type,
+                )
+            )
+            return None, raw
+        try:
+            body = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as decode_error:
+            problems.append(
+                Problem(
+                    "json",
+                    ("body",),
+                    f"JSON decode error: {decode_error}",
+                    raw[:200].decode("utf-8", "replace"),
+                )
+            )
+            return None, raw
+        if self.body_validator is not None:
+            errors = sorted(self.body_validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+            for invalid in errors[:10]:
+                problems.append(
+                    Problem("invalid", ("body", *invalid.absolute_path), invalid.message, invalid.instance)
+                )
+        return body, raw
+
+
+def _parameter_pointer(
+    document: Mapping[str, Any], operation: Operation, parameter: Mapping[str, Any]
+) -> str:
+    """Pointer of the parameter's schema, whether declared on the operation, its path, or via $ref."""
+    path_item_pointer = join("", "paths", operation.path)
+    containers = (
+        (operation.definition, operation.pointer),
+        (document["paths"][operation.path], path_item_pointer),
+    )
+    for container, base in containers:
+        for position, candidate in enumerate(container.get("parameters") or ()):
+            node, pointer = deref_located(document, candidate, join(base, "parameters", position))
+            if node is parameter:
+                return join(pointer, "schema")
+    raise LookupError(f"parameter {parameter.get('name')!r} is not declared on {operation.operation_id!r}")
+
+
+def _raw_parameter(request: Request, parameter: _Parameter) -> str | list[str] | None:
+    if parameter.location == "path":
+        value = request.path_params.get(parameter.name)
+        return None if value is None else str(value)
+    if parameter.location == "header":
+        return request.headers.get(parameter.name)
+    if _is_array(parameter.schema):
+        values = request.query_params.getlist(parameter.name) or request.query_params.getlist(
+            parameter.name + "[]"
+        )
+        return values or None
+    return request.query_params.get(parameter.name)
+
+
+def _is_array(schema: Mapping[str, Any]) -> bool:
+    kind = schema.get("type")
+    return (
+        kind == "array"
+        or (isinstance(kind, list) and "array" in kind)
+        or any(
+            isinstance(branch, Mapping) and branch.get("type") == "array"
+            for branch in schema.get("anyOf", ())
+        )
+    )
+
+
+def _coerce(raw: str | list[str], schema: Mapping[str, Any]) -> Any:
+    """Turn query/path/header text into the JSON type the schema wants, when it reads as one."""
+    if isinstance(raw, list):
+        items: Any = schema.get("items") or next(
+            (b.get("items") for b in schema.get("anyOf", ()) if isinstance(b, Mapping) and "items" in b), {}
+        )
+        return [_coerce(item, items if isinstance(items, Mapping) else {}) for item in raw]
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    for branch in schema.get("anyOf", ()):
+        if isinstance(branch, Mapping) and isinstance(branch.get("type"), str):
+            kinds.append(branch["type"])
+    if "integer" in kinds and raw.lstrip("-").isdigit():
+        return int(raw)
+    if "number" in kinds:
+        try:
+            return float(raw)
+        except ValueError:
+            return raw
+    if "boolean" in kinds and raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    if "null" in kinds and raw in ("", "null"):
+        return None
+    return raw

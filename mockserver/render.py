@@ -1,0 +1,194 @@
+"""Response bodies: schema-valid fake data, overlaid with the resource's lifecycle fields.
+
+The fake part of a body is made once per (resource, operation) and kept, so a resource looks the
+same on every read; the lifecycle part (status fields, timestamps, step values, callback records)
+is written over it at the pointers the spec's ``views`` give.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lifecycle.findings import split
+from lifecycle.model import Lifecycle, View
+from lifecycle.openapi import Operation, allows_null, response_schema, subschemas_at
+from lifecycle.spec import ApiSpec
+from lifecycle.timeline import Timeline
+from mockserver.fake import FakeData
+from mockserver.store import Resource
+
+Prepare = Callable[[Resource, Operation, Any], Any]
+
+
+def iso(moment: float, *, naive: bool = False) -> str:
+    """RFC 3339 UTC with microseconds and Z (or with no offset, as some real servers write)."""
+    text = datetime.fromtimestamp(moment, UTC).isoformat(timespec="microseconds")
+    return text.removesuffix("+00:00") + ("" if naive else "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """Where one logical field sits in a view's body, and what its schema allows there."""
+
+    tokens: tuple[str, ...]
+    nullable: bool
+    required: bool
+
+
+class Renderer:
+    """Builds the bodies of one API's responses; prepares per-view slots once."""
+
+    def __init__(self, spec: ApiSpec, seed: int) -> None:
+        self.spec = spec
+        self.lifecycle: Lifecycle = spec.lifecycle
+        self.seed = seed
+        self.fake = FakeData(spec.data)
+        self._slots: dict[str, dict[str, _Slot]] = {
+            view.operation: self._view_slots(view) for view in self.lifecycle.views
+        }
+        created_id = self.lifecycle.create.id
+        # where the id sits in bodies: only an id the server writes in its response says so
+        self._id_tokens = (
+            tuple(split(created_id.split("#", 1)[1])) if created_id.startswith("$response.body#") else ()
+        )
+        self._naive = {
+            field
+            for deviation in self.lifecycle.deviations
+            if deviation.kind == "naive-datetime"
+            for field in deviation.effect["fields"]
+        }
+
+    # -- fake data ------------------------------------------------------------------------------
+    def fake_body(self, operation: Operation, status: int, key: str) -> Any:
+        """Fake body of ``operation``'s ``status`` response, the same for the same key and seed."""
+        located = response_schema(self.spec.data, operation, status)
+        if located is None:
+            return None
+        return self.fake.value(
+            located[0], f"{self.seed}:{self.spec.name}:{operation.operation_id}:{status}:{key}"
+        )
+
+    def resource_body(
+        self,
+        resource: Resource,
+        operation: Operation,
+        timeline: Timeline,
+        prepare: Prepare | None = None,
+        status: int = 200,
+    ) -> Any:
+        """A view's body for ``resource``: its kept fake part with the lifecycle fields written over it.
+
+        ``prepare`` (the vendor's fixed touches) runs once, when the fake part is first made.
+        """
+        located = response_schema(self.spec.data, operation, status)
+        if located is None:
+            return None
+        # keyed by schema, so every response showing the same schema (create, read, list item)
+        # shows the same fake fields for the same resource
+        cache_key = f"schema:{located[1]}"
+        if cache_key not in resource.bodies:
+            body = self.fake.value(located[0], f"{self.seed}:{self.spec.name}:{located[1]}:{resource.id}")
+            resource.bodies[cache_key] = prepare(resource, operation, body) if prepare is not None else body
+        body = copy.deepcopy(resource.bodies[cache_key])
+        view = self.lifecycle.view_for(operation.operation_id)
+        if view is not None and view.items is None and isinstance(body, dict):
+            self.overlay(body, resource, timeline, view.operation)
+        return body
+
+    def overlay(
+        self, body: dict[str, Any], resource: Resource, timeline: Timeline, view_operation: str
+    ) -> None:
+        """Write id, scope and lifecycle fields of ``resource`` into ``body`` (one item of a view)."""
+        if self._id_tokens and _has_path(body, self._id_tokens[:-1]):
+            _put(body, self._id_tokens, resource.id)
+        for name, scope_value in resource.scope.items():
+            if name in body:
+                body[name] = scope_value
+        values = self.field_values(resource, timeline)
+        for field, slot in self._slots.get(view_operation, {}).items():
+            if slot.tokens == self._id_tokens:
+                continue  # the id was written above
+            value = values.get(field)
+            if value is not None or slot.nullable:
+                _put(body, slot.tokens, value)
+            elif not slot.required:
+                _remove(body, slot.tokens)
+
+    def field_values(self, resource: Resource, timeline: Timeline) -> dict[str, Any]:
+        """Every logical field's value now: state display, step values, timestamps, callback records."""
+        lifecycle = self.lifecycle
+        state = lifecycle.states[timeline.state]
+        values: dict[str, Any] = dict.fromkeys(lifecycle.fields)
+        values.update(state.show)
+        values.update(timeline.values)
+        naive = self._naive & resource.extra.get("naive_fields", set())
+        stamps = lifecycle.timestamps
+        if "created" in stamps:
+            values[stamps["created"]] = iso(timeline.created_at, naive=stamps["created"] in naive)
+        if "updated" in stamps:
+            values[stamps["updated"]] = iso(timeline.current.at, naive=stamps["updated"] in naive)
+        if "completed" in stamps:
+            done = state.terminal
+            values[stamps["completed"]] = (
+                iso(timeline.current.at, naive=stamps["completed"] in naive) if done else None
+            )
+        callback = lifecycle.callback
+        if callback is not None:
+            outcome = resource.extra.get("callback", {})
+            for role, field in callback.records.items():
+                recorded = outcome.get(role)
+                values[field] = (
+                    iso(recorded, naive=field in naive)
+                    if role == "sent_at" and recorded is not None
+                    else recorded
+                )
+        return values
+
+    def _view_slots(self, view: View) -> dict[str, _Slot]:
+        operation = self.spec.operations[view.operation]
+        located = response_schema(self.spec.data, operation, view.status)
+        slots: dict[str, _Slot] = {}
+        if located is None:
+            return slots
+        schema, pointer = located
+        if view.items is not None:
+            nodes = subschemas_at(self.spec.data, schema, pointer, view.items + "/0")
+            schema, pointer = nodes[0] if nodes else (schema, pointer)
+        for field, field_pointer in view.fields.items():
+            tokens = tuple(split(field_pointer))
+            nodes = subschemas_at(self.spec.data, schema, pointer, field_pointer)
+            parents = subschemas_at(self.spec.data, schema, pointer, "".join("/" + t for t in tokens[:-1]))
+            required = any(tokens[-1] in (parent.get("required") or ()) for parent, _ in parents)
+            slots[field] = _Slot(tokens, any(allows_null(node) for node, _ in nodes), required)
+        return slots
+
+
+def _has_path(body: Any, tokens: tuple[str, ...]) -> bool:
+    for token in tokens:
+        if not isinstance(body, Mapping) or token not in body:
+            return False
+        body = body[token]
+    return isinstance(body, Mapping)
+
+
+def _put(body: dict[str, Any], tokens: tuple[str, ...], value: Any) -> None:
+    target = body
+    for token in tokens[:-1]:
+        child = target.get(token)
+        if not isinstance(child, dict):
+            child = {}
+            target[token] = child
+        target = child
+    target[tokens[-1]] = value
+
+
+def _remove(body: dict[str, Any], tokens: tuple[str, ...]) -> None:
+    target: Any = body
+    for token in tokens[:-1]:
+        target = target.get(token) if isinstance(target, dict) else None
+    if isinstance(target, dict):
+        target.pop(tokens[-1], None)

@@ -1,0 +1,32 @@
+"""Settings of one mock server: everything ``create_app`` needs, as one frozen value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+ClockMode = Literal["real", "manual"]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How to run the mock. Defaults serve every bundled API the way the quickstart does."""
+
+    spec_paths: tuple[Path, ...]
+    scenario_dir: Path | None = None
+    apis: frozenset[str] | None = None  # None: every API whose spec is given
+    seed: int = 0
+    clock: ClockMode = "real"
+    speed: float = 1.0  # real clock only: 10 makes every scenario run ten times faster
+    start_time: float | None = None  # manual clock only: its reading at start (default: the real time)
+    auth: bool = True
+    token: str | None = None  # None: any credentials are accepted, but they must be present
+    strict: bool = False  # validate every response against the spec; a violation becomes an error
+    cors_origins: tuple[str, ...] = ("*",)
+    max_body_bytes: int = 1_048_576
+    max_resources: int = 10_000
+    max_age_seconds: float = 3_600.0
+    journal_size: int = 5_000
+    callback_timeout_seconds: float | None = None  # None: what the spec's callback block says
+    extra_headers: dict[str, str] = field(default_factory=dict)

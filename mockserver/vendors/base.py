@@ -1,0 +1,302 @@
+"""What every API's mock does, driven by its spec and lifecycle, and the seams a vendor overrides.
+
+A ``Vendor`` answers one API: it knows the vendor's error bodies and id format, and maps each
+operation to a handler. The generic handlers here cover the lifecycle roles (create, read, list,
+cancel, delete, sub-resources of a resource, anything else as schema-valid fake data); a vendor
+module overrides only what its API does differently.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from lifecycle.expressions import parse_expression
+from lifecycle.model import Lifecycle, View
+from lifecycle.openapi import Operation, response_schema, subschemas_at
+from mockserver.catalog import Api
+from mockserver.engine import Engine, UnknownScenarioError
+from mockserver.inputs import Inputs, Problem
+from mockserver.render import Renderer
+from mockserver.store import Resource
+
+SCENARIO_HEADER = "x-mock-scenario"
+
+
+@dataclass(slots=True)
+class Call:
+    """One request to one operation, after validation; handlers read it and may note what they touched."""
+
+    engine: Engine
+    vendor: Vendor
+    operation: Operation
+    inputs: Inputs
+    request: Request
+    resource: Resource | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def evaluate(self, expression: str, response_body: Any = None) -> Any:
+        inputs = self.inputs
+        return parse_expression(expression).evaluate(
+            path=inputs.path,
+            query=inputs.query,
+            headers=inputs.headers,
+            request_body=inputs.body,
+            response_body=response_body,
+        )
+
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+class Vendor:
+    """Defaults for an API whose errors are ``{"detail": "..."}``; subclasses override the differences."""
+
+    def __init__(self, engine: Engine, api: Api) -> None:
+        self.engine = engine
+        self.api = api
+        self.name = api.name
+        self.lifecycle: Lifecycle = api.spec.lifecycle
+        self.renderer: Renderer = engine.renderers[api.name]
+        self._id_parameter = self._resource_id_parameter()
+
+    # -- errors in the vendor's shape -------------------------------------------------------------
+    def error(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+
+    def validation_error(self, call: Call | None, problems: list[Problem]) -> Response:
+        detail = [{"loc": list(p.loc), "msg": p.message, "type": p.kind} for p in problems]
+        return JSONResponse({"detail": detail}, status_code=self.validation_status(problems))
+
+    def validation_status(self, problems: list[Problem]) -> int:
+        if any(p.kind == "too-large" for p in problems):
+            return 413
+        return 422
+
+    def not_found(self, resource_id: str) -> Response:
+        return self.error(404, f"{self.lifecycle.resource.capitalize()} {resource_id} not found")
+
+    def unauthorized(self) -> Response:
+        return self.error(401, "Unauthorized")
+
+    def bad_request(self, message: str) -> Response:
+        return self.error(400, message)
+
+    def internal_error(self, message: str) -> Response:
+        return self.error(500, message)
+
+    # -- ids ----------------------------------------------------------------------------------------
+    def mint_id(self) -> str:
+        token = str(uuid.uuid4())
+        return self.lifecycle.id_prefix + token if self.lifecycle.id_format == "prefixed-uuid4" else token
+
+    def malformed_id(self, resource_id: str) -> Response | None:
+        """An answer for an id that cannot be one of ours (before looking it up), or None."""
+        return None
+
+    # -- dispatch -----------------------------------------------------------------------------------
+    def handler_for(self, operation: Operation) -> Handler:
+        """The handler of ``operation``: a vendor override, else the one for its lifecycle role."""
+        override: Handler | None = getattr(self, f"handle_{operation.operation_id}", None)
+        if override is not None:
+            return override
+        lifecycle = self.lifecycle
+        view = lifecycle.view_for(operation.operation_id)
+        if operation.operation_id == lifecycle.create.operation:
+            return self.create
+        if lifecycle.cancel is not None and operation.operation_id == lifecycle.cancel.operation:
+            return self.cancel
+        if lifecycle.delete is not None and operation.operation_id == lifecycle.delete.operation:
+            return self.delete
+        if view is not None and view.items is not None:
+            return self.list_resources
+        if view is not None:
+            return self.read
+        if self._id_parameter is not None and operation.parameter("path", self._id_parameter) is not None:
+            return self.subresource
+        return self.fake
+
+    def _resource_id_parameter(self) -> str | None:
+        """The path parameter that carries the resource id in read operations (e.g. run_id)."""
+        for view in self.lifecycle.views:
+            if view.id is not None and view.items is None:
+                expression = parse_expression(view.id)
+                if expression.location == "path":
+                    return expression.name
+        return None
+
+    # -- generic handlers ---------------------------------------------------------------------------
+    async def create(self, call: Call) -> Response:
+        create = self.lifecycle.create
+        try:
+            scenario = self.engine.choose_scenario(
+                self.name, call.request.headers.get(SCENARIO_HEADER), call.inputs.body
+            )
+        except UnknownScenarioError as error:
+            return self.bad_request(str(error))
+        resource_id = self.new_id(call)
+        if isinstance(resource_id, Response):
+            return resource_id
+        scope = {
+            name: str(call.evaluate(expr))
+            for name, expr in create.scope.items()
+            if call.evaluate(expr) is not None
+        }
+        resource = self.engine.create(self.name, resource_id, scope, call.inputs.body, scenario)
+        self.on_create(call, resource)
+        call.resource = resource
+        body = self.renderer.resource_body(
+            resource, call.operation, self.engine.observe(resource), self.prepare
+        )
+        return self.respond(call, self.decorate(call, resource, body))
+
+    def new_id(self, call: Call) -> str | Response:
+        """A caller-chosen id (refused if taken) or a freshly minted one."""
+        create = self.lifecycle.create
+        expression = parse_expression(create.id)
+        chosen = call.evaluate(create.caller_id) if create.caller_id else None
+        if expression.source == "request":  # the client names the resource (Chatzy's conversation)
+            chosen = call.evaluate(create.id)
+        if chosen is None:
+            return self.mint_id()
+        if self.engine.find(self.name, str(chosen)) is not None and create.duplicate_status is not None:
+            return self.duplicate(str(chosen))
+        return str(chosen)
+
+    def duplicate(self, resource_id: str) -> Response:
+        return self.error(self.lifecycle.create.duplicate_status or 409, f"{resource_id} already exists")
+
+    async def read(self, call: Call) -> Response:
+        view = self.lifecycle.view_for(call.operation.operation_id)
+        assert view is not None
+        assert view.id is not None
+        found = self.locate(call, view.id, view.scope)
+        if isinstance(found, Response):
+            return found
+        body = self.renderer.resource_body(found, call.operation, self.engine.observe(found), self.prepare)
+        self.engine.count_read(found)
+        return self.respond(call, self.decorate(call, found, body))
+
+    async def list_resources(self, call: Call) -> Response:
+        view = self.lifecycle.view_for(call.operation.operation_id)
+        assert view is not None
+        wanted = {name: call.evaluate(expr) for name, expr in view.scope.items()}
+        resources = [
+            resource
+            for resource in self.engine.store.of(self.name)
+            if all(value is None or resource.scope.get(name) == str(value) for name, value in wanted.items())
+        ]
+        page, headers = self.page(call, resources)
+        items = [self.list_item(call, view, resource) for resource in page]
+        return self.respond(call, items, headers=headers)
+
+    def list_item(self, call: Call, view: View, resource: Resource) -> Any:
+        item = self.item_body(call.operation, view, resource)
+        self.renderer.overlay(item, resource, self.engine.observe(resource), view.operation)
+        return self.decorate(call, resource, item)
+
+    def item_body(self, operation: Operation, view: View, resource: Resource) -> dict[str, Any]:
+        located = response_schema(self.api.spec.data, operation, view.status)
+        assert located is not None
+        assert view.items is not None
+        schema, pointer = subschemas_at(self.api.spec.data, located[0], located[1], view.items + "/0")[0]
+        key = f"schema:{pointer}"  # the same key the renderer uses, so list items match reads
+        if key not in resource.bodies:
+            seed = f"{self.renderer.seed}:{self.name}:{pointer}:{resource.id}"
+            resource.bodies[key] = self.prepare(resource, operation, self.renderer.fake.value(schema, seed))
+        body: dict[str, Any] = copy.deepcopy(resource.bodies[key])
+        return body
+
+    def page(self, call: Call, resources: list[Resource]) -> tuple[list[Resource], dict[str, str]]:
+        """The slice of ``resources`` a list call asked for, and any paging headers."""
+        return resources, {}
+
+    async def cancel(self, call: Call) -> Response:
+        cancel = self.lifecycle.cancel
+        assert cancel is not None
+        found = self.locate(call, cancel.id, cancel.scope)
+        if isinstance(found, Response):
+            return found
+        self.engine.cancel(found)
+        return self.respond(call, self.decorate(call, found, self.resource_fake(found, call.operation)))
+
+    async def delete(self, call: Call) -> Response:
+        delete = self.lifecycle.delete
+        assert delete is not None
+        found = self.locate(call, delete.id, delete.scope)
+        if isinstance(found, Response):
+            return found
+        self.engine.delete(found)
+        return self.respond(call, self.decorate(call, found, self.resource_fake(found, call.operation)))
+
+    async def subresource(self, call: Call) -> Response:
+        assert self._id_parameter is not None
+        found = self.locate(call, f"$request.path.{self._id_parameter}", {})
+        if isinstance(found, Response):
+            return found
+        self.engine.observe(found)
+        return self.respond(call, self.decorate(call, found, self.resource_fake(found, call.operation)))
+
+    async def fake(self, call: Call) -> Response:
+        status = next(
+            (int(code) for code in call.operation.definition["responses"] if str(code).startswith("2")), 200
+        )
+        body = self.renderer.fake_body(call.operation, status, call.request.url.path)
+        return self.respond(call, self.decorate(call, None, body), status=status)
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def locate(self, call: Call, id_expression: str, scope: Mapping[str, str]) -> Resource | Response:
+        """The resource a request addresses, or the vendor's answer for a malformed or unknown id."""
+        resource_id = call.evaluate(id_expression)
+        resource_id = str(resource_id) if resource_id is not None else ""
+        malformed = self.malformed_id(resource_id)
+        if malformed is not None:
+            return malformed
+        resource = self.engine.find(self.name, resource_id)
+        if resource is None or any(
+            (value := call.evaluate(expr)) is not None and resource.scope.get(name) != str(value)
+            for name, expr in scope.items()
+        ):
+            return self.not_found(resource_id)
+        call.resource = resource
+        return resource
+
+    def resource_fake(self, resource: Resource, operation: Operation) -> Any:
+        """Fake body of an operation about ``resource`` (same on every call), prepared by the vendor."""
+        key = f"{operation.operation_id}:200"
+        if key not in resource.bodies:
+            resource.bodies[key] = self.prepare(
+                resource, operation, self.renderer.fake_body(operation, 200, resource.id)
+            )
+        return copy.deepcopy(resource.bodies[key])
+
+    def prepare(self, resource: Resource, operation: Operation, body: Any) -> Any:
+        """Fixed touches on a resource's fake body, made once: ids and scope names written where
+        the body has keys of those names (e.g. ``run_id`` in each message of a run)."""
+        stamps = {**resource.scope}
+        if self._id_parameter is not None:
+            stamps[self._id_parameter] = resource.id
+        for item in body if isinstance(body, list) else [body]:
+            if isinstance(item, dict):
+                for key, value in stamps.items():
+                    if key in item:
+                        item[key] = value
+        return body
+
+    def on_create(self, call: Call, resource: Resource) -> None:
+        """Remember vendor data about a new resource (e.g. Letta's run metadata)."""
+
+    def decorate(self, call: Call, resource: Resource | None, body: Any) -> Any:
+        """Vendor touches on a body (fixed texts, echoed request fields); the default leaves it."""
+        return body
+
+    def respond(
+        self, call: Call, body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        return JSONResponse(body, status_code=status, headers=headers)

@@ -1,0 +1,168 @@
+"""Chatzy conversations: conversations opened by ``init_conversation``, one reply ("turn") at a time
+per conversation, short-lived single-use stream tokens, and ``{"error": {code, message}}`` errors
+(the mock's choice, C-A4/C-A6, written in the spec)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from lifecycle.openapi import Operation
+from mockserver.inputs import Problem
+from mockserver.render import iso
+from mockserver.store import Resource
+from mockserver.vendors.base import SCENARIO_HEADER, Call, Vendor
+
+_CODES = {
+    400: "invalid_request",
+    401: "invalid_token",
+    404: "conversation_not_found",
+    409: "turn_in_progress",
+}
+_JWT_HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
+
+
+class Chatzy(Vendor):
+    def error(
+        self, status: int, message: str, headers: Mapping[str, str] | None = None, *, code: str | None = None
+    ) -> Response:
+        body = {"error": {"code": code or _CODES.get(status, "error"), "message": message}}
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    def validation_error(self, call: Call | None, problems: list[Problem]) -> Response:
+        text = "; ".join(f"{'.'.join(str(part) for part in p.loc)}: {p.message}" for p in problems)
+        return self.error(400, text)
+
+    def not_found(self, resource_id: str) -> Response:
+        return self.error(404, f"No conversation {resource_id} with a message in it")
+
+    @property
+    def conversations(self) -> dict[str, dict[str, Any]]:
+        return self.engine.vendor_state[self.name].setdefault("conversations", {})  # type: ignore[no-any-return]
+
+    @property
+    def tokens(self) -> dict[str, dict[str, Any]]:
+        return self.engine.vendor_state[self.name].setdefault("tokens", {})  # type: ignore[no-any-return]
+
+    def issue_token(self, conversation_id: str) -> str:
+        now = self.engine.clock.now()
+        claims = json.dumps(
+            {"conversation_id": conversation_id, "iat": int(now), "exp": int(now) + 60}
+        ).encode()
+        payload = base64.urlsafe_b64encode(claims).rstrip(b"=").decode()
+        token = f"{_JWT_HEADER}.{payload}.{secrets.token_urlsafe(32)}"
+        self.tokens[token] = {"conversation_id": conversation_id, "issued_at": now, "used": False}
+        return token
+
+    async def handle_initConversation(self, call: Call) -> Response:  # named after the operationId
+        conversation_id = str(uuid.uuid4())
+        self.conversations[conversation_id] = {"chatbot_id": call.inputs.query["chatbot_id"], "messages": []}
+        body = self.renderer.fake_body(call.operation, 200, conversation_id)
+        body["data"].update(valid=True, conversation_id=conversation_id)
+        return self.respond(call, body)
+
+    async def create(self, call: Call) -> Response:
+        request = call.inputs.body
+        conversation_id = str(request["conversation_id"])
+        conversation = self.conversations.get(conversation_id)
+        if conversation is None:
+            return self.error(
+                404, f"Conversation {conversation_id} not found; open one with /init_conversation"
+            )
+        current = self.engine.find(self.name, conversation_id)
+        if current is not None:
+            self.engine.observe(current)
+            if not self.engine.is_terminal(current):
+                return self.error(409, "The previous message of this conversation is still being answered")
+            self._keep_reply(conversation, current)
+            self.engine.store.remove(current)  # a new turn starts the conversation's lifecycle again
+        try:
+            scenario = self.engine.choose_scenario(
+                self.name, call.request.headers.get(SCENARIO_HEADER), request
+            )
+        except LookupError as error:
+            return self.bad_request(str(error))
+        resource = self.engine.create(self.name, conversation_id, {}, request, scenario)
+        call.resource = resource
+        now = self.engine.clock.now()
+        user_message = {
+            "message_id": str(uuid.uuid4()),
+            "role": "user",
+            "content": request["messages"]["content"],
+            "created_at": iso(now),
+        }
+        conversation["messages"].append(user_message)
+        body = self.renderer.fake_body(call.operation, 200, conversation_id + user_message["message_id"])
+        body["data"].update(
+            msg="User message sent for processing",
+            temp_token=self.issue_token(conversation_id),
+            user_message={
+                "user_message_id": user_message["message_id"],
+                "created_at": user_message["created_at"],
+            },
+        )
+        return self.respond(call, body)
+
+    async def handle_generateSecret(self, call: Call) -> Response:  # named after the operationId
+        conversation_id = str(call.inputs.query["conversation_id"])
+        if conversation_id not in self.conversations:
+            return self.error(404, f"Conversation {conversation_id} not found")
+        return self.respond(call, {"data": {"temp_token": self.issue_token(conversation_id)}})
+
+    def decorate(self, call: Call, resource: Resource | None, body: Any) -> Any:
+        if call.operation.operation_id == "getStreamStatus" and resource is not None:
+            conversation = self.conversations.get(resource.id, {"messages": []})
+            body["data"]["messages"] = self._turn_messages(conversation, resource)
+        return body
+
+    async def handle_getMessagesForConversation(self, call: Call) -> Response:  # named after the operationId
+        conversation_id = str(call.inputs.query["conversation_id"])
+        conversation = self.conversations.get(conversation_id)
+        if conversation is None:
+            return self.error(404, f"Conversation {conversation_id} not found")
+        current = self.engine.find(self.name, conversation_id)
+        if current is not None:
+            self.engine.observe(current)
+            self._keep_reply(conversation, current)
+        newest_first = list(reversed(conversation["messages"]))
+        limit, offset = int(call.inputs.query.get("limit", 20)), int(call.inputs.query.get("offset", 0))
+        page = newest_first[offset : offset + limit]
+        data = {
+            "messages": page,
+            "total": len(newest_first),
+            "limit": limit,
+            "offset": offset,
+            "has_more": offset + len(page) < len(newest_first),
+        }
+        return self.respond(call, {"data": data})
+
+    def _keep_reply(self, conversation: dict[str, Any], turn: Resource) -> None:
+        """Store the assistant's reply of a finished turn once (its text is the turn's fake reply)."""
+        if not self.engine.is_terminal(turn) or turn.extra.get("reply_kept"):
+            return
+        turn.extra["reply_kept"] = True
+        reply = self.renderer.fake.value(
+            {"type": "string", "minLength": 20}, f"reply:{turn.id}:{turn.created_at}"
+        )
+        conversation["messages"].append(
+            {
+                "message_id": str(uuid.uuid4()),
+                "role": "assistant",
+                "content": reply,
+                "created_at": iso(turn.timeline.current.at),
+            }
+        )
+
+    def _turn_messages(self, conversation: dict[str, Any], turn: Resource) -> list[dict[str, Any]]:
+        self._keep_reply(conversation, turn)
+        since = iso(turn.created_at)
+        return [message for message in conversation["messages"] if message["created_at"] >= since]
+
+    def prepare(self, resource: Resource, operation: Operation, body: Any) -> Any:
+        return body

@@ -1,0 +1,101 @@
+"""PrivateGPT async messages: what the real server does that the generic handlers do not.
+
+Validation errors and duplicate ids are 400 with the Anthropic-style envelope (apis.md P-A4, P-A5),
+unknown ids are 404 ``Stream with message_id <id> not found``, delete answers 200 with JSON null
+(P-A1), and cancel answers the same 200 for finished streams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from lifecycle.openapi import Operation
+from mockserver.inputs import Problem
+from mockserver.store import Resource
+from mockserver.vendors.base import Call, Vendor
+
+_WWW_AUTHENTICATE = {"WWW-Authenticate": 'Basic realm="All the API", charset="UTF-8"'}
+
+
+class PrivateGpt(Vendor):
+    def error(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+        if status in (401, 404):
+            return JSONResponse({"detail": message}, status_code=status, headers=headers)
+        return self._envelope(status, message, "ValueError", message)
+
+    def _envelope(
+        self, status: int, explanation: Any, exception_type: str, exception_message: str
+    ) -> Response:
+        kind, title, code = ("invalid_request_error", "Invalid Request Error", "INVALID_REQUEST_ERROR")
+        if status >= 500:
+            kind, title, code = ("api_error", "Api Error", "API_ERROR")
+        body = {
+            "type": "error",
+            "error": {"type": kind, "message": title, "detail": {"code": code, "explanation": explanation}},
+            "request_id": None,
+            "exception": {"type": exception_type, "message": exception_message},
+            "detail": explanation,
+        }
+        return JSONResponse(body, status_code=status)
+
+    def validation_error(self, call: Call | None, problems: list[Problem]) -> Response:
+        explanation = [
+            {"type": _problem_type(p), "loc": list(p.loc), "msg": p.message, "input": _plain(p.input)}
+            for p in problems
+        ]
+        return self._envelope(
+            400, explanation, "RequestValidationError", f"{len(problems)} validation error(s)"
+        )
+
+    def not_found(self, resource_id: str) -> Response:
+        return self.error(404, f"Stream with message_id {resource_id} not found")
+
+    def unauthorized(self) -> Response:
+        return self.error(401, "Not authenticated", _WWW_AUTHENTICATE)
+
+    def duplicate(self, resource_id: str) -> Response:
+        return self.error(400, f"Stream with message_id {resource_id} already exists")
+
+    def prepare(self, resource: Resource, operation: Operation, body: Any) -> Any:
+        body = super().prepare(resource, operation, body)
+        if not isinstance(body, dict):
+            return body
+        request = resource.request if isinstance(resource.request, dict) else {}
+        if operation.operation_id == "createAsyncMessage":
+            body["message"] = "Request initiated successfully"
+        elif operation.operation_id == "getAsyncMessageStatus":
+            thinking = request.get("thinking")
+            body["stream_type"] = "chat_completion"
+            body["metadata"] = {
+                "message_count": len(request.get("messages") or []),
+                "thinking_enabled": bool(thinking.get("enabled")) if isinstance(thinking, dict) else False,
+            }
+        elif operation.operation_id == "cancelAsyncMessage":
+            body = {"message": "Stream cancelled successfully", "message_id": resource.id}
+        return body
+
+    async def delete(self, call: Call) -> Response:
+        answer = await super().delete(call)
+        if answer.status_code != 200:
+            return answer
+        return JSONResponse(None)  # what real servers send (P-A1); the spec documents 204 as well
+
+
+def _problem_type(problem: Problem) -> str:
+    return {
+        "missing": "missing",
+        "json": "json_invalid",
+        "content-type": "model_attributes_type",
+        "too-large": "value_error",
+    }.get(problem.kind, "value_error")
+
+
+def _plain(value: Any) -> Any:
+    """Inputs echoed in errors, as the server stringifies them (short)."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    return text[:200]
