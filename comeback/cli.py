@@ -10,10 +10,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lifecycle.bundled import bundled_specs
+import uvicorn
+
+from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.errors import SourceError
 from lifecycle.lint import lint_document
 from lifecycle.source import load_document
+from mockserver.app import create_app
+from mockserver.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -37,6 +41,50 @@ def _parser() -> argparse.ArgumentParser:
     )
     lint.add_argument("files", nargs="*", type=Path, help="spec files (default: the bundled specs)")
     lint.set_defaults(run=_lint)
+
+    serve = commands.add_parser(
+        "serve", help="start the mock server", description="Serve the specs' APIs from one port."
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument(
+        "--api", action="append", dest="apis", metavar="NAME", help="serve only this API (repeatable)"
+    )
+    serve.add_argument(
+        "--specs", type=Path, nargs="+", metavar="FILE", help="spec files (default: the bundled specs)"
+    )
+    serve.add_argument(
+        "--scenarios", type=Path, metavar="DIR", help="scenario folder with one sub-folder per API"
+    )
+    serve.add_argument("--seed", type=int, default=0, help="seed of the fake data (default: 0)")
+    serve.add_argument(
+        "--clock",
+        choices=["real", "manual"],
+        default="real",
+        help="manual: time moves only via POST /__mock/clock",
+    )
+    serve.add_argument(
+        "--speed", type=float, default=1.0, help="real clock only: run scenarios this many times faster"
+    )
+    serve.add_argument(
+        "--token", help="accept only this credential (default: any credential, but one is required)"
+    )
+    serve.add_argument("--no-auth", action="store_true", help="accept requests without credentials")
+    serve.add_argument("--strict", action="store_true", help="validate every response against the spec")
+    serve.add_argument(
+        "--cors-origin", action="append", metavar="ORIGIN", help="allowed browser origin (default: any)"
+    )
+    serve.add_argument("--no-cors", action="store_true", help="send no CORS headers")
+    serve.add_argument(
+        "--max-resources", type=int, default=10_000, help="keep at most this many resources (default: 10000)"
+    )
+    serve.add_argument(
+        "--max-age", type=float, default=3600.0, help="forget idle resources after this many seconds"
+    )
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.set_defaults(run=_serve)
     return parser
 
 
@@ -58,6 +106,42 @@ def _lint(arguments: argparse.Namespace) -> int:
         total += len(findings)
     print(f"{len(files)} file(s) checked, {total} finding(s)", file=sys.stderr)
     return EXIT_FINDINGS if total else EXIT_OK
+
+
+def _serve(arguments: argparse.Namespace) -> int:
+    if arguments.speed <= 0:
+        print("comeback serve: --speed must be positive", file=sys.stderr)
+        return EXIT_USAGE
+    origins: tuple[str, ...] = () if arguments.no_cors else tuple(arguments.cors_origin or ["*"])
+    settings = Settings(
+        spec_paths=tuple(arguments.specs or bundled_specs()),
+        scenario_dir=arguments.scenarios or bundled_scenarios(),
+        apis=frozenset(arguments.apis) if arguments.apis else None,
+        seed=arguments.seed,
+        clock=arguments.clock,
+        speed=arguments.speed,
+        auth=not arguments.no_auth,
+        token=arguments.token,
+        strict=arguments.strict,
+        cors_origins=origins,
+        max_resources=arguments.max_resources,
+        max_age_seconds=arguments.max_age,
+    )
+    try:
+        app = create_app(settings)
+    except SourceError as error:
+        for finding in error.findings:
+            print(finding, file=sys.stderr)
+        print(
+            f"comeback serve: {len(error.findings)} problem(s) in the specs or scenarios; nothing started",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    served = ", ".join(sorted(app.state.engine.catalog))
+    address = f"http://{arguments.host}:{arguments.port}"
+    print(f"comeback mock: serving {served} on {address} (admin API under /__mock/)")
+    uvicorn.run(app, host=arguments.host, port=arguments.port, log_level=arguments.log_level)
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover
