@@ -35,6 +35,7 @@ def admin_routes(engine: Engine) -> list[Route]:
             "state": timeline.state,
             "terminal": engine.is_terminal(resource),
             "reads": timeline.reads,
+            "watchers": resource.watchers,  # open streams and pending callbacks
             "next_change_at": iso(due) if (due := timeline.next_change_at()) is not None else None,
             "history": [
                 {"state": e.state, "at": iso(e.at), "cause": e.cause, "values": dict(e.values)}

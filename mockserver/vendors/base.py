@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from lifecycle.expressions import parse_expression
 from lifecycle.model import Lifecycle, View
@@ -25,6 +25,7 @@ from mockserver.engine import Engine, UnknownScenarioError
 from mockserver.inputs import Inputs, Problem
 from mockserver.render import Renderer
 from mockserver.store import Resource
+from mockserver.streams import Encoder, events
 
 SCENARIO_HEADER = "x-mock-scenario"
 
@@ -114,6 +115,8 @@ class Vendor:
             return self.cancel
         if lifecycle.delete is not None and operation.operation_id == lifecycle.delete.operation:
             return self.delete
+        if lifecycle.stream is not None and operation.operation_id == lifecycle.stream.operation:
+            return self.stream
         if view is not None and view.items is not None:
             return self.list_resources
         if view is not None:
@@ -249,6 +252,24 @@ class Vendor:
         )
         body = self.renderer.fake_body(call.operation, status, call.request.url.path)
         return self.respond(call, self.decorate(call, None, body), status=status)
+
+    async def stream(self, call: Call) -> Response:
+        stream = self.lifecycle.stream
+        assert stream is not None
+        assert stream.id is not None
+        found = self.locate(call, stream.id, {})
+        if isinstance(found, Response):
+            return found
+        return self.event_stream(found, self.stream_encoder())
+
+    def stream_encoder(self) -> Encoder:
+        raise NotImplementedError(f"{self.name} declares a stream but its vendor has no frames")
+
+    def event_stream(
+        self, resource: Resource, encoder: Encoder, *, skip: int = 0, live: bool = False
+    ) -> Response:
+        body = events(self.engine, resource, encoder, skip=skip, live=live)
+        return StreamingResponse(body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     # -- helpers ------------------------------------------------------------------------------------
     def locate(self, call: Call, id_expression: str, scope: Mapping[str, str]) -> Resource | Response:

@@ -8,15 +8,17 @@ import base64
 import json
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from lifecycle.openapi import Operation
+from lifecycle.timeline import Timeline
 from mockserver.inputs import Problem
 from mockserver.render import iso
 from mockserver.store import Resource
+from mockserver.streams import frame
 from mockserver.vendors.base import SCENARIO_HEADER, Call, Vendor
 
 _CODES = {
@@ -25,6 +27,7 @@ _CODES = {
     404: "conversation_not_found",
     409: "turn_in_progress",
 }
+_TOKEN_SECONDS = 60.0
 _JWT_HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
 
 
@@ -166,3 +169,47 @@ class Chatzy(Vendor):
 
     def prepare(self, resource: Resource, operation: Operation, body: Any) -> Any:
         return body
+
+    async def stream(self, call: Call) -> Response:
+        """``/get-response``: opened by a short-lived, single-use token instead of an id (C-A6)."""
+        token = str(call.inputs.query["temp_token"])
+        grant = self.tokens.get(token)
+        if grant is None:
+            return self.error(401, "Unknown temporary token; get one from /get_inference or /generate_secret")
+        if self.engine.clock.now() - grant["issued_at"] > _TOKEN_SECONDS:
+            return self.error(
+                401,
+                "The temporary token expired; request a new one from /generate_secret",
+                code="token_expired",
+            )
+        if grant["used"]:
+            return self.error(
+                409, "The temporary token was already used; request a new one", code="token_already_used"
+            )
+        grant["used"] = True
+        turn = self.engine.find(self.name, grant["conversation_id"])
+        if turn is None or self.engine.is_done(turn):
+            # a late reader of a finished turn gets only what follows: nothing (C-A7)
+            return StreamingResponse(_once(frame("no_message_found")), media_type="text/event-stream")
+        call.resource = turn
+        return self.event_stream(turn, _Frames(), live=True)
+
+
+class _Frames:
+    """Chatzy's data-only frames: ``{"content": ...}`` chunks, then a bare control string."""
+
+    def opening(self, resource: Resource) -> list[str]:
+        return []
+
+    def token(self, resource: Resource, text: str, index: int) -> str:
+        return frame(json.dumps({"content": text}))
+
+    def closing(self, resource: Resource, timeline: Timeline) -> list[str]:
+        return [frame("close_connection")]
+
+    def keepalive(self, resource: Resource) -> str | None:
+        return None  # Chatzy documents no keep-alive frames
+
+
+async def _once(text: str) -> AsyncIterator[str]:
+    yield text

@@ -4,14 +4,22 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
 from lifecycle.openapi import Operation
+from lifecycle.timeline import Timeline
+from mockserver.engine import Engine
 from mockserver.inputs import Problem
+from mockserver.render import iso
 from mockserver.store import Resource
+from mockserver.streams import frame, reply_tokens
 from mockserver.vendors.base import Call, Vendor
+
+_STREAM_LIFETIME_SECONDS = 3 * 3600  # older runs answer 410, as the real server does
 
 _AGENT_EXAMPLE = "agent-123e4567-e89b-42d3-8456-426614174000"
 _RUN_OPERATIONS = {"createAgentMessageAsync", "retrieveRun", "listRuns"}
@@ -112,6 +120,19 @@ class Letta(Vendor):
             outcome[run_id] = "cancelled"
         return self.respond(call, outcome)
 
+    async def stream(self, call: Call) -> Response:
+        found = self.locate(call, "$request.path.run_id", {})
+        if isinstance(found, Response):
+            return found
+        if self.engine.clock.now() - found.created_at > _STREAM_LIFETIME_SECONDS:
+            return self.error(
+                410, f"Stream for run {found.id} has expired (runs can be streamed for 3 hours)"
+            )
+        options = call.inputs.body if isinstance(call.inputs.body, dict) else {}
+        count = len(reply_tokens(self.engine.settings.seed, found))
+        encoder = _Frames(self.engine, count, pings=bool(options.get("include_pings", True)))
+        return self.event_stream(found, encoder, skip=int(options.get("starting_after") or 0))
+
     async def delete(self, call: Call) -> Response:
         found = self.locate(call, "$request.path.run_id", {})
         if isinstance(found, Response):
@@ -121,3 +142,83 @@ class Letta(Vendor):
         )
         self.engine.delete(found)
         return self.respond(call, body)  # the deleted run, as the spec's example shows
+
+
+class _Frames:
+    """Letta's data-only frames of Letta messages numbered by ``seq_id``, ending with ``[DONE]``."""
+
+    def __init__(self, engine: Engine, count: int, pings: bool) -> None:
+        self.engine = engine
+        self.count = count  # tokens in the reply: they take seq_id 1..count
+        self.pings = pings
+
+    def _message(self, resource: Resource, kind: str, seq_id: int, **fields: Any) -> dict[str, Any]:
+        return {
+            "message_type": kind,
+            "id": f"message-{uuid.uuid5(uuid.NAMESPACE_URL, resource.id + kind)}",
+            "date": iso(self.engine.clock.now()),
+            "run_id": resource.id,
+            "seq_id": seq_id,
+            **fields,
+        }
+
+    def opening(self, resource: Resource) -> list[str]:
+        return []
+
+    def token(self, resource: Resource, text: str, index: int) -> str:
+        return _data(
+            self._message(
+                resource, "assistant_message", index + 1, content=text, otid=f"{resource.id}-assistant"
+            )
+        )
+
+    def closing(self, resource: Resource, timeline: Timeline) -> list[str]:
+        frames, seq = [], self.count + 1
+        stop_reason = timeline.values.get("stop_reason") or (
+            "cancelled" if timeline.state == "cancelled" else "end_turn"
+        )
+        if timeline.state == "failed":
+            error = {
+                "message_type": "error_message",
+                "run_id": resource.id,
+                "error_type": "internal_error",
+                "seq_id": seq,
+            }
+            error["message"] = str(timeline.values.get("metadata.error") or "The run failed")
+            frames.append(frame(json.dumps(error), event="error"))
+            seq += 1
+        frames.append(
+            _data(
+                {
+                    "message_type": "stop_reason",
+                    "stop_reason": stop_reason,
+                    "seq_id": seq,
+                    "run_id": resource.id,
+                }
+            )
+        )
+        usage = {
+            "message_type": "usage_statistics",
+            "completion_tokens": self.count,
+            "prompt_tokens": 24,
+            "total_tokens": self.count + 24,
+            "step_count": 1,
+        }
+        frames.append(_data({**usage, "seq_id": seq + 1, "run_id": resource.id}))
+        frames.append(frame("[DONE]"))
+        return frames
+
+    def keepalive(self, resource: Resource) -> str | None:
+        if not self.pings:
+            return None
+        ping = {
+            "message_type": "ping",
+            "id": f"ping-{uuid.uuid4()}",
+            "date": iso(self.engine.clock.now()),
+            "run_id": resource.id,
+        }
+        return _data(ping)
+
+
+def _data(payload: dict[str, Any]) -> str:
+    return frame(json.dumps(payload, separators=(",", ":")))

@@ -7,14 +7,18 @@ unknown ids are 404 ``Stream with message_id <id> not found``, delete answers 20
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
 from lifecycle.openapi import Operation
+from lifecycle.timeline import Timeline
 from mockserver.inputs import Problem
 from mockserver.store import Resource
+from mockserver.streams import Encoder, frame
 from mockserver.vendors.base import Call, Vendor
 
 _WWW_AUTHENTICATE = {"WWW-Authenticate": 'Basic realm="All the API", charset="UTF-8"'}
@@ -77,6 +81,9 @@ class PrivateGpt(Vendor):
             body = {"message": "Stream cancelled successfully", "message_id": resource.id}
         return body
 
+    def stream_encoder(self) -> Encoder:
+        return _Frames()
+
     async def delete(self, call: Call) -> Response:
         answer = await super().delete(call)
         if answer.status_code != 200:
@@ -99,3 +106,78 @@ def _plain(value: Any) -> Any:
         return value
     text = value if isinstance(value, str) else repr(value)
     return text[:200]
+
+
+class _Frames:
+    """PrivateGPT's Anthropic-style events: ``event:`` + ``data:`` with the same ``type``."""
+
+    def opening(self, resource: Resource) -> list[str]:
+        message: dict[str, Any] = {
+            "id": "msg_" + _hex(resource, "message"),
+            "type": "message",
+            "role": "assistant",
+            "content": [],
+            "model": "private-gpt",
+            "stop_reason": None,
+            "usage": {"input_tokens": 12, "output_tokens": 0},
+        }
+        block = {
+            "type": "content_block_start",
+            "index": 0,
+            "block_id": "block_" + _hex(resource, "block"),
+            "content_block": {"type": "text", "text": ""},
+        }
+        return [_event({"type": "message_start", "message": message}), _event(block)]
+
+    def token(self, resource: Resource, text: str, index: int) -> str:
+        delta = {
+            "type": "content_block_delta",
+            "index": 0,
+            "block_id": "block_" + _hex(resource, "block"),
+            "delta": {"type": "text_delta", "text": text},
+        }
+        return _event(delta)
+
+    def closing(self, resource: Resource, timeline: Timeline) -> list[str]:
+        if timeline.state == "completed":
+            return [
+                _event(
+                    {"type": "content_block_stop", "index": 0, "block_id": "block_" + _hex(resource, "block")}
+                ),
+                _event(
+                    {
+                        "type": "message_delta",
+                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                        "usage": {"output_tokens": 48},
+                    }
+                ),
+                _event({"type": "message_stop"}),
+            ]
+        if timeline.state in (
+            "error",
+            "failed",
+        ):  # the error event comes before the error status (apis.md 1.6)
+            message = str(timeline.values.get("error_message") or "The model failed")
+            error = {
+                "type": "error",
+                "error": {
+                    "type": "api_error",
+                    "message": "Api Error",
+                    "detail": {"code": "API_ERROR", "explanation": message},
+                },
+                "request_id": resource.id,
+                "exception": {"type": "RuntimeError", "message": message},
+            }
+            return [_event(error)]
+        return []  # cancelled: the stream just closes, no final event (P-A6)
+
+    def keepalive(self, resource: Resource) -> str:
+        return _event({"type": "ping"})
+
+
+def _event(payload: dict[str, Any]) -> str:
+    return frame(json.dumps(payload, separators=(",", ":")), event=str(payload["type"]))
+
+
+def _hex(resource: Resource, kind: str) -> str:
+    return hashlib.sha256(f"{kind}:{resource.id}".encode()).hexdigest()[:32]

@@ -1,4 +1,4 @@
-"""Through a real uvicorn socket: one whole flow, callbacks, and many concurrent clients."""
+"""Whole flows through a real uvicorn socket, callbacks to a local receiver, and many concurrent clients."""
 
 from __future__ import annotations
 
@@ -147,15 +147,21 @@ def test_200_concurrent_clients_see_only_allowed_transitions_and_lose_nothing() 
             await asyncio.sleep(0.02)
         return api, resource_id, states
 
-    async def main(base: str) -> list[tuple[str, str, list[str]]]:
-        limits = httpx.Limits(max_connections=200)
-        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-            return await asyncio.gather(*(client_session(client, n) for n in range(200)))
+    async def main() -> tuple[list[tuple[str, str, list[str]]], set[str], list[dict[str, Any]]]:
+        # in-process over ASGI: 200 clients on one event loop with the engine, no socket limits in the way
+        app = create_app(settings(clock="real", speed=40.0))
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://mock", timeout=30
+            ) as client,
+        ):
+            results = await asyncio.gather(*(client_session(client, n) for n in range(200)))
+            kept = {r["id"] for r in (await client.get("/__mock/resources")).json()}
+            journal = (await client.get("/__mock/journal")).json()
+        return list(results), kept, journal
 
-    with serve(create_app(settings(clock="real", speed=40.0))) as base:
-        results = asyncio.run(main(base))
-        kept = {r["id"] for r in httpx.get(f"{base}/__mock/resources").json()}
-        journal = httpx.get(f"{base}/__mock/journal").json()
+    results, kept, journal = asyncio.run(main())
     assert len({resource_id for _, resource_id, _ in results}) == 200
     assert {resource_id for _, resource_id, _ in results} == kept  # nothing lost
     creates = [
