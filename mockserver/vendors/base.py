@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from lifecycle.expressions import parse_expression
-from lifecycle.model import Lifecycle, View
+from lifecycle.model import Cancel, Delete, Lifecycle, View
 from lifecycle.openapi import Operation, response_schema, subschemas_at
 from mockserver.catalog import Api
 from mockserver.engine import Engine, UnknownScenarioError
@@ -176,15 +176,24 @@ class Vendor:
         return self.error(self.lifecycle.create.duplicate_status or 409, f"{resource_id} already exists")
 
     async def read(self, call: Call) -> Response:
+        found = self.locate_view(call)
+        if isinstance(found, Response):
+            return found
+        body = self.view_body(call, found)
+        self.engine.count_read(found)
+        return self.respond(call, self.decorate(call, found, body))
+
+    def locate_view(self, call: Call) -> Resource | Response:
+        """The resource a read operation (a view with an id) addresses."""
         view = self.lifecycle.view_for(call.operation.operation_id)
         assert view is not None
         assert view.id is not None
-        found = self.locate(call, view.id, view.scope)
-        if isinstance(found, Response):
-            return found
-        body = self.renderer.resource_body(found, call.operation, self.engine.observe(found), self.prepare)
-        self.engine.count_read(found)
-        return self.respond(call, self.decorate(call, found, body))
+        return self.locate(call, view.id, view.scope)
+
+    def view_body(self, call: Call, resource: Resource) -> Any:
+        return self.renderer.resource_body(
+            resource, call.operation, self.engine.observe(resource), self.prepare
+        )
 
     async def list_resources(self, call: Call) -> Response:
         view = self.lifecycle.view_for(call.operation.operation_id)
@@ -221,21 +230,19 @@ class Vendor:
         return resources, {}
 
     async def cancel(self, call: Call) -> Response:
-        cancel = self.lifecycle.cancel
-        assert cancel is not None
-        found = self.locate(call, cancel.id, cancel.scope)
-        if isinstance(found, Response):
-            return found
-        self.engine.cancel(found)
-        return self.respond(call, self.decorate(call, found, self.resource_fake(found, call.operation)))
+        return self._command(call, self.lifecycle.cancel, self.engine.cancel)
 
     async def delete(self, call: Call) -> Response:
-        delete = self.lifecycle.delete
-        assert delete is not None
-        found = self.locate(call, delete.id, delete.scope)
+        return self._command(call, self.lifecycle.delete, self.engine.delete)
+
+    def _command(
+        self, call: Call, part: Cancel | Delete | None, action: Callable[[Resource], object]
+    ) -> Response:
+        assert part is not None
+        found = self.locate(call, part.id, part.scope)
         if isinstance(found, Response):
             return found
-        self.engine.delete(found)
+        action(found)
         return self.respond(call, self.decorate(call, found, self.resource_fake(found, call.operation)))
 
     async def subresource(self, call: Call) -> Response:

@@ -48,12 +48,14 @@ class Invent(Vendor):
         return chosen, headers
 
     async def handle_editChatMessage(self, call: Call) -> Response:  # named after the operationId
-        view = self.lifecycle.view_for(call.operation.operation_id)
-        assert view is not None
-        assert view.id is not None
-        found = self.locate(call, view.id, view.scope)
+        found = self.locate_view(call)
         if isinstance(found, Response):
             return found
-        found.extra["edited"] = call.inputs.body  # an edit changes content, never the lifecycle
-        body = self.renderer.resource_body(found, call.operation, self.engine.observe(found), self.prepare)
-        return self.respond(call, body)
+        found.extra["edited"] = call.inputs.body["message"]  # an edit changes content, never the lifecycle
+        return self.respond(call, self.decorate(call, found, self.view_body(call, found)))
+
+    def decorate(self, call: Call, resource: Resource | None, body: Any) -> Any:
+        edited = resource.extra.get("edited") if resource is not None else None
+        if edited is not None and isinstance(body, dict):
+            body["messages"] = [{"role": "user", "parts": edited}]
+        return body

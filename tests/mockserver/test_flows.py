@@ -166,3 +166,16 @@ def test_timestamps_are_consistent_through_the_lifecycle(mock: Mock) -> None:
         if body["completed_at"]:
             assert body["updated_at"] <= body["completed_at"]
     assert bodies[-1]["completed_at"] == "2025-06-15T15:06:43.000000Z"  # exactly 1 s + 2 s after creation
+
+
+def test_invent_edit_changes_the_content_and_keeps_the_lifecycle(mock: Mock) -> None:
+    message = clients.create(mock.client, "invent", "slow")
+    edit = {"message": [{"type": "text", "text": "Rephrased question"}]}
+    edited = mock.client.patch(
+        f"/chats/chat-1/messages/{message}", json=edit, headers=clients.headers("invent")
+    )
+    assert edited.status_code == 200, edited.text
+    _, read = clients.read(mock.client, "invent", message)
+    for body in (edited.json(), read):
+        assert body["messages"] == [{"role": "user", "parts": edit["message"]}]
+        assert body["status"] == "RUNNING"
