@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -16,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, compile_path
 
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.openapi import HTTP_METHODS, Operation, schema_registry
@@ -56,8 +57,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     engine = Engine(settings, catalog, clock)
     routes: list[BaseRoute] = [*admin_routes(engine)]
+    vendors = {name: vendor_for(engine, api) for name, api in catalog.items()}
     for api in catalog.values():
-        vendor = vendor_for(engine, api)
+        vendor = vendors[api.name]
         registry = schema_registry(api.spec.data)
         checker = ResponseChecker(api.spec.data, registry) if settings.strict else None
         for operation in api.spec.operations.values():
@@ -66,12 +68,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 vendor,
                 operation,
                 vendor.handler_for(operation),
-                InputRules.compile(api.spec.data, registry, operation, settings.max_body_bytes),
+                InputRules.compile(
+                    api.spec.data,
+                    registry,
+                    operation,
+                    settings.max_body_bytes,
+                    read_body=operation.operation_id not in vendor.unread_bodies,
+                ),
                 AuthRule.compile(api.spec.data, operation.definition),
                 checker,
             )
             routes.append(Route(operation.path, endpoint.handle, methods=[operation.method.upper()]))
-    routes.append(Route("/{path:path}", _unknown_path(engine), methods=[m.upper() for m in HTTP_METHODS]))
+    routes.append(
+        Route("/{path:path}", _unknown_path(engine, vendors), methods=[m.upper() for m in HTTP_METHODS])
+    )
     middleware = []
     if settings.cors_origins:
         middleware.append(
@@ -116,7 +126,7 @@ class _Endpoint:
             else:
                 inputs = await self.rules.read(request)
                 if isinstance(inputs, list):
-                    response = self.vendor.validation_error(None, inputs)
+                    response = self.vendor.validation_error(inputs)
                 else:
                     call = Call(self.engine, self.vendor, self.operation, inputs, request)
                     response = await self.handler(call)
@@ -152,21 +162,45 @@ class _Endpoint:
         return response
 
 
-def _unknown_path(engine: Engine) -> Handler:
+def _unknown_path(engine: Engine, vendors: dict[str, Vendor]) -> Callable[[Request], Awaitable[Response]]:
+    """Requests no operation matched: 405 (with Allow) on a known path, else a 404 problem."""
+    paths: dict[str, tuple[re.Pattern[str], Vendor, set[str]]] = {}
+    for name, api in engine.catalog.items():
+        for operation in api.spec.operations.values():
+            pattern = paths.setdefault(
+                operation.path, (compile_path(operation.path)[0], vendors[name], set())
+            )
+            pattern[2].add(operation.method.upper())
+    listing = sorted(f"{method} {path}" for path, (_, _, methods) in paths.items() for method in methods)
+
+    # under an API's fixed path prefix (e.g. /v1/messages/async/ with an empty id): that vendor's 404
+    prefixes = sorted(
+        ((path.split("{", 1)[0], vendor) for path, (_, vendor, _) in paths.items() if "{" in path),
+        key=lambda item: -len(item[0]),
+    )
+
     async def unknown(request: Request) -> Response:
-        paths = sorted(
-            {
-                f"{op.method.upper()} {op.path}"
-                for api in engine.catalog.values()
-                for op in api.spec.operations.values()
-            }
+        path = request.url.path
+        match = next(
+            ((vendor, methods) for pattern, vendor, methods in paths.values() if pattern.match(path)), None
         )
+        owner = next(
+            (vendor for prefix, vendor in prefixes if len(prefix) > 1 and path.startswith(prefix)), None
+        )
+        if match is not None:
+            allowed = ", ".join(sorted(match[1]))
+            response = match[0].error(405, "Method Not Allowed", {"Allow": allowed})
+        elif owner is not None:
+            response = owner.error(404, "Not Found")
+        else:
+            detail = f"{request.method} {path} is not an operation of the served APIs"
+            response = problem(404, "No such operation", detail, operations=listing)
         engine.journal.record(
             JournalEntry(
                 request.method,
-                request.url.path,
+                path,
                 request.url.query,
-                404,
+                response.status_code,
                 None,
                 None,
                 None,
@@ -176,11 +210,6 @@ def _unknown_path(engine: Engine) -> Handler:
                 dict(request.headers),
             )
         )
-        return problem(
-            404,
-            "No such operation",
-            f"{request.method} {request.url.path} is not an operation of the served APIs",
-            operations=paths,
-        )
+        return response
 
-    return unknown  # type: ignore[return-value]
+    return unknown

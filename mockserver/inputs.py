@@ -64,8 +64,15 @@ class InputRules:
 
     @classmethod
     def compile(
-        cls, document: Mapping[str, Any], registry: Registry[Any], operation: Operation, max_body_bytes: int
+        cls,
+        document: Mapping[str, Any],
+        registry: Registry[Any],
+        operation: Operation,
+        max_body_bytes: int,
+        *,
+        read_body: bool = True,
     ) -> InputRules:
+        """Prepare the checks of ``operation``; ``read_body=False`` accepts any body unread."""
         parameters = []
         for parameter in operation.parameters:
             if parameter.get("in") not in ("path", "query", "header") or "schema" not in parameter:
@@ -82,7 +89,7 @@ class InputRules:
                 )
             )
         body_validator, body_required, accepts_json = None, False, False
-        body = operation.definition.get("requestBody")
+        body = operation.definition.get("requestBody") if read_body else None
         if isinstance(body, Mapping):
             body, body_pointer = deref_located(document, body, join(operation.pointer, "requestBody"))
             media = (body.get("content") or {}).get("application/json")

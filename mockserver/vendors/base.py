@@ -59,6 +59,8 @@ Handler = Callable[[Call], Awaitable[Response]]
 class Vendor:
     """Defaults for an API whose errors are ``{"detail": "..."}``; subclasses override the differences."""
 
+    unread_bodies: frozenset[str] = frozenset()  # operations whose request body the real server never reads
+
     def __init__(self, engine: Engine, api: Api) -> None:
         self.engine = engine
         self.api = api
@@ -71,7 +73,7 @@ class Vendor:
     def error(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
-    def validation_error(self, call: Call | None, problems: list[Problem]) -> Response:
+    def validation_error(self, problems: list[Problem]) -> Response:
         detail = [{"loc": list(p.loc), "msg": p.message, "type": p.kind} for p in problems]
         return JSONResponse({"detail": detail}, status_code=self.validation_status(problems))
 

@@ -38,7 +38,7 @@ class Chatzy(Vendor):
         body = {"error": {"code": code or _CODES.get(status, "error"), "message": message}}
         return JSONResponse(body, status_code=status, headers=headers)
 
-    def validation_error(self, call: Call | None, problems: list[Problem]) -> Response:
+    def validation_error(self, problems: list[Problem]) -> Response:
         text = "; ".join(f"{'.'.join(str(part) for part in p.loc)}: {p.message}" for p in problems)
         return self.error(400, text)
 

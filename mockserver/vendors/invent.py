@@ -20,7 +20,7 @@ class Invent(Vendor):
         body = {"statusCode": status, "message": message, "error": HTTPStatus(status).phrase}
         return JSONResponse(body, status_code=status, headers=headers)
 
-    def validation_error(self, call: Call | None, problems: list[Problem]) -> Response:
+    def validation_error(self, problems: list[Problem]) -> Response:
         messages = [f"{'.'.join(str(part) for part in p.loc)}: {p.message}" for p in problems]
         return JSONResponse({"statusCode": 400, "message": messages, "error": "Bad Request"}, status_code=400)
 

@@ -26,7 +26,7 @@ _RUN_OPERATIONS = {"createAgentMessageAsync", "retrieveRun", "listRuns"}
 
 
 class Letta(Vendor):
-    def validation_error(self, call: Call | None, problems: list[Problem]) -> Response:
+    def validation_error(self, problems: list[Problem]) -> Response:
         for problem in problems:
             if problem.loc[:2] == ("path", "run_id"):
                 return self.error(

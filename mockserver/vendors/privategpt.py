@@ -25,8 +25,10 @@ _WWW_AUTHENTICATE = {"WWW-Authenticate": 'Basic realm="All the API", charset="UT
 
 
 class PrivateGpt(Vendor):
+    unread_bodies = frozenset({"cancelAsyncMessage"})  # deviation cancel-body-ignored in the spec
+
     def error(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
-        if status in (401, 404):
+        if status in (401, 404, 405):  # FastAPI's own answers: {"detail": ...}
             return JSONResponse({"detail": message}, status_code=status, headers=headers)
         return self._envelope(status, message, "ValueError", message)
 
@@ -45,7 +47,7 @@ class PrivateGpt(Vendor):
         }
         return JSONResponse(body, status_code=status)
 
-    def validation_error(self, call: Call | None, problems: list[Problem]) -> Response:
+    def validation_error(self, problems: list[Problem]) -> Response:
         explanation = [
             {"type": _problem_type(p), "loc": list(p.loc), "msg": p.message, "input": _plain(p.input)}
             for p in problems
