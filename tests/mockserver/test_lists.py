@@ -8,7 +8,7 @@ from tests.mockserver.conftest import AGENT, AUTH, Mock
 OTHER_AGENT = "agent-00000000-0000-4000-8000-000000000000"
 
 
-def letta_runs(mock: Mock, **query: object) -> list[dict[str, object]]:
+def letta_runs(mock: Mock, **query: str | int | list[str]) -> list[dict[str, object]]:
     response = mock.client.get("/v1/runs/", params=query, headers=AUTH["letta"])
     assert response.status_code == 200, response.text
     runs: list[dict[str, object]] = response.json()
