@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from lifecycle.bundled import bundled_dir, bundled_specs
+from mockserver.catalog import load_catalog
 from tests.mockserver import clients
 from tests.mockserver.conftest import AGENT, Mock
 
@@ -179,3 +181,28 @@ def test_invent_edit_changes_the_content_and_keeps_the_lifecycle(mock: Mock) -> 
     for body in (edited.json(), read):
         assert body["messages"] == [{"role": "user", "parts": edit["message"]}]
         assert body["status"] == "RUNNING"
+
+
+def bundled_scenarios() -> list[tuple[str, str, list[str]]]:
+    catalog = load_catalog(bundled_specs(), bundled_dir("scenarios"))
+    return [
+        (api, name, [step.state for step in scenario.steps])
+        for api, served in sorted(catalog.items())
+        for name, scenario in sorted(served.scenarios.items())
+    ]
+
+
+@pytest.mark.parametrize(
+    ("api", "scenario", "states"),
+    bundled_scenarios(),
+    ids=lambda value: str(value) if isinstance(value, str) else "",
+)
+def test_every_bundled_scenario_shows_each_of_its_steps(
+    mock: Mock, api: str, scenario: str, states: list[str]
+) -> None:
+    resource_id = clients.create(mock.client, api, scenario)
+    seen = [clients.state(mock.client, api, resource_id)]
+    for _ in states[1:]:
+        mock.client.post(f"/__mock/resources/{api}/{resource_id}/next")
+        seen.append(clients.state(mock.client, api, resource_id))
+    assert seen == states
