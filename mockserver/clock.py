@@ -41,26 +41,25 @@ class ManualClock:
 
     def __init__(self, start: float | None = None) -> None:
         self._now = time.time() if start is None else start
-        self._moved: asyncio.Condition | None = None
+        self._waiters: list[tuple[float, asyncio.Future[None]]] = []
 
     def now(self) -> float:
         return self._now
 
     def advance(self, seconds: float) -> float:
+        """Move the clock forward and wake every task waiting for a moment that has now come."""
         if seconds < 0:
             raise ValueError("a clock cannot go back")
         self._now += seconds
-        if self._moved is not None:
-            asyncio.get_running_loop().create_task(self._notify())
+        for moment, waiter in self._waiters:
+            if moment <= self._now and not waiter.done():
+                waiter.set_result(None)
+        self._waiters = [(moment, waiter) for moment, waiter in self._waiters if not waiter.done()]
         return self._now
 
-    async def _notify(self) -> None:
-        assert self._moved is not None
-        async with self._moved:
-            self._moved.notify_all()
-
     async def wait_until(self, moment: float) -> None:
-        if self._moved is None:
-            self._moved = asyncio.Condition()
-        async with self._moved:
-            await self._moved.wait_for(lambda: self._now >= moment)
+        if self._now >= moment:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((moment, waiter))
+        await waiter  # a cancelled waiter is dropped at the next advance

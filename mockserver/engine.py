@@ -192,7 +192,7 @@ class Engine:
             "completed_at": values.get(completed) if completed else iso(timeline.current.at),
             "metadata": resource.extra.get("metadata", {}),
         }
-        timeout = self.settings.callback_timeout_seconds or lifecycle.callback.timeout_seconds
+        timeout = lifecycle.callback.timeout_seconds
         if self._client is None:
             self._client = httpx.AsyncClient()
         outcome: dict[str, Any] = {"sent_at": self.clock.now(), "status_code": None, "error": None}

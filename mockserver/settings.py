@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -28,5 +28,3 @@ class Settings:
     max_resources: int = 10_000
     max_age_seconds: float = 3_600.0
     journal_size: int = 5_000
-    callback_timeout_seconds: float | None = None  # None: what the spec's callback block says
-    extra_headers: dict[str, str] = field(default_factory=dict)

@@ -54,7 +54,6 @@ class Store:
         self.max_count = max_count
         self.max_age = max_age
         self._items: OrderedDict[tuple[str, str], Resource] = OrderedDict()
-        self.evicted = 0
 
     def __len__(self) -> int:
         return len(self._items)
@@ -87,7 +86,6 @@ class Store:
         for key, resource in list(self._items.items()):
             if resource.watchers == 0 and now - resource.touched_at > self.max_age:
                 del self._items[key]
-                self.evicted += 1
         for keep_in_flight in (True, False):
             if len(self._items) <= self.max_count:
                 return
@@ -96,4 +94,3 @@ class Store:
                     return
                 if resource.watchers == 0 and (is_done(resource) or not keep_in_flight):
                     del self._items[key]
-                    self.evicted += 1

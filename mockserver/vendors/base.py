@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -40,7 +40,6 @@ class Call:
     inputs: Inputs
     request: Request
     resource: Resource | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
 
     def evaluate(self, expression: str, response_body: Any = None) -> Any:
         inputs = self.inputs

@@ -46,8 +46,8 @@ ANY_STATUS_BUT_BAD_REQUEST = ["2xx", "3xx", "401", "403", "404", "409", "429", "
 
 STREAMS = ("streamAsyncMessage", "retrieveStreamForRun", "getResponse")
 OPERATIONS: list[dict[str, Any]] = [
-    # SSE streams stay open until the resource ends, and on the manual clock nothing ends: read each
-    # stream for 1 s (Schemathesis keeps the frames received by then and checks them).
+    # An SSE stream stays open until its resource ends, and the manual clock never moves during a
+    # request: read each stream for 1 s (Schemathesis keeps the frames received by then and checks them).
     *({"include-operation-id": operation, "request-timeout": 1.0} for operation in STREAMS),
     # The bundled specs are OpenAPI 3.1 and describe an SSE body as ONE string holding all frames
     # (that is what `comeback lint` checks the examples against). Schemathesis reads the `schema` of a
