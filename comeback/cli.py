@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-cors", action="store_true", help="send no CORS headers")
     serve.add_argument(
+        "--callback-host",
+        action="append",
+        metavar="HOST",
+        help="send callbacks only to this host (repeatable)",
+    )
+    serve.add_argument(
         "--max-resources", type=int, default=10_000, help="keep at most this many resources (default: 10000)"
     )
     serve.add_argument(
@@ -125,6 +131,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         strict=arguments.strict,
         cors_origins=origins,
         max_resources=arguments.max_resources,
+        callback_hosts=frozenset(arguments.callback_host) if arguments.callback_host else None,
         max_age_seconds=arguments.max_age,
     )
     try:

@@ -12,19 +12,17 @@ the fields its state requires (timestamps and callback records excepted: the eng
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lifecycle.durations import parse_duration
 from lifecycle.errors import SourceError
+from lifecycle.faults import Fault, FaultError, parse_fault
 from lifecycle.findings import Finding, closest, one_of, show
 from lifecycle.model import Lifecycle
 from lifecycle.source import Document, load_document
 from lifecycle.validation import schema_findings, shipped_validator
-
-_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +33,7 @@ class Step:
     after: float | None = None
     after_reads: int | None = None
     set: Mapping[str, Any] = field(default_factory=dict)
+    fault: Fault | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +52,6 @@ class Scenario:
     def matches(self, body: Any) -> bool:
         """Whether any string inside the create request ``body`` contains the trigger text."""
         return self.match_text is not None and _contains(body, self.match_text.lower())
-
-
-def parse_duration(value: float | str) -> float:
-    """Seconds from a number or a string such as ``250ms``, ``1.5s``, ``2m``."""
-    if isinstance(value, int | float):
-        return float(value)
-    match = _DURATION.match(value)
-    if match is None:
-        raise ValueError(f"not a duration: {value!r}")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def load_scenario(text: str, source: str, lifecycle: Lifecycle, *, api: str | None = None) -> Scenario:
@@ -111,6 +100,7 @@ def scenario_from_document(
                 after=parse_duration(raw["after"]) if "after" in raw else None,
                 after_reads=raw.get("after_reads"),
                 set=dict(raw.get("set", {})),
+                fault=parse_fault(raw["fault"]) if "fault" in raw else None,
             )
             for raw in data["steps"]
         ),
@@ -197,6 +187,11 @@ def _lifecycle_findings(document: Document, lifecycle: Lifecycle) -> list[Findin
                         pointer, "a later step must say when it begins", expected="'after' or 'after_reads'"
                     )
                 )
+        if "fault" in raw:
+            try:
+                parse_fault(raw["fault"])
+            except (FaultError, ValueError) as error:
+                findings.append(document.finding(f"{pointer}/fault", f"unusable fault: {error}"))
         values = raw.get("set", {})
         for key, value in values.items():
             findings.extend(

@@ -7,7 +7,10 @@ so the status endpoint, the stream and the callback of a resource all read one t
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import random
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,8 +50,19 @@ class Engine:
         self.defaults = {name: api.default for name, api in catalog.items()}
         self.renderers = {name: Renderer(api.spec, settings.seed) for name, api in catalog.items()}
         self.vendor_state: dict[str, dict[str, Any]] = {name: {} for name in catalog}  # e.g. Chatzy's tokens
+        # ids and tokens come from the seed too, so a replayed session (a test, a Hypothesis example)
+        # meets the same ids and therefore the same fake data
+        self._ids = random.Random(settings.seed)
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
+
+    def new_uuid(self) -> str:
+        """A version-4 UUID drawn from the mock's seed."""
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+
+    def new_token(self, size: int = 32) -> str:
+        """URL-safe random text drawn from the mock's seed."""
+        return base64.urlsafe_b64encode(self._ids.randbytes(size)).rstrip(b"=").decode()
 
     def lifecycle(self, api: str) -> Lifecycle:
         return self.catalog[api].spec.lifecycle
@@ -139,6 +153,7 @@ class Engine:
         self.journal.clear()
         for state in self.vendor_state.values():
             state.clear()
+        self._ids.seed(self.settings.seed)
         self.defaults = {name: api.default for name, api in self.catalog.items()}
 
     async def close(self) -> None:
@@ -196,6 +211,12 @@ class Engine:
         if self._client is None:
             self._client = httpx.AsyncClient()
         outcome: dict[str, Any] = {"sent_at": self.clock.now(), "status_code": None, "error": None}
+        allowed = self.settings.callback_hosts
+        host = httpx.URL(url).host if url.startswith(("http://", "https://")) else ""
+        if allowed is not None and host not in allowed:
+            outcome["error"] = f"callback not sent: host {host or url!r} is not allowed (--callback-host)"
+            resource.extra["callback"] = outcome
+            return
         try:
             response = await self._client.post(url, json=payload, timeout=timeout)
             outcome["status_code"] = response.status_code

@@ -32,6 +32,9 @@ class Journal:
     def record(self, entry: JournalEntry) -> None:
         self._entries.append(entry)
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def entries(self) -> list[JournalEntry]:
         return list(self._entries)
 

@@ -28,3 +28,4 @@ class Settings:
     max_resources: int = 10_000
     max_age_seconds: float = 3_600.0
     journal_size: int = 5_000
+    callback_hosts: frozenset[str] | None = None  # None: callbacks may go to any host

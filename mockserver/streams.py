@@ -12,16 +12,18 @@ import asyncio
 import hashlib
 import re
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from faker import Faker
 
+from lifecycle.faults import Fault
 from lifecycle.model import Lifecycle
 from lifecycle.streaming import due_tokens, ended_badly, next_token_at
 from lifecycle.timeline import Timeline
 from mockserver.engine import Engine
 from mockserver.store import Resource
 
+Kind = Literal["open", "token", "close", "ping"]
 KEEPALIVE_SECONDS = 15.0  # real seconds of silence before a keep-alive (PrivateGPT's documented idle time)
 _FAKER = Faker()
 
@@ -63,49 +65,73 @@ async def events(
     skip: int = 0,
     live: bool = False,
     rate: float = 10.0,
+    fault: Fault | None = None,
 ) -> AsyncIterator[str]:
     """The frames of ``resource``'s stream, as they become due. ``skip`` tokens were seen already
-    (a resume cursor); ``live`` sends only what becomes due after the client connected."""
-    lifecycle: Lifecycle = engine.lifecycle(resource.api)
-    tokens = reply_tokens(engine.settings.seed, resource)
+    (a resume cursor); ``live`` sends only what becomes due after the client connected; ``fault``
+    spoils the stream on purpose (drop, stall, malformed frame, no terminal signal, slow drip)."""
     resource.watchers += 1
     try:
-        timeline = engine.observe(resource)
-        sent = max(
-            skip, due_tokens(timeline, lifecycle, len(tokens), engine.clock.now(), rate) if live else 0
-        )
-        opened = False
-        while True:
-            timeline = engine.observe(resource)
-            if resource.extra.get("deleted"):
-                return
-            terminal = lifecycle.states[timeline.state].terminal
-            due = due_tokens(timeline, lifecycle, len(tokens), engine.clock.now(), rate)
-            working = not terminal and timeline.state != lifecycle.initial
-            if not opened and (due > sent or working or (terminal and not ended_badly(timeline, lifecycle))):
-                opened = True
-                for opening in encoder.opening(resource):
-                    yield opening
-            while sent < due:
-                yield encoder.token(resource, tokens[sent], sent)
-                sent += 1
-            if terminal:
-                for closing in encoder.closing(resource, timeline):
-                    yield closing
-                return
-            woke = await _wait(
-                engine,
-                resource,
-                timeline=timeline,
-                lifecycle=lifecycle,
-                count=len(tokens),
-                sent=sent,
-                rate=rate,
-            )
-            if not woke and (keepalive := encoder.keepalive(resource)) is not None:
-                yield keepalive
+        frames = _frames(engine, resource, encoder, skip=skip, live=live, rate=rate)
+        if fault is None:
+            async for _, text in frames:
+                yield text
+            return
+        async for text in _spoiled(frames, fault, engine.settings.speed):
+            yield text
     finally:
         resource.watchers -= 1
+
+
+async def _spoiled(frames: AsyncIterator[tuple[Kind, str]], fault: Fault, speed: float) -> AsyncIterator[str]:
+    """``frames`` with a fault applied. Fault timings are real seconds (divided by ``--speed``)."""
+    if fault.stall:
+        await asyncio.sleep(fault.stall / speed)  # nothing at all, not even keep-alives
+    sent = 0
+    async for kind, text in frames:
+        if kind == "close" and fault.no_terminal:
+            return
+        if fault.drip:
+            await asyncio.sleep(fault.drip / speed)
+        yield text
+        sent += 1
+        if fault.malformed and sent == 1:
+            yield 'data: {"unterminated": \n\n'  # a frame whose JSON does not parse, right after the first
+        if fault.drop_after is not None and sent >= fault.drop_after:
+            return
+
+
+async def _frames(
+    engine: Engine, resource: Resource, encoder: Encoder, *, skip: int, live: bool, rate: float
+) -> AsyncIterator[tuple[Kind, str]]:
+    lifecycle: Lifecycle = engine.lifecycle(resource.api)
+    tokens = reply_tokens(engine.settings.seed, resource)
+    timeline = engine.observe(resource)
+    sent = max(skip, due_tokens(timeline, lifecycle, len(tokens), engine.clock.now(), rate) if live else 0)
+    opened = False
+    while True:
+        timeline = engine.observe(resource)
+        if resource.extra.get("deleted"):
+            return
+        terminal = lifecycle.states[timeline.state].terminal
+        due = due_tokens(timeline, lifecycle, len(tokens), engine.clock.now(), rate)
+        working = not terminal and timeline.state != lifecycle.initial
+        if not opened and (due > sent or working or (terminal and not ended_badly(timeline, lifecycle))):
+            opened = True
+            for opening in encoder.opening(resource):
+                yield "open", opening
+        while sent < due:
+            yield "token", encoder.token(resource, tokens[sent], sent)
+            sent += 1
+        if terminal:
+            for closing in encoder.closing(resource, timeline):
+                yield "close", closing
+            return
+        woke = await _wait(
+            engine, resource, timeline=timeline, lifecycle=lifecycle, count=len(tokens), sent=sent, rate=rate
+        )
+        if not woke and (keepalive := encoder.keepalive(resource)) is not None:
+            yield "ping", keepalive
 
 
 async def _wait(

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from lifecycle import SourceError, load_spec
+from lifecycle.durations import parse_duration
 from lifecycle.model import Lifecycle
-from lifecycle.scenario import Scenario, load_scenario, parse_duration, scenario_from_data
+from lifecycle.scenario import Scenario, load_scenario, scenario_from_data
 from tests.conftest import TEST_SPECS
 
 HERE = Path(__file__).resolve().parent / "scenarios"

@@ -8,16 +8,19 @@ module overrides only what its API does differently.
 
 from __future__ import annotations
 
+import asyncio
 import copy
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from lifecycle.expressions import parse_expression
+from lifecycle.faults import HEADER as FAULT_HEADER
+from lifecycle.faults import Fault, FaultError, parse_header
 from lifecycle.model import Cancel, Delete, Lifecycle, View
 from lifecycle.openapi import Operation, response_schema, subschemas_at
 from mockserver.catalog import Api
@@ -28,6 +31,7 @@ from mockserver.store import Resource
 from mockserver.streams import Encoder, events
 
 SCENARIO_HEADER = "x-mock-scenario"
+INJECTED_HEADER = "x-mock-fault-injected"
 
 
 @dataclass(slots=True)
@@ -40,6 +44,7 @@ class Call:
     inputs: Inputs
     request: Request
     resource: Resource | None = None
+    fault: Fault | None = None  # the fault in effect for this call (streams read its stream parts)
 
     def evaluate(self, expression: str, response_body: Any = None) -> Any:
         inputs = self.inputs
@@ -67,6 +72,7 @@ class Vendor:
         self.lifecycle: Lifecycle = api.spec.lifecycle
         self.renderer: Renderer = engine.renderers[api.name]
         self._id_parameter = self._resource_id_parameter()
+        self._id_expressions = self._operation_ids()
 
     # -- errors in the vendor's shape -------------------------------------------------------------
     def error(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
@@ -95,12 +101,67 @@ class Vendor:
 
     # -- ids ----------------------------------------------------------------------------------------
     def mint_id(self) -> str:
-        token = str(uuid.uuid4())
+        token = self.engine.new_uuid()
         return self.lifecycle.id_prefix + token if self.lifecycle.id_format == "prefixed-uuid4" else token
 
     def malformed_id(self, resource_id: str) -> Response | None:
         """An answer for an id that cannot be one of ours (before looking it up), or None."""
         return None
+
+    # -- faults ---------------------------------------------------------------------------------------
+    async def dispatch(self, call: Call, handler: Handler) -> Response:
+        """Run ``handler`` behind the fault gate: the request's ``X-Mock-Fault`` header, else the
+        fault of the current scenario step of the resource the call addresses."""
+        try:
+            fault, key, count = self._fault_for(call)
+        except FaultError as error:
+            return self.bad_request(f"X-Mock-Fault: {error}")
+        if fault is not None:
+            delay = fault.delay(count, key)
+            if delay > 0:
+                await asyncio.sleep(delay / self.engine.settings.speed)
+            if fault.errs(count, key):
+                return self.fault_response(fault)
+            call.fault = fault
+        return await handler(call)
+
+    def _fault_for(self, call: Call) -> tuple[Fault | None, str, int]:
+        seed = self.engine.settings.seed
+        header = call.request.headers.get(FAULT_HEADER)
+        if header:
+            return parse_header(header), f"{seed}:header:{len(self.engine.journal)}", 0
+        resource = self.peek(call)
+        if resource is None:
+            return None, "", 0
+        timeline = self.engine.observe(resource)
+        step_index = timeline.current.step
+        if step_index is None:
+            return None, "", 0
+        fault = timeline.scenario.steps[step_index].fault
+        if fault is None or not fault.applies_to(call.operation.operation_id):
+            return None, "", 0
+        counts: dict[int, int] = resource.extra.setdefault("fault_calls", {})
+        count = counts.get(step_index, 0)
+        counts[step_index] = count + 1
+        return fault, f"{seed}:{resource.id}:{step_index}", count
+
+    def peek(self, call: Call) -> Resource | None:
+        """The resource a call addresses, found without side effects (None if none or unknown)."""
+        expression = self._id_expressions.get(call.operation.operation_id)
+        if expression is None:
+            return None
+        resource_id = call.evaluate(expression)
+        return self.engine.find(self.name, str(resource_id)) if resource_id is not None else None
+
+    def fault_response(self, fault: Fault) -> Response:
+        """The vendor's error for an injected status, marked so strict mode lets it through."""
+        assert fault.status is not None
+        headers = {INJECTED_HEADER: "true"}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(max(1, round(fault.retry_after)))
+        return self.error(
+            fault.status, f"{HTTPStatus(fault.status).phrase} (injected by the comeback mock)", headers
+        )
 
     # -- dispatch -----------------------------------------------------------------------------------
     def handler_for(self, operation: Operation) -> Handler:
@@ -125,6 +186,21 @@ class Vendor:
         if self._id_parameter is not None and operation.parameter("path", self._id_parameter) is not None:
             return self.subresource
         return self.fake
+
+    def _operation_ids(self) -> dict[str, str]:
+        """Where each operation that addresses one resource takes its id (for the fault gate)."""
+        lifecycle = self.lifecycle
+        found = {
+            view.operation: view.id for view in lifecycle.views if view.id is not None and view.items is None
+        }
+        for part in (lifecycle.cancel, lifecycle.delete, lifecycle.stream):
+            if part is not None and part.id is not None:
+                found[part.operation] = part.id
+        if self._id_parameter is not None:
+            for operation in self.api.spec.operations.values():
+                if operation.parameter("path", self._id_parameter) is not None:
+                    found.setdefault(operation.operation_id, f"$request.path.{self._id_parameter}")
+        return found
 
     def _resource_id_parameter(self) -> str | None:
         """The path parameter that carries the resource id in read operations (e.g. run_id)."""
@@ -268,15 +344,21 @@ class Vendor:
         found = self.locate(call, stream.id, {})
         if isinstance(found, Response):
             return found
-        return self.event_stream(found, self.stream_encoder())
+        return self.event_stream(found, self.stream_encoder(), fault=call.fault)
 
     def stream_encoder(self) -> Encoder:
         raise NotImplementedError(f"{self.name} declares a stream but its vendor has no frames")
 
     def event_stream(
-        self, resource: Resource, encoder: Encoder, *, skip: int = 0, live: bool = False
+        self,
+        resource: Resource,
+        encoder: Encoder,
+        *,
+        skip: int = 0,
+        live: bool = False,
+        fault: Fault | None = None,
     ) -> Response:
-        body = events(self.engine, resource, encoder, skip=skip, live=live)
+        body = events(self.engine, resource, encoder, skip=skip, live=live, fault=fault)
         return StreamingResponse(body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     # -- helpers ------------------------------------------------------------------------------------

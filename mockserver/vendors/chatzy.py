@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
-import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -59,12 +57,12 @@ class Chatzy(Vendor):
             {"conversation_id": conversation_id, "iat": int(now), "exp": int(now) + 60}
         ).encode()
         payload = base64.urlsafe_b64encode(claims).rstrip(b"=").decode()
-        token = f"{_JWT_HEADER}.{payload}.{secrets.token_urlsafe(32)}"
+        token = f"{_JWT_HEADER}.{payload}.{self.engine.new_token()}"
         self.tokens[token] = {"conversation_id": conversation_id, "issued_at": now, "used": False}
         return token
 
     async def handle_initConversation(self, call: Call) -> Response:  # named after the operationId
-        conversation_id = str(uuid.uuid4())
+        conversation_id = self.engine.new_uuid()
         self.conversations[conversation_id] = {"chatbot_id": call.inputs.query["chatbot_id"], "messages": []}
         body = self.renderer.fake_body(call.operation, 200, conversation_id)
         body["data"].update(valid=True, conversation_id=conversation_id)
@@ -95,7 +93,7 @@ class Chatzy(Vendor):
         call.resource = resource
         now = self.engine.clock.now()
         user_message = {
-            "message_id": str(uuid.uuid4()),
+            "message_id": self.engine.new_uuid(),
             "role": "user",
             "content": request["messages"]["content"],
             "created_at": iso(now),
@@ -155,7 +153,7 @@ class Chatzy(Vendor):
         )
         conversation["messages"].append(
             {
-                "message_id": str(uuid.uuid4()),
+                "message_id": self.engine.new_uuid(),
                 "role": "assistant",
                 "content": reply,
                 "created_at": iso(turn.timeline.current.at),
@@ -192,7 +190,7 @@ class Chatzy(Vendor):
             # a late reader of a finished turn gets only what follows: nothing (C-A7)
             return StreamingResponse(_once(frame("no_message_found")), media_type="text/event-stream")
         call.resource = turn
-        return self.event_stream(turn, _Frames(), live=True)
+        return self.event_stream(turn, _Frames(), live=True, fault=call.fault)
 
 
 class _Frames:

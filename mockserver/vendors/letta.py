@@ -58,6 +58,8 @@ class Letta(Vendor):
 
     def prepare(self, resource: Resource, operation: Operation, body: Any) -> Any:
         body = super().prepare(resource, operation, body)
+        if operation.operation_id == "retrieveUsageForRun" and isinstance(body, dict) and "run_ids" in body:
+            body["run_ids"] = [resource.id]  # a run's usage is accounted to that run
         if operation.operation_id in _RUN_OPERATIONS and isinstance(body, dict):
             request = resource.request if isinstance(resource.request, dict) else {}
             body.update(
@@ -131,7 +133,9 @@ class Letta(Vendor):
         options = call.inputs.body if isinstance(call.inputs.body, dict) else {}
         count = len(reply_tokens(self.engine.settings.seed, found))
         encoder = _Frames(self.engine, count, pings=bool(options.get("include_pings", True)))
-        return self.event_stream(found, encoder, skip=int(options.get("starting_after") or 0))
+        return self.event_stream(
+            found, encoder, skip=int(options.get("starting_after") or 0), fault=call.fault
+        )
 
     async def delete(self, call: Call) -> Response:
         found = self.locate(call, "$request.path.run_id", {})
@@ -213,7 +217,7 @@ class _Frames:
             return None
         ping = {
             "message_type": "ping",
-            "id": f"ping-{uuid.uuid4()}",
+            "id": f"ping-{self.engine.new_uuid()}",
             "date": iso(self.engine.clock.now()),
             "run_id": resource.id,
         }

@@ -30,10 +30,15 @@ class PrivateGpt(Vendor):
     def error(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
         if status in (401, 404, 405):  # FastAPI's own answers: {"detail": ...}
             return JSONResponse({"detail": message}, status_code=status, headers=headers)
-        return self._envelope(status, message, "ValueError", message)
+        return self._envelope(status, message, "ValueError", message, headers)
 
     def _envelope(
-        self, status: int, explanation: Any, exception_type: str, exception_message: str
+        self,
+        status: int,
+        explanation: Any,
+        exception_type: str,
+        exception_message: str,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         kind, title, code = ("invalid_request_error", "Invalid Request Error", "INVALID_REQUEST_ERROR")
         if status >= 500:
@@ -45,7 +50,7 @@ class PrivateGpt(Vendor):
             "exception": {"type": exception_type, "message": exception_message},
             "detail": explanation,
         }
-        return JSONResponse(body, status_code=status)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     def validation_error(self, problems: list[Problem]) -> Response:
         explanation = [

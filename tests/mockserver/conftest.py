@@ -24,7 +24,15 @@ CHATBOT = "96333140-53c3-4d1d-bbd1-edd150d46ea2"
 
 
 def settings(**changes: Any) -> Settings:
-    chosen: dict[str, Any] = {"clock": "manual", "start_time": START, "strict": True, **changes}
+    # callbacks only to this machine: tests never send traffic anywhere else
+    loopback = frozenset({"127.0.0.1", "localhost"})
+    chosen: dict[str, Any] = {
+        "clock": "manual",
+        "start_time": START,
+        "strict": True,
+        "callback_hosts": loopback,
+        **changes,
+    }
     return replace(default_settings(), **chosen)
 
 

@@ -90,6 +90,7 @@ class Served:
                 start_time=START,
                 strict=True,
                 token=TOKEN,
+                callback_hosts=frozenset({"127.0.0.1"}),  # fuzzed callback_urls must not leave the machine
             )
         )
         spec = yaml.safe_load((SPECS / f"{api}.yaml").read_text(encoding="utf-8"))

@@ -175,3 +175,20 @@ def test_200_concurrent_clients_see_only_allowed_transitions_and_lose_nothing() 
         for before, after in itertools.pairwise(states):
             assert lifecycle.allows(before, after), f"{api} {resource_id}: {before} -> {after} in {states}"
         assert states[-1] in lifecycle.terminal_states, (resource_id, states)
+
+
+def test_callbacks_to_hosts_not_allowed_are_recorded_not_sent() -> None:
+    with serve(create_app(settings())) as base, httpx.Client(base_url=base, headers=AUTH["letta"]) as client:
+        body = {
+            "messages": [{"role": "user", "content": "hi"}],
+            "callback_url": "https://hooks.example.com/run",
+        }
+        run = client.post(f"/v1/agents/{AGENT}/messages/async", json=body).json()
+        client.post("/__mock/clock", json={"seconds": 5})
+        _wait_for(lambda: client.get(f"/v1/runs/{run['id']}").json()["callback_error"] is not None)
+        final = client.get(f"/v1/runs/{run['id']}").json()
+    assert (
+        final["callback_error"]
+        == "callback not sent: host 'hooks.example.com' is not allowed (--callback-host)"
+    )
+    assert final["callback_status_code"] is None

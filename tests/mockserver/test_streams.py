@@ -42,6 +42,8 @@ class Reader:
                 elif line == "" and data:
                     await self.queue.put((event, "\n".join(data)))
                     event, data = None, []
+        except httpx.HTTPError:
+            pass  # the test closed the stream before its end: that ends the reading too
         finally:
             await self.queue.put(None)
 
@@ -219,3 +221,66 @@ def test_a_disconnecting_client_leaves_no_stream_behind(base: str) -> None:
             return watchers
 
     assert run(scenario()) == [1, 0]
+
+
+def _stream_of(base: str, scenario: str, advance_before: float, advance_during: float) -> list[str]:
+    """Create a PrivateGPT message in ``scenario``, open its stream after ``advance_before`` mock
+    seconds, move the clock ``advance_during`` more while reading, return the raw frames."""
+
+    async def scenario_run() -> list[str]:
+        async with httpx.AsyncClient(base_url=base, headers=AUTH["privategpt"], timeout=30) as client:
+            message = (
+                await client.post("/v1/messages/async", json=PGPT_BODY, headers={"X-Mock-Scenario": scenario})
+            ).json()["message_id"]
+            await client.post("/__mock/clock", json={"seconds": advance_before})
+            async with client.stream("GET", f"/v1/messages/async/{message}/stream") as response:
+                reader = Reader(response)
+                await client.post("/__mock/clock", json={"seconds": advance_during})
+                frames = await reader.rest()
+            return [f"{kind}|{data}" for kind, data in frames]
+
+    result: list[str] = run(scenario_run())
+    return result
+
+
+def test_fault_drop_ends_the_stream_early_without_its_terminal_signal(base: str) -> None:
+    frames = _stream_of(base, "stream-drop", 1, 10)
+    assert len(frames) == 5
+    assert not any(frame.startswith("message_stop|") for frame in frames)
+
+
+def test_fault_malformed_frame(base: str) -> None:
+    frames = _stream_of(base, "stream-malformed", 1, 10)
+    broken = []
+    for frame in frames:
+        try:
+            json.loads(frame.split("|", 1)[1])
+        except ValueError:
+            broken.append(frame)
+    assert len(broken) == 1
+    assert frames[-1].startswith("message_stop|")  # the stream goes on after the bad frame
+
+
+def test_fault_no_terminal_signal(base: str) -> None:
+    frames = _stream_of(base, "stream-no-terminal", 1, 10)
+    kinds = [frame.split("|", 1)[0] for frame in frames]
+    assert "content_block_delta" in kinds
+    assert "message_stop" not in kinds
+    assert "content_block_stop" not in kinds
+
+
+def test_fault_header_stall_delays_the_first_frame(base: str) -> None:
+    async def scenario_run() -> float:
+        async with httpx.AsyncClient(base_url=base, headers=AUTH["privategpt"], timeout=30) as client:
+            message = (await client.post("/v1/messages/async", json=PGPT_BODY)).json()["message_id"]
+            await client.post("/__mock/clock", json={"seconds": 10})
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            async with client.stream(
+                "GET", f"/v1/messages/async/{message}/stream", headers={"X-Mock-Fault": "stall=400ms"}
+            ) as response:
+                first = await Reader(response).next()
+            assert first is not None
+            return loop.time() - began
+
+    assert run(scenario_run()) >= 0.4
