@@ -26,6 +26,17 @@ from lifecycle.validation import schema_findings, shipped_validator
 
 
 @dataclass(frozen=True, slots=True)
+class StreamPlan:
+    """What a resource's stream carries (each part optional; the mock fills in the rest)."""
+
+    text: str | None = None
+    tokens_per_second: float | None = None
+    jitter: float = 0.0
+    end: str | None = None
+    call_again_after: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """One step: a state, when it begins, and the field values it sets."""
 
@@ -34,6 +45,7 @@ class Step:
     after_reads: int | None = None
     set: Mapping[str, Any] = field(default_factory=dict)
     fault: Fault | None = None
+    stream: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +60,14 @@ class Scenario:
     match_text: str | None = None
     deviations: frozenset[str] = frozenset()
     source: str = ""
+
+    @property
+    def stream_plan(self) -> StreamPlan:
+        """The steps' ``stream`` parts merged in order (a later step overrides a key)."""
+        merged: dict[str, Any] = {}
+        for step in self.steps:
+            merged.update(step.stream)
+        return StreamPlan(**merged)
 
     def matches(self, body: Any) -> bool:
         """Whether any string inside the create request ``body`` contains the trigger text."""
@@ -101,6 +121,7 @@ def scenario_from_document(
                 after_reads=raw.get("after_reads"),
                 set=dict(raw.get("set", {})),
                 fault=parse_fault(raw["fault"]) if "fault" in raw else None,
+                stream=dict(raw.get("stream", {})),
             )
             for raw in data["steps"]
         ),
@@ -192,6 +213,9 @@ def _lifecycle_findings(document: Document, lifecycle: Lifecycle) -> list[Findin
                 parse_fault(raw["fault"])
             except (FaultError, ValueError) as error:
                 findings.append(document.finding(f"{pointer}/fault", f"unusable fault: {error}"))
+        end = raw.get("stream", {}).get("end")
+        if end is not None:
+            findings.extend(_end_findings(document, f"{pointer}/stream/end", end, lifecycle))
         values = raw.get("set", {})
         for key, value in values.items():
             findings.extend(
@@ -217,6 +241,24 @@ def _lifecycle_findings(document: Document, lifecycle: Lifecycle) -> list[Findin
             )
         previous = state_name
     return findings
+
+
+def _end_findings(document: Document, pointer: str, end: str, lifecycle: Lifecycle) -> list[Finding]:
+    """A stream's ``end`` must be a signal the API's stream declares (``__ERROR__:`` as a prefix)."""
+    if lifecycle.stream is None:
+        return [document.finding(pointer, "this API has no stream to end", found=repr(end))]
+    signals = [*lifecycle.stream.terminal_signals, *lifecycle.stream.error_signals]
+    if end in signals or any(s.endswith(":") and end.startswith(s) for s in signals):
+        return []
+    return [
+        document.finding(
+            pointer,
+            "not a terminal signal of this API's stream",
+            found=repr(end),
+            expected=one_of(signals),
+            suggestion=closest(end, signals),
+        )
+    ]
 
 
 def _set_findings(

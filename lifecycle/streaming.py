@@ -11,6 +11,7 @@ ahead of, or behind, what the status endpoint shows.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from lifecycle.model import Lifecycle
@@ -41,34 +42,70 @@ def working_phase(timeline: Timeline, lifecycle: Lifecycle) -> Phase | None:
     return None
 
 
-def token_times(phase: Phase, count: int, rate: float) -> list[float]:
-    """When each of ``count`` tokens is due within ``phase``."""
-    if phase.end is not None and phase.end > phase.start:
-        step = (phase.end - phase.start) / (count + 1)
-        return [phase.start + step * (index + 1) for index in range(count)]
-    return [phase.start + (index + 1) / rate for index in range(count)]
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """How tokens are paced: ``rate`` per second (None: spread over the working phase when its end
+    is scheduled, else 10 per second), each moved by up to ``jitter`` of the gap (seeded by ``key``)."""
+
+    rate: float | None = None
+    jitter: float = 0.0
+    key: str = ""
+    stretch: float = 1.0  # >1: the reply would need longer than the phase (it gets cut off)
 
 
-def due_tokens(timeline: Timeline, lifecycle: Lifecycle, count: int, now: float, rate: float = 10.0) -> int:
-    """How many of ``count`` tokens are due by ``now`` (all of them once the resource completed)."""
+DEFAULT_RATE = 10.0
+
+
+def token_times(phase: Phase, count: int, pace: Pace) -> list[float]:
+    """When each of ``count`` tokens is due within ``phase``; never earlier than the one before."""
+    if pace.rate is None and phase.end is not None and phase.end > phase.start:
+        gap = (phase.end - phase.start) * pace.stretch / (count + 1)
+    else:
+        gap = 1.0 / (pace.rate or DEFAULT_RATE)
+    times = [phase.start + gap * (index + 1) for index in range(count)]
+    if pace.jitter:
+        times = [
+            moment + (_draw(f"{pace.key}:{index}") - 0.5) * pace.jitter * gap
+            for index, moment in enumerate(times)
+        ]
+        for index in range(1, count):
+            times[index] = max(times[index], times[index - 1])
+    return times
+
+
+def due_tokens(
+    timeline: Timeline,
+    lifecycle: Lifecycle,
+    count: int,
+    now: float,
+    pace: Pace = Pace(),
+    *,
+    cut_short: bool = False,
+) -> int:
+    """How many of ``count`` tokens are due by ``now``: all of them once the resource ended well,
+    only those due so far when it ended badly or the stream is ``cut_short`` (an error signal)."""
     state = lifecycle.states[timeline.state]
+    complete = state.terminal and not cut_short and not ended_badly(timeline, lifecycle)
     phase = working_phase(timeline, lifecycle)
     if phase is None:
-        return count if state.terminal and not ended_badly(timeline, lifecycle) else 0
-    due = sum(1 for moment in token_times(phase, count, rate) if moment <= now)
-    if state.terminal:
-        return count if not ended_badly(timeline, lifecycle) else min(due, count)
-    return due
+        return count if complete else 0
+    # a reply that ended badly stops where it was when the resource ended
+    until = min(now, timeline.current.at) if state.terminal else now
+    return sum(1 for moment in token_times(phase, count, pace) if moment <= until)
 
 
 def next_token_at(
-    timeline: Timeline, lifecycle: Lifecycle, count: int, sent: int, rate: float = 10.0
+    timeline: Timeline, lifecycle: Lifecycle, count: int, sent: int, pace: Pace = Pace()
 ) -> float | None:
     """When the next unsent token is due, or None if none will be due by time alone."""
     phase = working_phase(timeline, lifecycle)
     if phase is None or sent >= count or lifecycle.states[timeline.state].terminal:
         return None
-    return token_times(phase, count, rate)[sent]
+    return token_times(phase, count, pace)[sent]
+
+
+def _draw(key: str) -> float:
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64
 
 
 def ended_badly(timeline: Timeline, lifecycle: Lifecycle) -> bool:

@@ -12,13 +12,14 @@ import asyncio
 import hashlib
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any, Literal, Protocol
 
 from faker import Faker
 
 from lifecycle.faults import Fault
 from lifecycle.model import Lifecycle
-from lifecycle.streaming import due_tokens, ended_badly, next_token_at
+from lifecycle.streaming import Pace, due_tokens, ended_badly, next_token_at
 from lifecycle.timeline import Timeline
 from mockserver.engine import Engine
 from mockserver.store import Resource
@@ -48,13 +49,19 @@ def frame(data: str, event: str | None = None) -> str:
 
 
 def reply_tokens(seed: int, resource: Resource) -> list[str]:
-    """The reply text of a resource, split into word tokens: seeded, so the same every time."""
-    digest = hashlib.sha256(
-        f"{seed}:reply:{resource.api}:{resource.id}:{resource.created_at}".encode()
-    ).digest()
-    _FAKER.seed_instance(int.from_bytes(digest[:8], "big"))
-    text = _FAKER.paragraph(nb_sentences=3)
+    """The reply of a resource split into word tokens: the scenario's text, else seeded generated text."""
+    text = resource.timeline.scenario.stream_plan.text
+    if text is None:
+        key = f"{seed}:reply:{resource.api}:{resource.id}:{resource.created_at}"
+        _FAKER.seed_instance(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
+        text = _FAKER.paragraph(nb_sentences=3)
     return re.findall(r"\S+\s*", text)
+
+
+def pace_of(seed: int, resource: Resource) -> Pace:
+    """How the scenario paces the resource's tokens (jitter seeded per resource)."""
+    plan = resource.timeline.scenario.stream_plan
+    return Pace(plan.tokens_per_second, plan.jitter, f"{seed}:pace:{resource.id}")
 
 
 async def events(
@@ -64,7 +71,6 @@ async def events(
     *,
     skip: int = 0,
     live: bool = False,
-    rate: float = 10.0,
     fault: Fault | None = None,
 ) -> AsyncIterator[str]:
     """The frames of ``resource``'s stream, as they become due. ``skip`` tokens were seen already
@@ -72,7 +78,9 @@ async def events(
     spoils the stream on purpose (drop, stall, malformed frame, no terminal signal, slow drip)."""
     resource.watchers += 1
     try:
-        frames = _frames(engine, resource, encoder, skip=skip, live=live, rate=rate)
+        frames = _frames(
+            engine, resource, encoder, skip=skip, live=live, pace=pace_of(engine.settings.seed, resource)
+        )
         if fault is None:
             async for _, text in frames:
                 yield text
@@ -102,19 +110,22 @@ async def _spoiled(frames: AsyncIterator[tuple[Kind, str]], fault: Fault, speed:
 
 
 async def _frames(
-    engine: Engine, resource: Resource, encoder: Encoder, *, skip: int, live: bool, rate: float
+    engine: Engine, resource: Resource, encoder: Encoder, *, skip: int, live: bool, pace: Pace
 ) -> AsyncIterator[tuple[Kind, str]]:
     lifecycle: Lifecycle = engine.lifecycle(resource.api)
     tokens = reply_tokens(engine.settings.seed, resource)
+    cut_short = _ends_in_error(engine.lifecycle(resource.api), resource)
+    if cut_short:
+        pace = replace(pace, stretch=2.0)  # the reply would have needed twice as long: about half arrives
     timeline = engine.observe(resource)
-    sent = max(skip, due_tokens(timeline, lifecycle, len(tokens), engine.clock.now(), rate) if live else 0)
+    sent = max(skip, due_tokens(timeline, lifecycle, len(tokens), engine.clock.now(), pace) if live else 0)
     opened = False
     while True:
         timeline = engine.observe(resource)
         if resource.extra.get("deleted"):
             return
         terminal = lifecycle.states[timeline.state].terminal
-        due = due_tokens(timeline, lifecycle, len(tokens), engine.clock.now(), rate)
+        due = due_tokens(timeline, lifecycle, len(tokens), engine.clock.now(), pace, cut_short=cut_short)
         working = not terminal and timeline.state != lifecycle.initial
         if not opened and (due > sent or working or (terminal and not ended_badly(timeline, lifecycle))):
             opened = True
@@ -128,10 +139,21 @@ async def _frames(
                 yield "close", closing
             return
         woke = await _wait(
-            engine, resource, timeline=timeline, lifecycle=lifecycle, count=len(tokens), sent=sent, rate=rate
+            engine, resource, timeline=timeline, lifecycle=lifecycle, count=len(tokens), sent=sent, pace=pace
         )
         if not woke and (keepalive := encoder.keepalive(resource)) is not None:
             yield "ping", keepalive
+
+
+def _ends_in_error(lifecycle: Lifecycle, resource: Resource) -> bool:
+    """Whether the scenario ends the stream with one of the API's error signals (the reply stops there)."""
+    end = resource.timeline.scenario.stream_plan.end
+    if end is None or lifecycle.stream is None:
+        return False
+    return any(
+        end == signal or (signal.endswith(":") and end.startswith(signal))
+        for signal in lifecycle.stream.error_signals
+    )
 
 
 async def _wait(
@@ -142,13 +164,13 @@ async def _wait(
     lifecycle: Lifecycle,
     count: int,
     sent: int,
-    rate: float,
+    pace: Pace,
 ) -> bool:
     """Sleep until the next token, the next state change, a command, or the keep-alive interval.
     False when only the keep-alive interval passed."""
     moments = [
         m
-        for m in (next_token_at(timeline, lifecycle, count, sent, rate), timeline.next_change_at())
+        for m in (next_token_at(timeline, lifecycle, count, sent, pace), timeline.next_change_at())
         if m is not None
     ]
     waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(resource.changed().wait())]

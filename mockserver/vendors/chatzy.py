@@ -200,10 +200,13 @@ class _Frames:
         return []
 
     def token(self, resource: Resource, text: str, index: int) -> str:
-        return frame(json.dumps({"content": text}))
+        chunk = frame(json.dumps({"content": text}))
+        if index > 0 and index == resource.timeline.scenario.stream_plan.call_again_after:
+            return frame("call_again") + chunk  # a tool call happened: more chunks follow on this stream
+        return chunk
 
     def closing(self, resource: Resource, timeline: Timeline) -> list[str]:
-        return [frame("close_connection")]
+        return [frame(timeline.scenario.stream_plan.end or "close_connection")]
 
     def keepalive(self, resource: Resource) -> str | None:
         return None  # Chatzy documents no keep-alive frames

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from httpx_sse import EventSource
 
 from mockserver.app import create_app
 from tests.mockserver.conftest import AGENT, AUTH, CHATBOT, settings
@@ -24,24 +25,18 @@ def base() -> Iterator[str]:
 
 
 class Reader:
-    """Reads SSE frames in the background, so a test can wait for the next one with a timeout
-    without cancelling the read itself."""
+    """Reads SSE frames (with httpx-sse, as a client would) in the background, so a test can wait
+    for the next one with a timeout without cancelling the read itself."""
 
     def __init__(self, response: httpx.Response) -> None:
         self.queue: asyncio.Queue[tuple[str | None, str] | None] = asyncio.Queue()
         self.task = asyncio.ensure_future(self._read(response))
 
     async def _read(self, response: httpx.Response) -> None:
-        event, data = None, []
         try:
-            async for line in response.aiter_lines():
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: "):
-                    data.append(line[6:])
-                elif line == "" and data:
-                    await self.queue.put((event, "\n".join(data)))
-                    event, data = None, []
+            async for event in EventSource(response).aiter_sse():
+                # httpx-sse names a frame without an event: line "message", as browsers do
+                await self.queue.put((None if event.event == "message" else event.event, event.data))
         except httpx.HTTPError:
             pass  # the test closed the stream before its end: that ends the reading too
         finally:
@@ -284,3 +279,256 @@ def test_fault_header_stall_delays_the_first_frame(base: str) -> None:
             return loop.time() - began
 
     assert run(scenario_run()) >= 0.4
+
+
+CHATZY_ENDINGS = [
+    ("happy", "close_connection"),
+    ("done-signal", "[DONE]"),
+    ("error-turn", "__ERROR__: The AI agent could not generate a response"),
+    ("incomplete-content", "close_connection_incomplete_content"),
+    ("incomplete-tool-calls", "close_connection_incomplete_tool_calls"),
+    ("incomplete-request", "close_connection_incomplete_request"),
+    ("frozen", "[FROZEN]"),
+    ("blacklisted", "[BLACKLISTED]"),
+    ("no-message-found", "no_message_found"),
+]
+
+
+def _chatzy_stream(base: str, scenario: str) -> tuple[list[str], dict[str, Any]]:
+    async def scenario_run() -> tuple[list[str], dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            conversation = (await client.get("/init_conversation", params={"chatbot_id": CHATBOT})).json()[
+                "data"
+            ]["conversation_id"]
+            body = {
+                "chatbot_id": CHATBOT,
+                "conversation_id": conversation,
+                "messages": {"role": "user", "content": "hi"},
+            }
+            token = (
+                await client.post("/get_inference", json=body, headers={"X-Mock-Scenario": scenario})
+            ).json()["data"]["temp_token"]
+            async with client.stream("GET", "/get-response", params={"temp_token": token}) as response:
+                reader = Reader(response)
+                await client.post("/__mock/clock", json={"seconds": 1.5})  # halfway through processing
+                await client.post("/__mock/clock", json={"seconds": 5})
+                payloads = [data for _, data in await reader.rest()]
+            status = (
+                await client.get("/get_stream_status", params={"conversation_id": conversation})
+            ).json()["data"]
+            return payloads, status
+
+    result: tuple[list[str], dict[str, Any]] = run(scenario_run())
+    return result
+
+
+@pytest.mark.parametrize(("scenario", "ending"), CHATZY_ENDINGS, ids=[s for s, _ in CHATZY_ENDINGS])
+def test_chatzy_control_signals_end_the_stream_and_status_shows_case_3(
+    base: str, scenario: str, ending: str
+) -> None:
+    payloads, status = _chatzy_stream(base, scenario)
+    assert payloads[-1] == ending
+    assert all("content" in json.loads(p) for p in payloads[:-1])
+    assert (status["stream_status"], status["response_processing_status"]) == ("completed", "completed")
+
+
+def test_chatzy_error_signals_cut_the_reply_short() -> None:
+    with serve(create_app(settings())) as url:
+        full, _ = _chatzy_stream(url, "happy")
+        cut, _ = _chatzy_stream(url, "incomplete-content")
+    assert len(cut) < len(full)
+
+
+def test_chatzy_tool_call_then_more_chunks_on_the_same_stream(base: str) -> None:
+    payloads, _ = _chatzy_stream(base, "tool-call")
+    assert payloads.count("call_again") == 1
+    position = payloads.index("call_again")
+    assert position == 5  # after five chunks
+    assert all("content" in json.loads(p) for p in payloads[position + 1 : -1])
+    assert payloads[-1] == "close_connection"
+
+
+def test_scripted_reply_is_streamed_word_by_word_at_its_pace(base: str) -> None:
+    async def scenario_run() -> tuple[list[str], list[str]]:
+        async with httpx.AsyncClient(base_url=base, headers=AUTH["privategpt"], timeout=10) as client:
+            created = await client.post(
+                "/v1/messages/async", json=PGPT_BODY, headers={"X-Mock-Scenario": "scripted-reply"}
+            )
+            message = created.json()["message_id"]
+            await client.post(
+                "/__mock/clock", json={"seconds": 2}
+            )  # one second into processing: about four words
+            early = []
+            async with client.stream("GET", f"/v1/messages/async/{message}/stream") as response:
+                reader = Reader(response)
+                while (got := await reader.next(timeout=0.3)) is not None:
+                    early.append(f"event: {got[0]}\ndata: {got[1]}")
+            await client.post("/__mock/clock", json={"seconds": 10})
+            full = (await client.get(f"/v1/messages/async/{message}/stream")).text
+            return early, full.split("\n\n")
+
+    early, full = run(scenario_run())
+    words = [
+        json.loads(f.split("data: ", 1)[1])["delta"]["text"]
+        for f in full
+        if f.startswith("event: content_block_delta")
+    ]
+    assert (
+        "".join(words)
+        == "The quarterly report is ready. Revenue grew twelve percent, driven by new subscriptions."
+    )
+    assert 2 <= sum(f.startswith("event: content_block_delta") for f in early) <= 6
+
+
+def test_several_hundred_streams_at_once_and_a_stalled_reader_delays_no_one() -> None:
+    count = 300
+
+    async def one(client: httpx.AsyncClient, message: str) -> str:
+        response = await client.get(f"/v1/messages/async/{message}/stream")
+        return response.text.strip().rsplit("\n", 1)[-1]
+
+    async def scenario_run(base: str) -> tuple[list[str], int]:
+        limits = httpx.Limits(max_connections=count + 10, max_keepalive_connections=0)
+        async with httpx.AsyncClient(
+            base_url=base, headers=AUTH["privategpt"], timeout=30, limits=limits
+        ) as client:
+            messages = [
+                (await client.post("/v1/messages/async", json=PGPT_BODY)).json()["message_id"]
+                for _ in range(count + 1)
+            ]
+            stalled = client.stream("GET", f"/v1/messages/async/{messages[-1]}/stream")
+            await stalled.__aenter__()  # opened, never read
+            readers = [asyncio.ensure_future(one(client, m)) for m in messages[:-1]]
+            while (
+                opened := sum(r["watchers"] for r in (await client.get("/__mock/resources")).json())
+            ) < count + 1:
+                await asyncio.sleep(0.05)
+            await client.post("/__mock/clock", json={"seconds": 5})
+            endings = await asyncio.wait_for(asyncio.gather(*readers), 30)
+            await stalled.__aexit__(None, None, None)
+            return endings, opened
+
+    with serve(create_app(settings())) as url:
+        endings, opened = run(scenario_run(url))
+    assert opened == count + 1  # every stream was open at the same time
+    assert endings == ['data: {"type":"message_stop"}'] * count
+
+
+def test_the_same_seed_gives_the_same_stream() -> None:
+    async def stream_text(base: str) -> str:
+        async with httpx.AsyncClient(base_url=base, headers=AUTH["privategpt"], timeout=10) as client:
+            await client.post("/v1/messages/async", params={"message_id": "fixed"}, json=PGPT_BODY)
+            await client.post("/__mock/clock", json={"seconds": 5})
+            return (await client.get("/v1/messages/async/fixed/stream")).text
+
+    texts = []
+    for seed in (3, 3, 4):
+        with serve(create_app(settings(seed=seed))) as url:
+            texts.append(run(stream_text(url)))
+    assert texts[0] == texts[1]
+    assert texts[0] != texts[2]
+
+
+def test_letta_stream_and_run_status_agree_step_by_step(base: str) -> None:
+    async def scenario_run() -> None:
+        async with httpx.AsyncClient(base_url=base, headers=AUTH["letta"], timeout=10) as client:
+            created = await client.post(
+                f"/v1/agents/{AGENT}/messages/async",
+                json={"input": "hi"},
+                headers={"X-Mock-Scenario": "with-running"},
+            )
+            run_id = created.json()["id"]
+            status = f"/v1/runs/{run_id}"
+            async with client.stream(
+                "POST", f"/v1/runs/{run_id}/stream", json={"include_pings": False}
+            ) as response:
+                stream = Reader(response)
+                assert await stream.next(timeout=0.3) is None  # created: nothing yet
+                assert (await client.get(status)).json()["status"] == "created"
+                await client.post("/__mock/clock", json={"seconds": 2})  # running, halfway
+                first = await stream.next()
+                assert first is not None
+                assert json.loads(first[1])["message_type"] == "assistant_message"
+                assert (await client.get(status)).json()["status"] == "running"
+                await client.post("/__mock/clock", json={"seconds": 1})  # completed
+                rest = await stream.rest()
+            assert [data for _, data in rest][-1] == "[DONE]"
+            assert json.loads(rest[-3][1])["stop_reason"] == "end_turn"
+            assert (await client.get(status)).json()["status"] == "completed"
+
+    run(scenario_run())
+
+
+def test_chatzy_stream_and_stream_status_agree_step_by_step(base: str) -> None:
+    async def scenario_run() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            conversation = (await client.get("/init_conversation", params={"chatbot_id": CHATBOT})).json()[
+                "data"
+            ]["conversation_id"]
+            body = {
+                "chatbot_id": CHATBOT,
+                "conversation_id": conversation,
+                "messages": {"role": "user", "content": "hi"},
+            }
+            token = (await client.post("/get_inference", json=body)).json()["data"]["temp_token"]
+
+            async def case() -> tuple[str, str | None]:
+                data = (
+                    await client.get("/get_stream_status", params={"conversation_id": conversation})
+                ).json()["data"]
+                return data["stream_status"], data["response_processing_status"]
+
+            async with client.stream("GET", "/get-response", params={"temp_token": token}) as response:
+                stream = Reader(response)
+                assert await stream.next(timeout=0.3) is None
+                assert await case() == ("is_streaming", None)  # Case 1
+                await client.post("/__mock/clock", json={"seconds": 2})
+                chunk = await stream.next()
+                assert chunk is not None
+                assert "content" in json.loads(chunk[1])
+                assert await case() == ("is_streaming", "processing")  # Case 2
+                await client.post("/__mock/clock", json={"seconds": 1})
+                rest = await stream.rest()
+            assert rest[-1][1] == "close_connection"
+            assert await case() == ("completed", "completed")  # Case 3
+
+    run(scenario_run())
+
+
+def test_letta_cancel_mid_stream_ends_with_its_terminal_signal(base: str) -> None:
+    async def scenario_run() -> list[str]:
+        async with httpx.AsyncClient(base_url=base, headers=AUTH["letta"], timeout=10) as client:
+            created = await client.post(
+                f"/v1/agents/{AGENT}/messages/async",
+                json={"input": "hi"},
+                headers={"X-Mock-Scenario": "with-running"},
+            )
+            run_id = created.json()["id"]
+            await client.post("/__mock/clock", json={"seconds": 2})
+            async with client.stream("POST", f"/v1/runs/{run_id}/stream", json={}) as response:
+                stream = Reader(response)
+                assert await stream.next() is not None
+                await client.post(f"/v1/agents/{AGENT}/messages/cancel", json={"run_ids": [run_id]})
+                rest = await stream.rest()
+            return [data for _, data in rest]
+
+    tail = run(scenario_run())
+    assert tail[-1] == "[DONE]"
+    assert json.loads(tail[-3])["stop_reason"] == "cancelled"
+
+
+def test_fault_drip_spaces_the_frames(base: str) -> None:
+    async def scenario_run() -> tuple[int, float]:
+        async with httpx.AsyncClient(base_url=base, headers=AUTH["privategpt"], timeout=10) as client:
+            message = (await client.post("/v1/messages/async", json=PGPT_BODY)).json()["message_id"]
+            await client.post("/__mock/clock", json={"seconds": 10})
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            response = await client.get(
+                f"/v1/messages/async/{message}/stream", headers={"X-Mock-Fault": "drip=20ms; drop_after=6"}
+            )
+            return response.text.count("\n\n"), loop.time() - began
+
+    frames, elapsed = run(scenario_run())
+    assert frames == 6
+    assert elapsed >= 6 * 0.02
