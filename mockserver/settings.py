@@ -29,3 +29,6 @@ class Settings:
     max_age_seconds: float = 3_600.0
     journal_size: int = 5_000
     callback_hosts: frozenset[str] | None = None  # None: callbacks may go to any host
+    keepalive_seconds: float = (
+        15.0  # real seconds of stream silence before a keep-alive (PrivateGPT's idle time)
+    )

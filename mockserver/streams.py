@@ -25,7 +25,6 @@ from mockserver.engine import Engine
 from mockserver.store import Resource
 
 Kind = Literal["open", "token", "close", "ping"]
-KEEPALIVE_SECONDS = 15.0  # real seconds of silence before a keep-alive (PrivateGPT's documented idle time)
 _FAKER = Faker()
 
 
@@ -177,7 +176,9 @@ async def _wait(
     if moments:
         waits.append(asyncio.ensure_future(engine.clock.wait_until(min(moments))))
     try:
-        done, _ = await asyncio.wait(waits, timeout=KEEPALIVE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            waits, timeout=engine.settings.keepalive_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
         for waiting in waits:
             waiting.cancel()

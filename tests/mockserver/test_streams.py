@@ -532,3 +532,34 @@ def test_fault_drip_spaces_the_frames(base: str) -> None:
     frames, elapsed = run(scenario_run())
     assert frames == 6
     assert elapsed >= 6 * 0.02
+
+
+def test_idle_streams_send_keepalives() -> None:
+    async def scenario_run(base: str) -> list[tuple[str | None, str]]:
+        async with httpx.AsyncClient(base_url=base, headers=AUTH["privategpt"], timeout=10) as client:
+            message = (
+                await client.post(
+                    "/v1/messages/async", json=PGPT_BODY, headers={"X-Mock-Scenario": "never-finishes"}
+                )
+            ).json()["message_id"]
+            async with client.stream("GET", f"/v1/messages/async/{message}/stream") as response:
+                stream = Reader(response)
+                return [frame for _ in range(2) if (frame := await stream.next(timeout=2)) is not None]
+
+    with serve(create_app(settings(keepalive_seconds=0.1))) as url:
+        frames = run(scenario_run(url))
+    assert frames == [("ping", '{"type":"ping"}')] * 2  # pending and silent: keep-alives only
+
+
+def test_letta_runs_older_than_three_hours_cannot_stream(base: str) -> None:
+    async def scenario_run() -> httpx.Response:
+        async with httpx.AsyncClient(base_url=base, headers=AUTH["letta"], timeout=10) as client:
+            run_id = (await client.post(f"/v1/agents/{AGENT}/messages/async", json={"input": "hi"})).json()[
+                "id"
+            ]
+            await client.post("/__mock/clock", json={"seconds": 3 * 3600 + 1})
+            return await client.post(f"/v1/runs/{run_id}/stream", json={})
+
+    response = run(scenario_run())
+    assert response.status_code == 410
+    assert "expired" in response.json()["detail"]
