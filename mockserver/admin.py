@@ -121,6 +121,23 @@ def admin_routes(engine: Engine) -> list[Route]:
         engine.defaults[api] = name
         return JSONResponse({"api": api, "default": name})
 
+    async def queue_next(request: Request) -> Response:
+        api = request.path_params["api"]
+        if api not in engine.catalog:
+            return problem(404, "Unknown API", f"no API {api!r}", known_apis=sorted(engine.catalog))
+        body = await _json(request)
+        name = body.get("name") if isinstance(body, dict) else None
+        scenarios = engine.catalog[api].scenarios
+        if not isinstance(name, str) or name not in scenarios:
+            return problem(
+                400,
+                "Unknown scenario",
+                f"{name!r} is not a scenario of {api}",
+                known_scenarios=sorted(scenarios),
+            )
+        engine.queue_scenario(api, scenarios[name])
+        return JSONResponse({"api": api, "queued": [s.name for s in engine.queued[api]]})
+
     async def clock(request: Request) -> Response:
         if request.method == "POST":
             body = await _json(request)
@@ -151,6 +168,7 @@ def admin_routes(engine: Engine) -> list[Route]:
         Route(f"{PREFIX}/journal", journal, methods=["GET", "DELETE"]),
         Route(f"{PREFIX}/scenarios", scenarios, methods=["GET"]),
         Route(f"{PREFIX}/scenarios/{{api}}/default", set_default, methods=["PUT"]),
+        Route(f"{PREFIX}/scenarios/{{api}}/next", queue_next, methods=["POST"]),
         Route(f"{PREFIX}/clock", clock, methods=["GET", "POST"]),
     ]
 

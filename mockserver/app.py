@@ -9,7 +9,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -23,7 +23,7 @@ from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.openapi import HTTP_METHODS, Operation, schema_registry
 from mockserver.admin import admin_routes, problem
 from mockserver.auth import AuthRule
-from mockserver.catalog import load_catalog
+from mockserver.catalog import Api, load_catalog
 from mockserver.clock import Clock, ManualClock, ScaledClock
 from mockserver.engine import Engine
 from mockserver.inputs import InputRules
@@ -48,10 +48,16 @@ def default_settings() -> Settings:
     return Settings(spec_paths=tuple(bundled_specs()), scenario_dir=bundled_scenarios())
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the mock. Raises ``SourceError`` (every finding) if a spec or scenario is unusable."""
+def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] | None = None) -> Starlette:
+    """Build the mock. Raises ``SourceError`` (every finding) if a spec or scenario is unusable.
+
+    ``catalog`` reuses specs and scenarios loaded before (a test session loads them once).
+    """
     settings = settings or default_settings()
-    catalog = load_catalog(settings.spec_paths, settings.scenario_dir, apis=settings.apis)
+    if catalog is None:
+        catalog = load_catalog(settings.spec_paths, settings.scenario_dir, apis=settings.apis)
+    elif settings.apis is not None:
+        catalog = {name: api for name, api in catalog.items() if name in settings.apis}
     clock: Clock = (
         ManualClock(settings.start_time) if settings.clock == "manual" else ScaledClock(settings.speed)
     )

@@ -11,6 +11,7 @@ import base64
 import logging
 import random
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,6 +49,7 @@ class Engine:
         self.store = Store(settings.max_resources, settings.max_age_seconds)
         self.journal = Journal(settings.journal_size)
         self.defaults = {name: api.default for name, api in catalog.items()}
+        self.queued: dict[str, deque[Scenario]] = {}
         self.renderers = {name: Renderer(api.spec, settings.seed) for name, api in catalog.items()}
         self.vendor_state: dict[str, dict[str, Any]] = {name: {} for name in catalog}  # e.g. Chatzy's tokens
         # ids and tokens come from the seed too, so a replayed session (a test, a Hypothesis example)
@@ -68,9 +70,16 @@ class Engine:
         return self.catalog[api].spec.lifecycle
 
     # -- scenarios ------------------------------------------------------------------------------
+    def queue_scenario(self, api: str, scenario: Scenario) -> None:
+        """Walk ``scenario`` with the next resource created on ``api`` (queued ones go in order)."""
+        self.queued.setdefault(api, deque()).append(scenario)
+
     def choose_scenario(self, api: str, requested: str | None, body: Any) -> Scenario:
-        """The header's scenario, else the first whose trigger text is in the body, else the default."""
+        """The header's scenario, else a queued one, else the first whose trigger text is in the body,
+        else the default."""
         scenarios = self.catalog[api].scenarios
+        if not requested and self.queued.get(api):
+            return self.queued[api].popleft()
         if requested:
             if requested not in scenarios:
                 raise UnknownScenarioError(api, requested, sorted(scenarios))
@@ -155,6 +164,7 @@ class Engine:
             state.clear()
         self._ids.seed(self.settings.seed)
         self.defaults = {name: api.default for name, api in self.catalog.items()}
+        self.queued.clear()
 
     async def close(self) -> None:
         await self.reset()

@@ -15,6 +15,9 @@ from tests.servers import serve
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 BLOCKS = [block for block in re.findall(r"```sh\n(.*?)```", README, re.S) if "#=>" in block]
+EXAMPLES = re.findall(
+    r"```python\n(.*?)```", README.split("## Testing your client", 1)[1].split("\n## ", 1)[0], re.S
+)
 
 
 def test_quickstart_has_exactly_two_commands_and_ci_runs_the_test_line() -> None:
@@ -48,3 +51,11 @@ def test_walkthroughs_print_what_the_readme_shows() -> None:
                 found = result.stdout.find(expected, position)
                 assert found >= 0, f"expected {expected!r} after position {position} in:\n{result.stdout}"
                 position = found + len(expected)
+
+
+def test_testing_your_client_examples_are_tests_that_pass(pytester: pytest.Pytester) -> None:
+    assert EXAMPLES
+    for number, example in enumerate(EXAMPLES):
+        pytester.makepyfile(**{f"test_readme_example_{number}": example})
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=sum(example.count("\ndef test_") for example in EXAMPLES))

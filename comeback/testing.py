@@ -1,0 +1,195 @@
+"""Scripting the mock from Python: a running mock, scenarios written inline, the clock, the journal.
+
+Used by the pytest plugin (``comeback_mock`` fixture) and usable on its own:
+
+    >>> with MockServer.start(apis=["letta"]) as mock:
+    ...     mock.next_scenario("letta", "failed")
+    ...     run = mock.client.post(f"/v1/agents/{agent}/messages/async", json={"input": "hi"}).json()
+    ...     mock.advance(5)
+    ...     mock.journal.assert_calls(["POST createAgentMessageAsync"])
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import replace
+from functools import cache
+from typing import Any
+
+import httpx
+from starlette.testclient import TestClient
+
+from lifecycle.bundled import bundled_scenarios, bundled_specs
+from lifecycle.scenario import Scenario, scenario_from_data
+from mockserver.app import create_app
+from mockserver.catalog import Api, load_catalog
+from mockserver.engine import Engine
+from mockserver.journal import JournalEntry
+from mockserver.servers import serve_in_thread
+from mockserver.settings import ClockMode, Settings
+from mockserver.store import Resource
+
+START = 1_750_000_000.0  # where a manual clock starts: 2025-06-15T15:06:40Z, the same in every run
+
+
+@cache
+def bundled_catalog() -> Mapping[str, Api]:
+    """The bundled specs and scenarios, loaded once per process."""
+    return load_catalog(bundled_specs(), bundled_scenarios())
+
+
+class Journal(Sequence[JournalEntry]):
+    """The requests the mock received, in order, with assertions that explain themselves."""
+
+    def __init__(self, engine: Engine, api: str | None = None, operation: str | None = None) -> None:
+        self._engine = engine
+        self._api = api
+        self._operation = operation
+
+    def _entries(self) -> list[JournalEntry]:
+        return [
+            entry
+            for entry in self._engine.journal.entries()
+            if (self._api is None or entry.api == self._api)
+            and (self._operation is None or entry.operation == self._operation)
+        ]
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._entries()[index]
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def of(self, operation: str) -> Journal:
+        """Only the calls of one operation (by operationId)."""
+        return Journal(self._engine, self._api, operation)
+
+    def calls(self) -> list[str]:
+        """Each call as ``METHOD operationId`` (or ``METHOD path`` when no operation matched)."""
+        return [f"{entry.method} {entry.operation or entry.path}" for entry in self._entries()]
+
+    def assert_calls(self, expected: Sequence[str]) -> None:
+        """Fail, with a readable difference, unless the calls were exactly ``expected`` in order."""
+        actual = self.calls()
+        if actual != list(expected):
+            diff = "\n".join(difflib.ndiff(list(expected), actual))
+            raise AssertionError(
+                f"the client's calls differ from the expected ones (- expected, + actual):\n{diff}"
+            )
+
+    def assert_count(self, operation: str, expected: int) -> None:
+        """Fail, listing the calls made, unless ``operation`` was called exactly ``expected`` times."""
+        count = len(self.of(operation))
+        if count != expected:
+            listing = "\n".join(f"  {call}" for call in self.calls()) or "  (none)"
+            raise AssertionError(
+                f"{operation} was called {count} times, expected {expected}; the calls were:\n{listing}"
+            )
+
+    def headers(self, operation: str) -> list[dict[str, str]]:
+        """The request headers of each call of ``operation``, in order (names in lower case)."""
+        return [entry.headers for entry in self.of(operation)._entries()]
+
+
+class MockServer:
+    """A running mock: a client for it, its URL, and the controls tests use."""
+
+    def __init__(self, engine: Engine, client: httpx.Client, url: str) -> None:
+        self.engine = engine
+        self.client = client  # already pointed at the mock; in-process unless started with a port
+        self.url = url
+
+    @classmethod
+    @contextmanager
+    def start(
+        cls,
+        *,
+        apis: Sequence[str] | None = None,
+        seed: int = 0,
+        clock: ClockMode = "manual",
+        port: bool = False,
+        strict: bool = True,
+        **settings: Any,
+    ) -> Iterator[MockServer]:
+        """A fresh mock for one test: in-process by default, on a real 127.0.0.1 port with ``port=True``."""
+        chosen = Settings(
+            spec_paths=tuple(bundled_specs()),
+            scenario_dir=bundled_scenarios(),
+            apis=frozenset(apis) if apis else None,
+            seed=seed,
+            clock=clock,
+            start_time=START if clock == "manual" else None,
+            strict=strict,
+            callback_hosts=frozenset({"127.0.0.1", "localhost"}),  # a test never calls out
+        )
+        app = create_app(replace(chosen, **settings), catalog=bundled_catalog())
+        with ExitStack() as stack:
+            if port:
+                url = stack.enter_context(serve_in_thread(app))
+                client: httpx.Client = stack.enter_context(httpx.Client(base_url=url, timeout=30))
+            else:
+                url = "http://testserver"
+                client = stack.enter_context(_in_process(app))
+            yield cls(app.state.engine, client, url)
+
+    # -- scenarios ------------------------------------------------------------------------------
+    def scenario(
+        self,
+        api: str,
+        steps: Sequence[Mapping[str, Any]],
+        *,
+        name: str = "inline",
+        description: str = "written in a test",
+        **extra: Any,
+    ) -> Scenario:
+        """A scenario written in Python, checked exactly like a file (same messages on mistakes)."""
+        data = {"api": api, "description": description, "steps": [dict(step) for step in steps], **extra}
+        return scenario_from_data(
+            data, f"<inline scenario {name!r}>", self.engine.lifecycle(api), name=name, api=api
+        )
+
+    def next_scenario(self, api: str, scenario: str | Scenario) -> Scenario:
+        """The scenario the next resource created on ``api`` walks (a bundled name, or an inline one)."""
+        if isinstance(scenario, str):
+            known = self.engine.catalog[api].scenarios
+            if scenario not in known:
+                raise KeyError(f"unknown scenario {scenario!r} for {api}; known: {', '.join(sorted(known))}")
+            scenario = known[scenario]
+        self.engine.queue_scenario(api, scenario)
+        return scenario
+
+    # -- time and resources ---------------------------------------------------------------------
+    def advance(self, seconds: float) -> None:
+        """Move the manual clock; resources due to change do so, streams and callbacks wake up."""
+        self.engine.advance_clock(seconds)
+
+    def step(self, api: str, resource_id: str) -> str:
+        """Force a resource's next scenario step now; returns its new state."""
+        resource = self._resource(api, resource_id)
+        self.engine.force_next(resource)
+        return resource.timeline.state
+
+    def state(self, api: str, resource_id: str) -> str:
+        """A resource's current state in the lifecycle's words (does not count as a read)."""
+        return self.engine.observe(self._resource(api, resource_id)).state
+
+    def _resource(self, api: str, resource_id: str) -> Resource:
+        resource = self.engine.find(api, resource_id)
+        if resource is None:
+            raise KeyError(f"no {api} resource {resource_id!r}")
+        return resource
+
+    @property
+    def journal(self) -> Journal:
+        return Journal(self.engine)
+
+    def journal_of(self, api: str) -> Journal:
+        return Journal(self.engine, api)
+
+
+def _in_process(app: Any) -> AbstractContextManager[httpx.Client]:
+    """Starlette's test client: the app runs in this process, its lifespan included."""
+    client: AbstractContextManager[httpx.Client] = TestClient(app, base_url="http://testserver")  # type: ignore[assignment]
+    return client
