@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from lifecycle.scenario import Scenario
 from mockserver.engine import Engine
 from mockserver.render import iso
 from mockserver.store import Resource
@@ -22,18 +23,21 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
-def admin_routes(engine: Engine) -> list[Route]:
-    """The admin endpoints, bound to ``engine``."""
+class _Admin:
+    """The admin endpoints, bound to one engine."""
 
-    def describe(resource: Resource) -> dict[str, Any]:
-        timeline = engine.observe(resource)
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def describe(self, resource: Resource) -> dict[str, Any]:
+        timeline = self.engine.observe(resource)
         return {
             "api": resource.api,
             "id": resource.id,
             "scope": resource.scope,
             "scenario": resource.scenario,
             "state": timeline.state,
-            "terminal": engine.is_terminal(resource),
+            "terminal": self.engine.is_terminal(resource),
             "reads": timeline.reads,
             "watchers": resource.watchers,  # open streams and pending callbacks
             "next_change_at": iso(due) if (due := timeline.next_change_at()) is not None else None,
@@ -43,48 +47,50 @@ def admin_routes(engine: Engine) -> list[Route]:
             ],
         }
 
-    async def reset(request: Request) -> Response:
-        await engine.reset()
+    async def reset(self, request: Request) -> Response:
+        await self.engine.reset()
         return JSONResponse({"reset": True})
 
-    async def resources(request: Request) -> Response:
+    async def resources(self, request: Request) -> Response:
         api = request.query_params.get("api")
-        return JSONResponse([describe(r) for r in engine.store if api is None or r.api == api])
+        return JSONResponse([self.describe(r) for r in self.engine.store if api is None or r.api == api])
 
-    def find(request: Request) -> Resource | Response:
+    def find(self, request: Request) -> Resource | Response:
         api, resource_id = request.path_params["api"], request.path_params["resource_id"]
-        resource = engine.find(api, resource_id)
+        resource = self.engine.find(api, resource_id)
         if resource is None:
             return problem(
                 404,
                 "No such resource",
                 f"no {api} resource {resource_id!r}",
-                known_apis=sorted(engine.catalog),
+                known_apis=sorted(self.engine.catalog),
             )
         return resource
 
-    async def resource(request: Request) -> Response:
-        found = find(request)
-        return found if isinstance(found, Response) else JSONResponse(describe(found))
+    async def resource(self, request: Request) -> Response:
+        found = self.find(request)
+        return found if isinstance(found, Response) else JSONResponse(self.describe(found))
 
-    async def next_step(request: Request) -> Response:
-        found = find(request)
+    async def next_step(self, request: Request) -> Response:
+        found = self.find(request)
         if isinstance(found, Response):
             return found
-        engine.force_next(found)
-        return JSONResponse(describe(found))
+        self.engine.force_next(found)
+        return JSONResponse(self.describe(found))
 
-    async def journal(request: Request) -> Response:
+    async def journal(self, request: Request) -> Response:
         if request.method == "DELETE":
-            engine.journal.clear()
+            self.engine.journal.clear()
             return JSONResponse({"cleared": True})
         api = request.query_params.get("api")
-        return JSONResponse([e.as_dict() for e in engine.journal.entries() if api is None or e.api == api])
+        return JSONResponse(
+            [e.as_dict() for e in self.engine.journal.entries() if api is None or e.api == api]
+        )
 
-    async def scenarios(request: Request) -> Response:
+    async def scenarios(self, request: Request) -> Response:
         listing = {
             name: {
-                "default": engine.defaults[name],
+                "default": self.engine.defaults[name],
                 "scenarios": [
                     {
                         "name": s.name,
@@ -103,42 +109,40 @@ def admin_routes(engine: Engine) -> list[Route]:
                     for s in api.scenarios.values()
                 ],
             }
-            for name, api in engine.catalog.items()
+            for name, api in self.engine.catalog.items()
         }
         return JSONResponse(listing)
 
-    async def set_default(request: Request) -> Response:
+    async def named_scenario(self, request: Request) -> tuple[str, Scenario] | Response:
+        """The API in the path and the scenario named in the body, or the problem with them."""
         api = request.path_params["api"]
-        if api not in engine.catalog:
-            return problem(404, "Unknown API", f"no API {api!r}", known_apis=sorted(engine.catalog))
+        if api not in self.engine.catalog:
+            return problem(404, "Unknown API", f"no API {api!r}", known_apis=sorted(self.engine.catalog))
         body = await _json(request)
         name = body.get("name") if isinstance(body, dict) else None
-        known = sorted(engine.catalog[api].scenarios)
-        if name not in known:
-            return problem(
-                400, "Unknown scenario", f"{name!r} is not a scenario of {api}", known_scenarios=known
-            )
-        engine.defaults[api] = name
-        return JSONResponse({"api": api, "default": name})
-
-    async def queue_next(request: Request) -> Response:
-        api = request.path_params["api"]
-        if api not in engine.catalog:
-            return problem(404, "Unknown API", f"no API {api!r}", known_apis=sorted(engine.catalog))
-        body = await _json(request)
-        name = body.get("name") if isinstance(body, dict) else None
-        scenarios = engine.catalog[api].scenarios
+        scenarios = self.engine.catalog[api].scenarios
         if not isinstance(name, str) or name not in scenarios:
-            return problem(
-                400,
-                "Unknown scenario",
-                f"{name!r} is not a scenario of {api}",
-                known_scenarios=sorted(scenarios),
-            )
-        engine.queue_scenario(api, scenarios[name])
-        return JSONResponse({"api": api, "queued": [s.name for s in engine.queued[api]]})
+            detail = f"{name!r} is not a scenario of {api}"
+            return problem(400, "Unknown scenario", detail, known_scenarios=sorted(scenarios))
+        return api, scenarios[name]
 
-    async def clock(request: Request) -> Response:
+    async def set_default(self, request: Request) -> Response:
+        chosen = await self.named_scenario(request)
+        if isinstance(chosen, Response):
+            return chosen
+        api, scenario = chosen
+        self.engine.defaults[api] = scenario.name
+        return JSONResponse({"api": api, "default": scenario.name})
+
+    async def queue_next(self, request: Request) -> Response:
+        chosen = await self.named_scenario(request)
+        if isinstance(chosen, Response):
+            return chosen
+        api, scenario = chosen
+        self.engine.queue_scenario(api, scenario)
+        return JSONResponse({"api": api, "queued": [s.name for s in self.engine.queued[api]]})
+
+    async def clock(self, request: Request) -> Response:
         if request.method == "POST":
             body = await _json(request)
             seconds = body.get("seconds") if isinstance(body, dict) else None
@@ -147,30 +151,36 @@ def admin_routes(engine: Engine) -> list[Route]:
                     400, "Bad clock advance", 'send {"seconds": <non-negative number>}', found=seconds
                 )
             try:
-                engine.advance_clock(float(seconds))
+                self.engine.advance_clock(float(seconds))
             except TypeError as error:
                 return problem(409, "Clock is not manual", str(error))
-        mode = "manual" if engine.settings.clock == "manual" else "real"
+        mode = "manual" if self.engine.settings.clock == "manual" else "real"
         return JSONResponse(
             {
                 "mode": mode,
-                "speed": engine.settings.speed,
-                "now": iso(engine.clock.now()),
-                "epoch": engine.clock.now(),
+                "speed": self.engine.settings.speed,
+                "now": iso(self.engine.clock.now()),
+                "epoch": self.engine.clock.now(),
             }
         )
 
-    return [
-        Route(f"{PREFIX}/reset", reset, methods=["POST"]),
-        Route(f"{PREFIX}/resources", resources, methods=["GET"]),
-        Route(f"{PREFIX}/resources/{{api}}/{{resource_id}}", resource, methods=["GET"]),
-        Route(f"{PREFIX}/resources/{{api}}/{{resource_id}}/next", next_step, methods=["POST"]),
-        Route(f"{PREFIX}/journal", journal, methods=["GET", "DELETE"]),
-        Route(f"{PREFIX}/scenarios", scenarios, methods=["GET"]),
-        Route(f"{PREFIX}/scenarios/{{api}}/default", set_default, methods=["PUT"]),
-        Route(f"{PREFIX}/scenarios/{{api}}/next", queue_next, methods=["POST"]),
-        Route(f"{PREFIX}/clock", clock, methods=["GET", "POST"]),
-    ]
+    def routes(self) -> list[Route]:
+        return [
+            Route(f"{PREFIX}/reset", self.reset, methods=["POST"]),
+            Route(f"{PREFIX}/resources", self.resources, methods=["GET"]),
+            Route(f"{PREFIX}/resources/{{api}}/{{resource_id}}", self.resource, methods=["GET"]),
+            Route(f"{PREFIX}/resources/{{api}}/{{resource_id}}/next", self.next_step, methods=["POST"]),
+            Route(f"{PREFIX}/journal", self.journal, methods=["GET", "DELETE"]),
+            Route(f"{PREFIX}/scenarios", self.scenarios, methods=["GET"]),
+            Route(f"{PREFIX}/scenarios/{{api}}/default", self.set_default, methods=["PUT"]),
+            Route(f"{PREFIX}/scenarios/{{api}}/next", self.queue_next, methods=["POST"]),
+            Route(f"{PREFIX}/clock", self.clock, methods=["GET", "POST"]),
+        ]
+
+
+def admin_routes(engine: Engine) -> list[Route]:
+    """The admin endpoints, bound to ``engine``."""
+    return _Admin(engine).routes()
 
 
 async def _json(request: Request) -> Any:

@@ -57,6 +57,20 @@ class Reader:
         return collected
 
 
+async def chatzy_turn(client: httpx.AsyncClient, scenario: str | None = None) -> tuple[str, str]:
+    """Open a Chatzy conversation and send a message: (conversation id, stream token)."""
+    opened = await client.get("/init_conversation", params={"chatbot_id": CHATBOT})
+    conversation = opened.json()["data"]["conversation_id"]
+    body = {
+        "chatbot_id": CHATBOT,
+        "conversation_id": conversation,
+        "messages": {"role": "user", "content": "hi"},
+    }
+    headers = {"X-Mock-Scenario": scenario} if scenario else {}
+    token = (await client.post("/get_inference", json=body, headers=headers)).json()["data"]["temp_token"]
+    return conversation, token
+
+
 def run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
 
@@ -163,15 +177,7 @@ def test_letta_stream_resumes_after_a_cursor_and_ends_with_done(base: str) -> No
 def test_chatzy_stream_token_single_use_and_expiry(base: str) -> None:
     async def scenario() -> None:
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-            conversation = (await client.get("/init_conversation", params={"chatbot_id": CHATBOT})).json()[
-                "data"
-            ]["conversation_id"]
-            body = {
-                "chatbot_id": CHATBOT,
-                "conversation_id": conversation,
-                "messages": {"role": "user", "content": "hi"},
-            }
-            token = (await client.post("/get_inference", json=body)).json()["data"]["temp_token"]
+            conversation, token = await chatzy_turn(client)
             async with client.stream("GET", "/get-response", params={"temp_token": token}) as response:
                 await client.post("/__mock/clock", json={"seconds": 5})
                 payloads = [data for _, data in await Reader(response).rest()]
@@ -297,17 +303,7 @@ CHATZY_ENDINGS = [
 def _chatzy_stream(base: str, scenario: str) -> tuple[list[str], dict[str, Any]]:
     async def scenario_run() -> tuple[list[str], dict[str, Any]]:
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-            conversation = (await client.get("/init_conversation", params={"chatbot_id": CHATBOT})).json()[
-                "data"
-            ]["conversation_id"]
-            body = {
-                "chatbot_id": CHATBOT,
-                "conversation_id": conversation,
-                "messages": {"role": "user", "content": "hi"},
-            }
-            token = (
-                await client.post("/get_inference", json=body, headers={"X-Mock-Scenario": scenario})
-            ).json()["data"]["temp_token"]
+            conversation, token = await chatzy_turn(client, scenario)
             async with client.stream("GET", "/get-response", params={"temp_token": token}) as response:
                 reader = Reader(response)
                 await client.post("/__mock/clock", json={"seconds": 1.5})  # halfway through processing
@@ -462,15 +458,7 @@ def test_letta_stream_and_run_status_agree_step_by_step(base: str) -> None:
 def test_chatzy_stream_and_stream_status_agree_step_by_step(base: str) -> None:
     async def scenario_run() -> None:
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-            conversation = (await client.get("/init_conversation", params={"chatbot_id": CHATBOT})).json()[
-                "data"
-            ]["conversation_id"]
-            body = {
-                "chatbot_id": CHATBOT,
-                "conversation_id": conversation,
-                "messages": {"role": "user", "content": "hi"},
-            }
-            token = (await client.post("/get_inference", json=body)).json()["data"]["temp_token"]
+            conversation, token = await chatzy_turn(client)
 
             async def case() -> tuple[str, str | None]:
                 data = (
