@@ -82,3 +82,14 @@ def test_unknown_resource_is_a_problem(mock: Mock) -> None:
     response = mock.client.get("/__mock/resources/letta/nope")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_queue_scenarios_for_the_next_resources(mock: Mock) -> None:
+    for name in ("failed", "slow"):
+        queued = mock.client.post("/__mock/scenarios/letta/next", json={"name": name})
+    assert queued.json() == {"api": "letta", "queued": ["failed", "slow"]}
+    runs = [clients.create(mock.client, "letta") for _ in range(3)]
+    assert [mock.resource("letta", run)["scenario"] for run in runs] == ["failed", "slow", "happy"]
+    refused = mock.client.post("/__mock/scenarios/letta/next", json={"name": "nope"})
+    assert refused.status_code == 400
+    assert mock.client.post("/__mock/scenarios/nope/next", json={"name": "happy"}).status_code == 404
