@@ -1,0 +1,46 @@
+"""One contract run: load the spec, probe the target phase by phase, report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from contracts.probes import Options, Probes
+from contracts.report import Report
+from contracts.requests import Requests
+from contracts.target import Target
+from lifecycle.spec import ApiSpec, load_spec
+
+PHASES = ("lifecycle", "cancel", "delete")
+
+
+def default_tolerances(spec: ApiSpec) -> frozenset[str]:
+    """The deviations the spec's notes tolerate by default."""
+    return frozenset(d.name for d in spec.lifecycle.deviations if d.tolerated)
+
+
+def check(
+    spec_path: Path,
+    base_url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+    phases: Iterable[str] = PHASES,
+    options: Options | None = None,
+    tolerate: Iterable[str] = (),
+    no_tolerate: Iterable[str] = (),
+) -> Report:
+    """Check the server at ``base_url`` against ``spec_path``; raises Unreachable or UsageError."""
+    spec = load_spec(spec_path.read_text(encoding="utf-8"), str(spec_path), validate_openapi=False)
+    tolerances = (default_tolerances(spec) | frozenset(tolerate)) - frozenset(no_tolerate)
+    chosen = replace(options or Options(), tolerate=tolerances)
+    report = Report(spec.name)
+    target = Target(base_url, dict(headers or {}))
+    try:
+        probes = Probes(Requests(spec, params), target, report, chosen)
+        for phase in phases:
+            getattr(probes, f"{phase}_probe")()
+    finally:
+        target.close()
+    return report

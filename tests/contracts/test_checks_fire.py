@@ -1,0 +1,238 @@
+"""Every contract check can fail: each deliberately broken server is caught under the expected name."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from comeback.cli import main
+from contracts.probes import Options
+from contracts.report import Report
+from contracts.run import check
+from lifecycle.bundled import bundled_specs
+from mockserver.app import create_app, default_settings
+from mockserver.servers import free_port, serve_in_thread
+from tests.contracts.broken import Broken, Mistake
+
+SPECS = {path.stem: path for path in bundled_specs()}
+HEADERS = {"privategpt": {"Authorization": "secret"}, "letta": {"Authorization": "Bearer k"}}
+FAST = Options(resources=1, deadline=3.0, settle=0.5, terminal_reads=2)
+
+
+def run_against(api: str, mistake: Mistake, phases: tuple[str, ...], **kwargs: Any) -> Report:
+    # the real mock at ten times the speed, so the default scenario finishes within a second
+    app = create_app(replace(default_settings(), apis=frozenset({api}), speed=10.0, strict=True))
+    with serve_in_thread(Broken(app, mistake)) as url:
+        return check(SPECS[api], url, headers=HEADERS[api], phases=phases, options=FAST, **kwargs)
+
+
+def failing(report: Report) -> set[str]:
+    return {violation.check for violation in report.violations}
+
+
+def is_status(method: str, path: str) -> bool:
+    return method == "GET" and path.endswith("/status")
+
+
+def message_id(path: str) -> str:
+    return path.split("/")[4]
+
+
+# -- lifecycle ----------------------------------------------------------------------------------
+def unknown_status(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    if is_status(method, path) and body["status"] == "completed":
+        return status, {**body, "status": "finished"}
+    return None
+
+
+def backwards(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    """The first read says 'processing', the second 'pending': a move back the lifecycle forbids."""
+    if is_status(method, path):
+        reads = memory[message_id(path)] = memory.get(message_id(path), 0) + 1
+        if reads <= 2:
+            return status, {**body, "status": "processing" if reads == 1 else "pending", "completed_at": None}
+    return None
+
+
+def flip_after_terminal(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    if is_status(method, path) and body["status"] == "completed":
+        seen = memory.setdefault(message_id(path), 0)
+        memory[message_id(path)] = seen + 1
+        if seen == 1:
+            return status, {**body, "status": "processing", "completed_at": None}
+    return None
+
+
+def error_message_while_pending(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    if is_status(method, path) and body["status"] == "pending":
+        return status, {**body, "error_message": "leftover"}
+    return None
+
+
+def completed_before_created(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    if is_status(method, path) and body["status"] == "completed":
+        return status, {**body, "completed_at": "2000-01-01T00:00:00Z"}
+    return None
+
+
+def never_done(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    if is_status(method, path) and body["status"] == "completed":
+        return status, {**body, "status": "processing", "completed_at": None}
+    return None
+
+
+@pytest.mark.parametrize(
+    ("mistake", "expected"),
+    [
+        (unknown_status, "lifecycle.state_known"),
+        (backwards, "lifecycle.transitions"),
+        (flip_after_terminal, "lifecycle.terminal_sticky"),
+        (error_message_while_pending, "lifecycle.fields"),
+        (completed_before_created, "lifecycle.timestamps"),
+        (never_done, "lifecycle.reaches_terminal"),
+    ],
+    ids=lambda value: getattr(value, "__name__", value),
+)
+def test_lifecycle_checks_fire(mistake: Any, expected: str) -> None:
+    report = run_against("privategpt", Mistake(rewrite=mistake), ("lifecycle",))
+    assert expected in failing(report), report.summary()
+    assert report.exit_code == 1
+    violation = next(v for v in report.violations if v.check == expected)
+    assert violation.exchanges  # a reproduction is given
+    assert any("curl" in line for line in violation.render().splitlines())
+
+
+def test_a_clean_server_passes() -> None:
+    report = run_against("privategpt", Mistake(), ("lifecycle", "cancel", "delete"))
+    assert report.violations == [], report.summary()
+    assert report.exit_code == 0
+
+
+# -- tolerated deviations -------------------------------------------------------------------------
+def error_stop_reason(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    if method == "GET" and path.startswith("/v1/runs/run-") and body.get("status") == "completed":
+        return status, {**body, "stop_reason": "llm_api_error"}
+    return None
+
+
+def test_a_known_deviation_is_a_warning_unless_not_tolerated() -> None:
+    tolerated = run_against("letta", Mistake(rewrite=error_stop_reason), ("lifecycle",))
+    assert tolerated.exit_code == 0, tolerated.summary()
+    assert {w.tolerated_by for w in tolerated.warnings} == {"completed-with-error-stop-reason"}
+    strict = run_against(
+        "letta",
+        Mistake(rewrite=error_stop_reason),
+        ("lifecycle",),
+        no_tolerate=["completed-with-error-stop-reason"],
+    )
+    assert failing(strict) == {"lifecycle.allowed_values"}
+
+
+# -- cancel -----------------------------------------------------------------------------------------
+def cancel_ignored(method: str, path: str, memory: dict[str, Any]) -> tuple[int, Any] | None:
+    if method == "POST" and path.endswith("/cancel"):
+        return 200, {"message": "Stream cancelled successfully", "message_id": message_id(path)}
+    return None
+
+
+def cancel_flips_to_completed(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    if is_status(method, path) and body["status"] == "cancelled":
+        reads = memory.setdefault(message_id(path), 0)
+        memory[message_id(path)] = reads + 1
+        if reads >= 1:  # like Letta 0.16.8: cancelled, later completed
+            return status, {**body, "status": "completed"}
+    return None
+
+
+def second_cancel_refused(method: str, path: str, memory: dict[str, Any]) -> tuple[int, Any] | None:
+    if method == "POST" and path.endswith("/cancel"):
+        memory[path] = memory.get(path, 0) + 1
+        if memory[path] == 2:
+            return 404, {"detail": "gone"}
+    return None
+
+
+@pytest.mark.parametrize(
+    ("mistake", "expected"),
+    [
+        (Mistake(intercept=cancel_ignored), "cancel.in_progress"),
+        (Mistake(rewrite=cancel_flips_to_completed), "cancel.sticky"),
+        (Mistake(intercept=second_cancel_refused), "cancel.when_terminal"),
+    ],
+    ids=["ignored", "not-sticky", "refused-when-terminal"],
+)
+def test_cancel_checks_fire(mistake: Mistake, expected: str) -> None:
+    report = run_against("privategpt", mistake, ("cancel",))
+    assert failing(report) == {expected}, report.summary()
+
+
+# -- delete -----------------------------------------------------------------------------------------
+def reads_after_delete(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    if method == "DELETE":
+        memory["deleted"] = True
+    if is_status(method, path) and status == 404 and memory.get("deleted"):
+        return 200, {"message_id": message_id(path), "status": "completed"}
+    return None
+
+
+def second_delete_ok(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    if method == "DELETE" and status == 404:
+        return 200, None
+    return None
+
+
+def delete_fails(method: str, path: str, memory: dict[str, Any]) -> tuple[int, Any] | None:
+    if method == "DELETE":
+        return 500, {"detail": "An unknown error occurred"}
+    return None
+
+
+@pytest.mark.parametrize(
+    ("mistake", "expected"),
+    [
+        (Mistake(rewrite=reads_after_delete), "delete.then_read"),
+        (Mistake(rewrite=second_delete_ok), "delete.again"),
+        (Mistake(intercept=delete_fails), "delete.answer"),
+    ],
+    ids=["still-readable", "second-delete-ok", "delete-500"],
+)
+def test_delete_checks_fire(mistake: Mistake, expected: str) -> None:
+    report = run_against("privategpt", mistake, ("delete",))
+    assert failing(report) == {expected}, report.summary()
+
+
+def test_letta_delete_500_names_its_known_deviation() -> None:
+    report = run_against("letta", Mistake(intercept=delete_fails), ("delete",))
+    assert failing(report) == {"delete.answer"}
+    assert "known deviation 'delete-run-500' is not tolerated" in report.violations[0].message
+
+
+def test_an_unreachable_target_is_a_one_line_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", str(SPECS["letta"]), "--base-url", f"http://127.0.0.1:{free_port()}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("comeback check: http://127.0.0.1:")
+    assert "is unreachable" in err
