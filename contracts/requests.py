@@ -151,6 +151,14 @@ class Requests:
     ) -> tuple[int, Any]:
         """Call ``operation_id`` about ``made``: its id where ``id_expression`` says, its scope where
         the operation has parameters of those names, examples for the rest."""
+        method, path, query, body = self.prepare(operation_id, made, id_expression=id_expression, body=body)
+        status, answer, _ = target.request(method, path, params=query, json_body=body)
+        return status, answer
+
+    def prepare(
+        self, operation_id: str, made: Created, *, id_expression: str | None = None, body: Any = None
+    ) -> tuple[str, str, dict[str, Any], Any]:
+        """(method, path, query, body) of a call about ``made`` (see ``call``)."""
         operation = self.spec.operations[operation_id]
         path, query = self.example_parameters_lenient(operation)
         for values in (path, query):
@@ -169,10 +177,7 @@ class Requests:
                 query[expression.name] = made.id
             elif expression.location == "body":
                 body = self._with_id(operation, body, expression, made.id)
-        status, answer, _ = target.request(
-            operation.method.upper(), _fill(operation.path, path), params=query, json_body=body
-        )
-        return status, answer
+        return operation.method.upper(), _fill(operation.path, path), query, body
 
     def example_parameters_lenient(self, operation: Operation) -> tuple[dict[str, Any], dict[str, Any]]:
         """Like ``example_parameters``, but a missing example is left for the caller to fill."""

@@ -6,13 +6,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from contracts.probes import Options, Probes
+from contracts.live_probes import LiveProbes
+from contracts.probes import Options
 from contracts.report import Report
 from contracts.requests import Requests
 from contracts.target import Target
 from lifecycle.spec import ApiSpec, load_spec
 
-PHASES = ("lifecycle", "cancel", "delete")
+PHASES = ("lifecycle", "cancel", "delete", "stream", "callback")
 
 
 def default_tolerances(spec: ApiSpec) -> frozenset[str]:
@@ -38,7 +39,7 @@ def check(
     report = Report(spec.name)
     target = Target(base_url, dict(headers or {}))
     try:
-        probes = Probes(Requests(spec, params), target, report, chosen)
+        probes = LiveProbes(Requests(spec, params), target, report, chosen)
         for phase in phases:
             getattr(probes, f"{phase}_probe")()
     finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any, Literal, Protocol
 
@@ -71,39 +71,54 @@ async def events(
     skip: int = 0,
     live: bool = False,
     fault: Fault | None = None,
+    operation: str = "",
 ) -> AsyncIterator[str]:
     """The frames of ``resource``'s stream, as they become due. ``skip`` tokens were seen already
-    (a resume cursor); ``live`` sends only what becomes due after the client connected; ``fault``
-    spoils the stream on purpose (drop, stall, malformed frame, no terminal signal, slow drip)."""
+    (a resume cursor); ``live`` sends only what becomes due after the client connected. Faults spoil
+    the stream on purpose: ``fault`` (from a request header) for the whole stream, else the fault of
+    each scenario step while it is current (when it applies to ``operation``)."""
+
+    def current_fault() -> Fault | None:
+        if fault is not None:
+            return fault
+        step = resource.timeline.current.step
+        found = resource.timeline.scenario.steps[step].fault if step is not None else None
+        return found if found is not None and found.applies_to(operation) else None
+
     resource.watchers += 1
     try:
         frames = _frames(
             engine, resource, encoder, skip=skip, live=live, pace=pace_of(engine.settings.seed, resource)
         )
-        if fault is None:
-            async for _, text in frames:
-                yield text
-            return
-        async for text in _spoiled(frames, fault, engine.settings.speed):
+        async for text in _spoiled(frames, current_fault, engine.settings.speed):
             yield text
     finally:
         resource.watchers -= 1
 
 
-async def _spoiled(frames: AsyncIterator[tuple[Kind, str]], fault: Fault, speed: float) -> AsyncIterator[str]:
-    """``frames`` with a fault applied. Fault timings are real seconds (divided by ``--speed``)."""
-    if fault.stall:
-        await asyncio.sleep(fault.stall / speed)  # nothing at all, not even keep-alives
-    sent = 0
+async def _spoiled(
+    frames: AsyncIterator[tuple[Kind, str]], current_fault: Callable[[], Fault | None], speed: float
+) -> AsyncIterator[str]:
+    """``frames`` with the fault in effect applied to each (times in real seconds, over ``--speed``)."""
+    sent, stalled, malformed = 0, set(), set()
     async for kind, text in frames:
+        fault = current_fault()
+        if fault is None:
+            yield text
+            sent += 1
+            continue
+        if fault.stall and id(fault) not in stalled:
+            stalled.add(id(fault))
+            await asyncio.sleep(fault.stall / speed)  # nothing at all, not even keep-alives
         if kind == "close" and fault.no_terminal:
             return
         if fault.drip:
             await asyncio.sleep(fault.drip / speed)
         yield text
         sent += 1
-        if fault.malformed and sent == 1:
-            yield 'data: {"unterminated": \n\n'  # a frame whose JSON does not parse, right after the first
+        if fault.malformed and id(fault) not in malformed:
+            malformed.add(id(fault))
+            yield 'data: {"unterminated": \n\n'  # one frame whose JSON does not parse
         if fault.drop_after is not None and sent >= fault.drop_after:
             return
 

@@ -358,7 +358,9 @@ class Vendor:
         live: bool = False,
         fault: Fault | None = None,
     ) -> Response:
-        body = events(self.engine, resource, encoder, skip=skip, live=live, fault=fault)
+        stream = self.lifecycle.stream
+        operation = stream.operation if stream is not None else ""
+        body = events(self.engine, resource, encoder, skip=skip, live=live, fault=fault, operation=operation)
         return StreamingResponse(body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     # -- helpers ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import httpx
 import pytest
 
 from comeback.cli import main
@@ -21,10 +22,25 @@ HEADERS = {"privategpt": {"Authorization": "secret"}, "letta": {"Authorization":
 FAST = Options(resources=1, deadline=3.0, settle=0.5, terminal_reads=2)
 
 
-def run_against(api: str, mistake: Mistake, phases: tuple[str, ...], **kwargs: Any) -> Report:
-    # the real mock at ten times the speed, so the default scenario finishes within a second
-    app = create_app(replace(default_settings(), apis=frozenset({api}), speed=10.0, strict=True))
-    with serve_in_thread(Broken(app, mistake)) as url:
+def run_against(
+    api: str,
+    mistake: Mistake,
+    phases: tuple[str, ...],
+    *,
+    scenario: str = "happy",
+    callbacks: bool = True,
+    **kwargs: Any,
+) -> Report:
+    """The kit against the real mock (ten times faster, ``scenario`` as its default) behind ``mistake``."""
+    settings = replace(
+        default_settings(),
+        apis=frozenset({api}),
+        speed=10.0,
+        strict=True,
+        callback_hosts=frozenset({"127.0.0.1"} if callbacks else set()),
+    )
+    with serve_in_thread(Broken(create_app(settings), mistake)) as url:
+        httpx.put(f"{url}/__mock/scenarios/{api}/default", json={"name": scenario}).raise_for_status()
         return check(SPECS[api], url, headers=HEADERS[api], phases=phases, options=FAST, **kwargs)
 
 
@@ -236,3 +252,45 @@ def test_an_unreachable_target_is_a_one_line_usage_error(capsys: pytest.CaptureF
     assert len(err.strip().splitlines()) == 1
     assert err.startswith("comeback check: http://127.0.0.1:")
     assert "is unreachable" in err
+
+
+# -- streams ----------------------------------------------------------------------------------------
+def stream_refused(method: str, path: str, memory: dict[str, Any]) -> tuple[int, Any] | None:
+    return (500, {"detail": "boom"}) if path.endswith("/stream") else None
+
+
+@pytest.mark.parametrize(
+    ("scenario", "mistake", "expected"),
+    [
+        ("happy", Mistake(intercept=stream_refused), "stream.opens"),
+        ("stream-malformed", Mistake(), "stream.frames"),
+        ("stream-no-terminal", Mistake(), "stream.terminal_signal"),
+        ("stream-drop", Mistake(), "stream.ends_with_status"),
+        ("never-finishes", Mistake(intercept=cancel_ignored), "stream.cancel_closes"),
+    ],
+    ids=["refused", "malformed-frame", "no-terminal-signal", "ends-early", "cancel-leaves-it-open"],
+)
+def test_stream_checks_fire(scenario: str, mistake: Mistake, expected: str) -> None:
+    report = run_against("privategpt", mistake, ("stream",), scenario=scenario)
+    assert expected in failing(report), report.summary()
+
+
+# -- callbacks --------------------------------------------------------------------------------------
+def completed_at_shifted(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    """The status endpoint and the callback disagree about when the run completed."""
+    if method == "GET" and path.startswith("/v1/runs/run-") and body.get("completed_at"):
+        return status, {**body, "completed_at": "2030-01-01T00:00:00Z"}
+    return None
+
+
+def test_callback_never_sent_is_caught() -> None:
+    report = run_against("letta", Mistake(), ("callback",), callbacks=False)
+    assert failing(report) == {"callback.delivered"}, report.summary()
+
+
+def test_callback_inconsistent_with_the_status_is_caught() -> None:
+    report = run_against("letta", Mistake(rewrite=completed_at_shifted), ("callback",))
+    assert failing(report) == {"callback.body"}, report.summary()
+    assert "completed_at" in report.violations[0].message
