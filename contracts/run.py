@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from contracts.conformance import conformance
 from contracts.live_probes import LiveProbes
 from contracts.probes import Options
 from contracts.report import Report
@@ -13,7 +14,7 @@ from contracts.requests import Requests
 from contracts.target import Target
 from lifecycle.spec import ApiSpec, load_spec
 
-PHASES = ("lifecycle", "cancel", "delete", "stream", "callback")
+PHASES = ("conformance", "lifecycle", "cancel", "delete", "stream", "callback")
 
 
 def default_tolerances(spec: ApiSpec) -> frozenset[str]:
@@ -31,6 +32,8 @@ def check(
     options: Options | None = None,
     tolerate: Iterable[str] = (),
     no_tolerate: Iterable[str] = (),
+    examples: int = 10,
+    seed: int = 0,
 ) -> Report:
     """Check the server at ``base_url`` against ``spec_path``; raises Unreachable or UsageError."""
     spec = load_spec(spec_path.read_text(encoding="utf-8"), str(spec_path), validate_openapi=False)
@@ -39,9 +42,22 @@ def check(
     report = Report(spec.name)
     target = Target(base_url, dict(headers or {}))
     try:
+        target.ensure_reachable()
         probes = LiveProbes(Requests(spec, params), target, report, chosen)
         for phase in phases:
-            getattr(probes, f"{phase}_probe")()
+            if phase == "conformance":
+                conformance(
+                    spec_path,
+                    base_url,
+                    spec.lifecycle,
+                    report,
+                    headers=dict(headers or {}),
+                    tolerate=tolerances,
+                    examples=examples,
+                    seed=seed,
+                )
+            else:
+                getattr(probes, f"{phase}_probe")()
     finally:
         target.close()
     return report

@@ -56,6 +56,13 @@ class Target:
             base_url=self.base_url.rstrip("/"), headers=dict(self.headers), timeout=self.timeout
         )
 
+    def ensure_reachable(self) -> None:
+        """Raise Unreachable unless something answers at the base URL (any status will do)."""
+        try:
+            self.client.get("/", timeout=5.0)
+        except httpx.HTTPError as error:
+            raise Unreachable(f"{self.base_url} is unreachable: {type(error).__name__}") from None
+
     def close(self) -> None:
         self.client.close()
 

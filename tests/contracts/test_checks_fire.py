@@ -294,3 +294,67 @@ def test_callback_inconsistent_with_the_status_is_caught() -> None:
     report = run_against("letta", Mistake(rewrite=completed_at_shifted), ("callback",))
     assert failing(report) == {"callback.body"}, report.summary()
     assert "completed_at" in report.violations[0].message
+
+
+# -- conformance (Schemathesis) ---------------------------------------------------------------------
+def run_conformance(mistake: Mistake) -> set[str]:
+    settings = replace(
+        default_settings(), apis=frozenset({"letta"}), speed=10.0, strict=True, token="secret-token"
+    )
+    with serve_in_thread(Broken(create_app(settings), mistake)) as url:
+        report = check(
+            SPECS["letta"],
+            url,
+            headers={"Authorization": "Bearer secret-token"},
+            phases=("conformance",),
+            examples=5,
+        )
+    return failing(report)
+
+
+def run_body(method: str, path: str) -> bool:
+    return method == "GET" and path.startswith("/v1/runs/run-") and path.count("/") == 3
+
+
+def wrong_type(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    return (status, {**body, "ttft_ns": "fast"}) if run_body(method, path) and status == 200 else None
+
+
+def missing_required(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    if run_body(method, path) and status == 200:
+        return status, {key: value for key, value in body.items() if key != "agent_id"}
+    return None
+
+
+def crash_on_bad_input(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    return (500, {"detail": "An unknown error occurred"}) if status == 422 else None
+
+
+def accept_bad_input(
+    method: str, path: str, status: int, body: Any, memory: dict[str, Any]
+) -> tuple[int, Any] | None:
+    return (200, body) if status == 422 and path.endswith("/messages/async") else None
+
+
+def test_a_clean_server_passes_conformance() -> None:
+    assert run_conformance(Mistake()) == set()
+
+
+@pytest.mark.parametrize(
+    ("mistake", "expected"),
+    [
+        (wrong_type, "conformance.response_violates_schema"),
+        (missing_required, "conformance.response_violates_schema"),
+        (crash_on_bad_input, "conformance.server_error"),
+        (accept_bad_input, "conformance.schema_violating_request_accepted"),
+    ],
+    ids=["wrong-type", "missing-required-field", "500-on-bad-input", "200-on-invalid-input"],
+)
+def test_conformance_checks_fire(mistake: Any, expected: str) -> None:
+    assert expected in run_conformance(Mistake(rewrite=mistake))

@@ -18,10 +18,11 @@ from mockserver.app import create_app, default_settings
 from mockserver.servers import serve_in_thread
 
 SPECS = {path.stem: path for path in bundled_specs()}
+TOKEN = "contract-token"  # the mock accepts only this, so the kit's invalid-credential checks can pass
 HEADERS = {
-    "privategpt": {"Authorization": "secret"},
-    "letta": {"Authorization": "Bearer k"},
-    "invent": {"Authorization": "Bearer k"},
+    "privategpt": {"Authorization": TOKEN},
+    "letta": {"Authorization": f"Bearer {TOKEN}"},
+    "invent": {"Authorization": f"Bearer {TOKEN}"},
     "chatzy": {},
 }
 
@@ -39,7 +40,9 @@ def terminating() -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def mock_url() -> Iterator[str]:
     # 20 times faster: the slowest bundled scenario (about 30 s) takes 1.5 s
-    settings = replace(default_settings(), speed=20.0, strict=True, callback_hosts=frozenset({"127.0.0.1"}))
+    settings = replace(
+        default_settings(), speed=20.0, strict=True, token=TOKEN, callback_hosts=frozenset({"127.0.0.1"})
+    )
     with serve_in_thread(create_app(settings, catalog=bundled_catalog())) as url:
         yield url
 
