@@ -131,6 +131,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--no-tolerate", action="append", default=[], metavar="DEVIATION", help="fail on a known deviation"
     )
+    check.add_argument(
+        "--examples", type=int, default=10, help="Schemathesis examples per operation and mode (default: 10)"
+    )
+    check.add_argument("--seed", type=int, default=0, help="seed of the generated data (default: 0)")
     check.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
     check.set_defaults(run=_check)
     return parser
@@ -170,6 +174,8 @@ def _check(arguments: argparse.Namespace) -> int:
             options=options,
             tolerate=arguments.tolerate,
             no_tolerate=arguments.no_tolerate,
+            examples=arguments.examples,
+            seed=arguments.seed,
         )
     except (Unreachable, UsageError, OSError) as error:
         print(f"comeback check: {error}", file=sys.stderr)

@@ -79,3 +79,25 @@ def test_check_command_against_the_mock_writes_junit_and_exits_0(
     assert xml.startswith("<?xml")
     assert f'testsuite name="comeback.{api}"' in xml
     assert "<failure" not in xml
+
+
+def test_the_kit_runs_as_a_pytest_suite(mock_url: str, pytester: pytest.Pytester) -> None:
+    httpx.put(f"{mock_url}/__mock/scenarios/letta/default", json={"name": "happy"}).raise_for_status()
+    folder = Path(__file__).resolve().parents[2] / "contracts"
+    arguments = [
+        str(folder),
+        "--spec",
+        str(SPECS["letta"]),
+        "--base-url",
+        mock_url,
+        "--header",
+        f"Authorization: Bearer {TOKEN}",
+    ]
+    result = pytester.runpytest_subprocess(*arguments, "-p", "no:cacheprovider", "--examples", "5")
+    result.assert_outcomes(passed=6)
+
+
+def test_the_pytest_suite_skips_without_a_target(pytester: pytest.Pytester) -> None:
+    folder = Path(__file__).resolve().parents[2] / "contracts"
+    result = pytester.runpytest_subprocess(str(folder), "-p", "no:cacheprovider")
+    result.assert_outcomes(skipped=6)
