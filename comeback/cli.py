@@ -135,6 +135,9 @@ def _parser() -> argparse.ArgumentParser:
         "--examples", type=int, default=10, help="Schemathesis examples per operation and mode (default: 10)"
     )
     check.add_argument("--seed", type=int, default=0, help="seed of the generated data (default: 0)")
+    check.add_argument(
+        "--max-time", type=float, default=120.0, help="seconds for the conformance phase (default: 120)"
+    )
     check.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
     check.set_defaults(run=_check)
     return parser
@@ -176,6 +179,7 @@ def _check(arguments: argparse.Namespace) -> int:
             no_tolerate=arguments.no_tolerate,
             examples=arguments.examples,
             seed=arguments.seed,
+            max_time=arguments.max_time,
         )
     except (Unreachable, UsageError, OSError) as error:
         print(f"comeback check: {error}", file=sys.stderr)

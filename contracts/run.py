@@ -34,6 +34,7 @@ def check(
     no_tolerate: Iterable[str] = (),
     examples: int = 10,
     seed: int = 0,
+    max_time: float = 120.0,
 ) -> Report:
     """Check the server at ``base_url`` against ``spec_path``; raises Unreachable or UsageError."""
     spec = load_spec(spec_path.read_text(encoding="utf-8"), str(spec_path), validate_openapi=False)
@@ -55,6 +56,7 @@ def check(
                     tolerate=tolerances,
                     examples=examples,
                     seed=seed,
+                    time_budget=max_time,
                 )
             else:
                 getattr(probes, f"{phase}_probe")()
