@@ -8,25 +8,26 @@ comeback check SPEC --base-url URL    exit 0 clean, 1 violations, 2 usage error 
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
 
-from contracts.probes import Options
-from contracts.requests import UsageError
-from contracts.run import PHASES
-from contracts.run import check as run_check
-from contracts.target import Unreachable
+from contracts.phases import PHASES
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.errors import SourceError
 from lifecycle.lint import lint_document
 from lifecycle.source import load_document
 from mockserver.app import create_app
-from mockserver.settings import Settings
+from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_to_json
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+# uvicorn's default of 5 s closes idle connections that pooling clients (browsers, SDKs, load tools)
+# are about to reuse; 75 s is the common server default
+KEEP_ALIVE_SECONDS = 75
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--max-age", type=float, default=3600.0, help="forget idle resources after this many seconds"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (stateless load only: each has its own resources)",
     )
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
@@ -164,6 +171,12 @@ def _lint(arguments: argparse.Namespace) -> int:
 
 
 def _check(arguments: argparse.Namespace) -> int:
+    # imported here: the kit brings Schemathesis and Hypothesis, which `serve` should not pay for
+    from contracts.probes import Options  # noqa: PLC0415
+    from contracts.requests import UsageError  # noqa: PLC0415
+    from contracts.run import check as run_check  # noqa: PLC0415
+    from contracts.target import Unreachable  # noqa: PLC0415
+
     try:
         headers = dict(_pair(text, ":") for text in arguments.header)
         params = dict(_pair(text, "=") for text in arguments.param)
@@ -181,7 +194,7 @@ def _check(arguments: argparse.Namespace) -> int:
             seed=arguments.seed,
             max_time=arguments.max_time,
         )
-    except (Unreachable, UsageError, OSError) as error:
+    except (Unreachable, UsageError, ValueError, OSError) as error:
         print(f"comeback check: {error}", file=sys.stderr)
         return EXIT_USAGE
     except SourceError as error:
@@ -196,7 +209,7 @@ def _check(arguments: argparse.Namespace) -> int:
 def _pair(text: str, separator: str) -> tuple[str, str]:
     name, found, value = text.partition(separator)
     if not found or not name.strip():
-        raise UsageError(f"{text!r} is not NAME{separator}VALUE")
+        raise ValueError(f"{text!r} is not NAME{separator}VALUE")
     return name.strip(), value.strip()
 
 
@@ -230,10 +243,36 @@ def _serve(arguments: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    # the specs, schemas and fake-data tables live as long as the process: keep them out of the
+    # garbage collector's way, so full collections stay short under load
+    gc.freeze()
     served = ", ".join(sorted(app.state.engine.catalog))
     address = f"http://{arguments.host}:{arguments.port}"
     print(f"comeback mock: serving {served} on {address} (admin API under /__mock/)")
-    uvicorn.run(app, host=arguments.host, port=arguments.port, log_level=arguments.log_level)
+    if arguments.workers > 1:
+        print(
+            f"comeback mock: {arguments.workers} workers, each with its OWN resources, clock, journal and "
+            "admin state; a resource created through one worker is unknown (404) to the others. Use workers "
+            "only for stateless load; for scenario walks use one worker."
+        )
+        os.environ[ENVIRONMENT_KEY] = settings_to_json(settings)
+        uvicorn.run(
+            "mockserver.app:app_from_environment",
+            factory=True,
+            workers=arguments.workers,
+            host=arguments.host,
+            port=arguments.port,
+            log_level=arguments.log_level,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
+        return EXIT_OK
+    uvicorn.run(
+        app,
+        host=arguments.host,
+        port=arguments.port,
+        log_level=arguments.log_level,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
     return EXIT_OK
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from contracts.phases import PHASES
 from contracts.probes import Options
 from contracts.report import Report
-from contracts.run import PHASES, check
+from contracts.run import check
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

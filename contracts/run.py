@@ -8,13 +8,12 @@ from pathlib import Path
 
 from contracts.conformance import conformance
 from contracts.live_probes import LiveProbes
+from contracts.phases import PHASES
 from contracts.probes import Options
 from contracts.report import Report
 from contracts.requests import Requests
 from contracts.target import Target
 from lifecycle.spec import ApiSpec, load_spec
-
-PHASES = ("conformance", "lifecycle", "cancel", "delete", "stream", "callback")
 
 
 def default_tolerances(spec: ApiSpec) -> frozenset[str]:

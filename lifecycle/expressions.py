@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from lifecycle.findings import split
@@ -51,6 +52,7 @@ class Expression:
         return (query or {}).get(self.name)
 
 
+@lru_cache(maxsize=1024)  # a spec has a few dozen expressions, parsed on every request that uses them
 def parse_expression(text: str) -> Expression:
     """Parse ``text``; raise ValueError when it is not a supported runtime expression."""
     match = _PATTERN.match(text)

@@ -12,6 +12,7 @@ ahead of, or behind, what the status endpoint shows.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from lifecycle.model import Lifecycle
@@ -73,6 +74,41 @@ def token_times(phase: Phase, count: int, pace: Pace) -> list[float]:
     return times
 
 
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When a reply's tokens are due, computed once per timeline change (a stream asks often)."""
+
+    times: tuple[float, ...]
+    complete: bool  # ended well: every token is due
+    until: float | None  # ended badly: nothing due after this moment
+
+    def due(self, now: float) -> int:
+        if self.complete:
+            return len(self.times)
+        limit = now if self.until is None else min(now, self.until)
+        return bisect_right(self.times, limit)
+
+    def next_at(self, sent: int) -> float | None:
+        """When the next unsent token is due, or None if none will be due by time alone."""
+        if self.complete or self.until is not None or sent >= len(self.times):
+            return None
+        return self.times[sent]
+
+
+def schedule(
+    timeline: Timeline, lifecycle: Lifecycle, count: int, pace: Pace = Pace(), *, cut_short: bool = False
+) -> Schedule:
+    """The schedule of ``count`` tokens: spread over the working phase, all due once the resource
+    ended well, cut where it was when it ended badly or the stream is ``cut_short`` (an error signal)."""
+    state = lifecycle.states[timeline.state]
+    complete = state.terminal and not cut_short and not ended_badly(timeline, lifecycle)
+    phase = working_phase(timeline, lifecycle)
+    times = tuple(token_times(phase, count, pace)) if phase is not None else ()
+    if complete:
+        return Schedule(times or (timeline.current.at,) * count, True, None)
+    return Schedule(times, False, timeline.current.at if state.terminal else None)
+
+
 def due_tokens(
     timeline: Timeline,
     lifecycle: Lifecycle,
@@ -82,26 +118,15 @@ def due_tokens(
     *,
     cut_short: bool = False,
 ) -> int:
-    """How many of ``count`` tokens are due by ``now``: all of them once the resource ended well,
-    only those due so far when it ended badly or the stream is ``cut_short`` (an error signal)."""
-    state = lifecycle.states[timeline.state]
-    complete = state.terminal and not cut_short and not ended_badly(timeline, lifecycle)
-    phase = working_phase(timeline, lifecycle)
-    if phase is None:
-        return count if complete else 0
-    # a reply that ended badly stops where it was when the resource ended
-    until = min(now, timeline.current.at) if state.terminal else now
-    return sum(1 for moment in token_times(phase, count, pace) if moment <= until)
+    """How many of ``count`` tokens are due by ``now`` (see ``schedule``)."""
+    return schedule(timeline, lifecycle, count, pace, cut_short=cut_short).due(now)
 
 
 def next_token_at(
     timeline: Timeline, lifecycle: Lifecycle, count: int, sent: int, pace: Pace = Pace()
 ) -> float | None:
     """When the next unsent token is due, or None if none will be due by time alone."""
-    phase = working_phase(timeline, lifecycle)
-    if phase is None or sent >= count or lifecycle.states[timeline.state].terminal:
-        return None
-    return token_times(phase, count, pace)[sent]
+    return schedule(timeline, lifecycle, count, pace).next_at(sent)
 
 
 def _draw(key: str) -> float:

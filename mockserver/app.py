@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -26,9 +27,9 @@ from mockserver.auth import AuthRule
 from mockserver.catalog import Api, load_catalog
 from mockserver.clock import Clock, ManualClock, ScaledClock
 from mockserver.engine import Engine
-from mockserver.inputs import InputRules
+from mockserver.inputs import InputRules, fast_registry
 from mockserver.journal import JournalEntry
-from mockserver.settings import Settings
+from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
 from mockserver.strict import ResponseChecker, violation
 from mockserver.vendors import vendor_for
 from mockserver.vendors.base import INJECTED_HEADER, Call, Handler, Vendor
@@ -41,6 +42,11 @@ _EXPOSED_HEADERS = [
     "retry-after",
     "www-authenticate",
 ]
+
+
+def app_from_environment() -> Starlette:
+    """The app for one of several uvicorn workers: settings come from ``COMEBACK_SETTINGS``."""
+    return create_app(settings_from_json(os.environ[ENVIRONMENT_KEY]))
 
 
 def default_settings() -> Settings:
@@ -62,12 +68,12 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
         ManualClock(settings.start_time) if settings.clock == "manual" else ScaledClock(settings.speed)
     )
     engine = Engine(settings, catalog, clock)
-    routes: list[BaseRoute] = [*admin_routes(engine)]
+    routes: list[BaseRoute] = []
     vendors = {name: vendor_for(engine, api) for name, api in catalog.items()}
     for api in catalog.values():
         vendor = vendors[api.name]
-        registry = schema_registry(api.spec.data)
-        checker = ResponseChecker(api.spec.data, registry) if settings.strict else None
+        checker = ResponseChecker(api.spec.data, schema_registry(api.spec.data)) if settings.strict else None
+        registry = fast_registry(api.spec.data)
         for operation in api.spec.operations.values():
             endpoint = _Endpoint(
                 engine,
@@ -85,6 +91,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
                 checker,
             )
             routes.append(Route(operation.path, endpoint.handle, methods=[operation.method.upper()]))
+    routes.extend(admin_routes(engine))  # after the APIs: Starlette tries routes in order, per request
     routes.append(
         Route("/{path:path}", _unknown_path(engine, vendors), methods=[m.upper() for m in HTTP_METHODS])
     )

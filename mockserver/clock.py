@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
@@ -41,7 +41,7 @@ class ManualClock:
 
     def __init__(self, start: float | None = None) -> None:
         self._now = time.time() if start is None else start
-        self._waiters: list[tuple[float, asyncio.Future[None]]] = []
+        self._waiters: list[tuple[float, asyncio.Future[Any], Any]] = []
 
     def now(self) -> float:
         return self._now
@@ -51,15 +51,21 @@ class ManualClock:
         if seconds < 0:
             raise ValueError("a clock cannot go back")
         self._now += seconds
-        for moment, waiter in self._waiters:
+        for moment, waiter, value in self._waiters:
             if moment <= self._now and not waiter.done():
-                waiter.set_result(None)
-        self._waiters = [(moment, waiter) for moment, waiter in self._waiters if not waiter.done()]
+                waiter.set_result(value)
+        self._waiters = [entry for entry in self._waiters if not entry[1].done()]
         return self._now
 
-    async def wait_until(self, moment: float) -> None:
+    def resolve_at(self, moment: float, waiter: asyncio.Future[Any], value: Any) -> None:
+        """Resolve ``waiter`` with ``value`` once the clock reaches ``moment`` (at once if it has)."""
         if self._now >= moment:
+            if not waiter.done():
+                waiter.set_result(value)
             return
+        self._waiters.append((moment, waiter, value))
+
+    async def wait_until(self, moment: float) -> None:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((moment, waiter))
+        self.resolve_at(moment, waiter, None)
         await waiter  # a cancelled waiter is dropped at the next advance

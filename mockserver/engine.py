@@ -171,6 +171,31 @@ class Engine:
         if self._client is not None:
             await self._client.aclose()
 
+    # -- waiting --------------------------------------------------------------------------------------
+    async def sleep_until(self, resource: Resource, moment: float | None, idle: float | None = None) -> str:
+        """Sleep until ``moment`` on the mock's clock ("due"), until a command changes ``resource``
+        ("changed"), or for ``idle`` real seconds ("idle"), whichever comes first. One future and at
+        most two timers: thousands of open streams wait this way at once."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[str] = loop.create_future()
+        resource.waiters.append(waiter)
+        timers = []
+        if moment is not None:
+            if isinstance(self.clock, ManualClock):
+                self.clock.resolve_at(moment, waiter, "due")
+            else:
+                delay = max(0.0, (moment - self.clock.now()) / self.settings.speed)
+                timers.append(loop.call_later(delay, _settle, waiter, "due"))
+        if idle is not None:
+            timers.append(loop.call_later(idle, _settle, waiter, "idle"))
+        try:
+            return await waiter
+        finally:
+            for timer in timers:
+                timer.cancel()
+            if waiter in resource.waiters:
+                resource.waiters.remove(waiter)
+
     # -- callbacks ------------------------------------------------------------------------------
     def _start_callback(self, resource: Resource) -> None:
         callback = self.lifecycle(resource.api).callback
@@ -190,16 +215,7 @@ class Engine:
             while not self.is_done(resource):
                 if resource.extra.get("deleted"):
                     return
-                changed = resource.changed()
-                due = resource.timeline.next_change_at()
-                waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(changed.wait())]
-                if due is not None:
-                    waits.append(asyncio.ensure_future(self.clock.wait_until(due)))
-                try:
-                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    for waiting in waits:
-                        waiting.cancel()
+                await self.sleep_until(resource, resource.timeline.next_change_at())
             await self._post_callback(resource, url)
         finally:
             resource.watchers -= 1
@@ -234,3 +250,8 @@ class Engine:
             outcome["error"] = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         resource.extra["callback"] = outcome
         log.info("callback for %s to %s: %s", resource.id, url, outcome)
+
+
+def _settle(waiter: asyncio.Future[str], value: str) -> None:
+    if not waiter.done():
+        waiter.set_result(value)

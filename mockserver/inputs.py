@@ -11,13 +11,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import quote
 
-from jsonschema import Draft202012Validator
-from referencing import Registry
+import jsonschema_rs
 from starlette.requests import Request
 
 from lifecycle.findings import join
-from lifecycle.openapi import Operation, deref_located, validator_for
+from lifecycle.openapi import Operation, deref_located
 
 ProblemKind = Literal["missing", "invalid", "json", "content-type", "too-large"]
 
@@ -49,7 +49,7 @@ class _Parameter:
     location: str
     required: bool
     schema: Mapping[str, Any]
-    validator: Draft202012Validator
+    validator: jsonschema_rs.Validator
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,7 @@ class InputRules:
     """What one operation accepts, compiled from the spec."""
 
     parameters: tuple[_Parameter, ...]
-    body_validator: Draft202012Validator | None
+    body_validator: jsonschema_rs.Validator | None
     body_required: bool
     max_body_bytes: int
     accepts_json: bool = field(default=False)
@@ -66,7 +66,7 @@ class InputRules:
     def compile(
         cls,
         document: Mapping[str, Any],
-        registry: Registry[Any],
+        registry: jsonschema_rs.Registry,
         operation: Operation,
         max_body_bytes: int,
         *,
@@ -85,7 +85,7 @@ class InputRules:
                     parameter["in"],
                     bool(parameter.get("required")),
                     schema,
-                    validator_for(registry, pointer),
+                    fast_validator(registry, pointer),
                 )
             )
         body_validator, body_required, accepts_json = None, False, False
@@ -97,7 +97,7 @@ class InputRules:
             if isinstance(media, Mapping):
                 accepts_json = True
                 if "schema" in media:
-                    body_validator = validator_for(
+                    body_validator = fast_validator(
                         registry, join(body_pointer, "content", "application/json", "schema")
                     )
         return cls(tuple(parameters), body_validator, body_required, max_body_bytes, accepts_json)
@@ -115,12 +115,16 @@ class InputRules:
                     )
                 continue
             value = _coerce(raw, parameter.schema)
-            error = next(iter(parameter.validator.iter_errors(value)), None)
+            error = (
+                None
+                if parameter.validator.is_valid(value)
+                else next(iter(parameter.validator.iter_errors(value)), None)
+            )
             if error is not None:
                 problems.append(
                     Problem(
                         "invalid",
-                        (parameter.location, parameter.name, *error.absolute_path),
+                        (parameter.location, parameter.name, *error.instance_path),
                         error.message,
                         value,
                     )
@@ -178,10 +182,15 @@ class InputRules:
             )
             return None, raw
         if self.body_validator is not None:
-            errors = sorted(self.body_validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+            valid = self.body_validator.is_valid(body)
+            errors = (
+                []
+                if valid
+                else sorted(self.body_validator.iter_errors(body), key=lambda e: list(e.instance_path))
+            )
             for invalid in errors[:10]:
                 problems.append(
-                    Problem("invalid", ("body", *invalid.absolute_path), invalid.message, invalid.instance)
+                    Problem("invalid", ("body", *invalid.instance_path), invalid.message, invalid.instance)
                 )
         return body, raw
 
@@ -253,3 +262,19 @@ def _coerce(raw: str | list[str], schema: Mapping[str, Any]) -> Any:
     if "null" in kinds and raw in ("", "null"):
         return None
     return raw
+
+
+_DOCUMENT_URI = "urn:comeback:spec"
+
+
+def fast_registry(document: Mapping[str, Any]) -> jsonschema_rs.Registry:
+    """The spec as a registry for the compiled validator (local ``$ref``s resolve against it)."""
+    return jsonschema_rs.Registry([(_DOCUMENT_URI, dict(document))])
+
+
+def fast_validator(registry: jsonschema_rs.Registry, pointer: str) -> jsonschema_rs.Validator:
+    """A compiled JSON Schema 2020-12 validator for the schema at ``pointer``: requests are checked
+    on every call, and this is two orders of magnitude faster than the pure-Python one. Its
+    ``pattern`` follows ECMA-262, as JSON Schema says, where Python's ``re`` differs on ``\\s``."""
+    reference = f"{_DOCUMENT_URI}#{quote(pointer, safe='/~')}"
+    return jsonschema_rs.Draft202012Validator({"$ref": reference}, registry=registry, validate_formats=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -32,3 +33,36 @@ class Settings:
     keepalive_seconds: float = (
         15.0  # real seconds of stream silence before a keep-alive (PrivateGPT's idle time)
     )
+
+
+ENVIRONMENT_KEY = "COMEBACK_SETTINGS"
+
+
+def settings_to_json(settings: Settings) -> str:
+    """The settings as JSON, for worker processes started by uvicorn (see ``from_environment``)."""
+    data = {
+        name: (
+            sorted(value)
+            if isinstance(value, frozenset)
+            else [str(v) for v in value]
+            if name == "spec_paths"
+            else value
+        )
+        for name in Settings.__dataclass_fields__
+        if (value := getattr(settings, name)) is not None
+    }
+    if settings.scenario_dir is not None:
+        data["scenario_dir"] = str(settings.scenario_dir)
+    return json.dumps(data)
+
+
+def settings_from_json(text: str) -> Settings:
+    data = json.loads(text)
+    data["spec_paths"] = tuple(Path(p) for p in data["spec_paths"])
+    if "scenario_dir" in data:
+        data["scenario_dir"] = Path(data["scenario_dir"])
+    for name in ("apis", "callback_hosts"):
+        if name in data:
+            data[name] = frozenset(data[name])
+    data["cors_origins"] = tuple(data.get("cors_origins", ()))
+    return Settings(**data)

@@ -28,23 +28,20 @@ class Resource:
     touched_at: float
     extra: dict[str, Any] = field(default_factory=dict)  # vendor data: callback outcome, tokens, edits
     bodies: dict[str, Any] = field(default_factory=dict)  # fake parts per operation, made once
+    encoded: dict[str, tuple[tuple[int, int], bytes]] = field(default_factory=dict)  # read bodies by version
     watchers: int = 0  # open streams and callback tasks: such a resource is never evicted
-    _changed: asyncio.Event | None = None
+    waiters: list[asyncio.Future[str]] = field(default_factory=list)  # tasks sleeping until it changes
 
     @property
     def created_at(self) -> float:
         return self.timeline.created_at
 
-    def changed(self) -> asyncio.Event:
-        """Set whenever a command changes the timeline, so waiting tasks re-evaluate at once."""
-        if self._changed is None:
-            self._changed = asyncio.Event()
-        return self._changed
-
     def notify(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
+        """A command changed the timeline: wake every task sleeping on this resource at once."""
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result("changed")
+        self.waiters.clear()
 
 
 class Store:
@@ -54,6 +51,7 @@ class Store:
         self.max_count = max_count
         self.max_age = max_age
         self._items: OrderedDict[tuple[str, str], Resource] = OrderedDict()
+        self._swept_at = float("-inf")
 
     def __len__(self) -> int:
         return len(self._items)
@@ -81,16 +79,23 @@ class Store:
         """Drop resources idle longer than max_age, then the oldest finished ones beyond max_count.
 
         In-flight resources (not finished, or watched by a stream or a callback) are kept; only
-        when there are more of them than max_count do the oldest unwatched ones go.
+        when there are more of them than max_count do the oldest unwatched ones go. The age sweep
+        looks at every resource, so it runs at most once a second, not on every create.
         """
-        for key, resource in list(self._items.items()):
-            if resource.watchers == 0 and now - resource.touched_at > self.max_age:
-                del self._items[key]
-        for keep_in_flight in (True, False):
-            if len(self._items) <= self.max_count:
-                return
+        if now - self._swept_at >= 1.0:
+            self._swept_at = now
             for key, resource in list(self._items.items()):
-                if len(self._items) <= self.max_count:
-                    return
-                if resource.watchers == 0 and (is_done(resource) or not keep_in_flight):
+                if resource.watchers == 0 and now - resource.touched_at > self.max_age:
                     del self._items[key]
+        for keep_in_flight in (True, False):
+            excess = len(self._items) - self.max_count
+            if excess <= 0:
+                return
+            victims = []
+            for key, resource in self._items.items():  # oldest first; stop once enough are found
+                if resource.watchers == 0 and (is_done(resource) or not keep_in_flight):
+                    victims.append(key)
+                    if len(victims) == excess:
+                        break
+            for key in victims:
+                del self._items[key]

@@ -13,13 +13,13 @@ import hashlib
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from faker import Faker
 
 from lifecycle.faults import Fault
 from lifecycle.model import Lifecycle
-from lifecycle.streaming import Pace, due_tokens, ended_badly, next_token_at
+from lifecycle.streaming import Pace, ended_badly, schedule
 from lifecycle.timeline import Timeline
 from mockserver.engine import Engine
 from mockserver.store import Resource
@@ -87,8 +87,16 @@ async def events(
 
     resource.watchers += 1
     try:
+        # faults count and shape single frames; without any, due tokens may go out together
+        batch = fault is None and not any(step.fault for step in resource.timeline.scenario.steps)
         frames = _frames(
-            engine, resource, encoder, skip=skip, live=live, pace=pace_of(engine.settings.seed, resource)
+            engine,
+            resource,
+            encoder,
+            skip=skip,
+            live=live,
+            pace=pace_of(engine.settings.seed, resource),
+            batch=batch,
         )
         async for text in _spoiled(frames, current_fault, engine.settings.speed):
             yield text
@@ -124,27 +132,39 @@ async def _spoiled(
 
 
 async def _frames(
-    engine: Engine, resource: Resource, encoder: Encoder, *, skip: int, live: bool, pace: Pace
+    engine: Engine, resource: Resource, encoder: Encoder, *, skip: int, live: bool, pace: Pace, batch: bool
 ) -> AsyncIterator[tuple[Kind, str]]:
+    """Frames tagged by kind; with ``batch``, tokens that are due together come as one item."""
     lifecycle: Lifecycle = engine.lifecycle(resource.api)
     tokens = reply_tokens(engine.settings.seed, resource)
-    cut_short = _ends_in_error(engine.lifecycle(resource.api), resource)
+    cut_short = _ends_in_error(lifecycle, resource)
     if cut_short:
         pace = replace(pace, stretch=2.0)  # the reply would have needed twice as long: about half arrives
     timeline = engine.observe(resource)
-    sent = max(skip, due_tokens(timeline, lifecycle, len(tokens), engine.clock.now(), pace) if live else 0)
+    plan = schedule(timeline, lifecycle, len(tokens), pace, cut_short=cut_short)
+    planned_for = len(timeline.history)
+    sent = max(skip, plan.due(engine.clock.now()) if live else 0)
     opened = False
     while True:
         timeline = engine.observe(resource)
         if resource.extra.get("deleted"):
             return
+        if len(timeline.history) != planned_for:  # the schedule changes only with the timeline
+            plan = schedule(timeline, lifecycle, len(tokens), pace, cut_short=cut_short)
+            planned_for = len(timeline.history)
         terminal = lifecycle.states[timeline.state].terminal
-        due = due_tokens(timeline, lifecycle, len(tokens), engine.clock.now(), pace, cut_short=cut_short)
+        due = plan.due(engine.clock.now())
         working = not terminal and timeline.state != lifecycle.initial
         if not opened and (due > sent or working or (terminal and not ended_badly(timeline, lifecycle))):
             opened = True
             for opening in encoder.opening(resource):
                 yield "open", opening
+        if batch and due - sent > 1:  # behind schedule: everything due in one write
+            yield (
+                "token",
+                "".join(encoder.token(resource, tokens[index], index) for index in range(sent, due)),
+            )
+            sent = due
         while sent < due:
             yield "token", encoder.token(resource, tokens[sent], sent)
             sent += 1
@@ -152,10 +172,11 @@ async def _frames(
             for closing in encoder.closing(resource, timeline):
                 yield "close", closing
             return
-        woke = await _wait(
-            engine, resource, timeline=timeline, lifecycle=lifecycle, count=len(tokens), sent=sent, pace=pace
+        moments = [m for m in (plan.next_at(sent), timeline.next_change_at()) if m is not None]
+        woke = await engine.sleep_until(
+            resource, min(moments) if moments else None, idle=engine.settings.keepalive_seconds
         )
-        if not woke and (keepalive := encoder.keepalive(resource)) is not None:
+        if woke == "idle" and (keepalive := encoder.keepalive(resource)) is not None:
             yield "ping", keepalive
 
 
@@ -168,33 +189,3 @@ def _ends_in_error(lifecycle: Lifecycle, resource: Resource) -> bool:
         end == signal or (signal.endswith(":") and end.startswith(signal))
         for signal in lifecycle.stream.error_signals
     )
-
-
-async def _wait(
-    engine: Engine,
-    resource: Resource,
-    *,
-    timeline: Timeline,
-    lifecycle: Lifecycle,
-    count: int,
-    sent: int,
-    pace: Pace,
-) -> bool:
-    """Sleep until the next token, the next state change, a command, or the keep-alive interval.
-    False when only the keep-alive interval passed."""
-    moments = [
-        m
-        for m in (next_token_at(timeline, lifecycle, count, sent, pace), timeline.next_change_at())
-        if m is not None
-    ]
-    waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(resource.changed().wait())]
-    if moments:
-        waits.append(asyncio.ensure_future(engine.clock.wait_until(min(moments))))
-    try:
-        done, _ = await asyncio.wait(
-            waits, timeout=engine.settings.keepalive_seconds, return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        for waiting in waits:
-            waiting.cancel()
-    return bool(done)

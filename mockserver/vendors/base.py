@@ -9,7 +9,6 @@ module overrides only what its API does differently.
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -26,7 +25,7 @@ from lifecycle.openapi import Operation, response_schema, subschemas_at
 from mockserver.catalog import Api
 from mockserver.engine import Engine, UnknownScenarioError
 from mockserver.inputs import Inputs, Problem
-from mockserver.render import Renderer
+from mockserver.render import Renderer, json_copy
 from mockserver.store import Resource
 from mockserver.streams import Encoder, events
 
@@ -73,6 +72,7 @@ class Vendor:
         self.renderer: Renderer = engine.renderers[api.name]
         self._id_parameter = self._resource_id_parameter()
         self._id_expressions = self._operation_ids()
+        self._plain_reads = type(self).decorate is Vendor.decorate  # reads depend on the timeline only
 
     # -- errors in the vendor's shape -------------------------------------------------------------
     def error(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
@@ -256,9 +256,19 @@ class Vendor:
         found = self.locate_view(call)
         if isinstance(found, Response):
             return found
-        body = self.view_body(call, found)
+        timeline = self.engine.observe(found)
+        # A read's body changes only when the timeline moves or a callback outcome is recorded
+        # (unless the vendor decorates reads from other state): keep it encoded until then.
+        version = (len(timeline.history), id(found.extra.get("callback")))
+        cached = found.encoded.get(call.operation.operation_id) if self._plain_reads else None
+        if cached is not None and cached[0] == version:
+            response: Response = Response(cached[1], media_type="application/json")
+        else:
+            response = self.respond(call, self.decorate(call, found, self.view_body(call, found)))
+            if self._plain_reads and response.status_code == 200:
+                found.encoded[call.operation.operation_id] = (version, bytes(response.body))
         self.engine.count_read(found)
-        return self.respond(call, self.decorate(call, found, body))
+        return response
 
     def locate_view(self, call: Call) -> Resource | Response:
         """The resource a read operation (a view with an id) addresses."""
@@ -297,9 +307,10 @@ class Vendor:
         schema, pointer = subschemas_at(self.api.spec.data, located[0], located[1], view.items + "/0")[0]
         key = f"schema:{pointer}"  # the same key the renderer uses, so list items match reads
         if key not in resource.bodies:
-            seed = f"{self.renderer.seed}:{self.name}:{pointer}:{resource.id}"
-            resource.bodies[key] = self.prepare(resource, operation, self.renderer.fake.value(schema, seed))
-        body: dict[str, Any] = copy.deepcopy(resource.bodies[key])
+            resource.bodies[key] = self.prepare(
+                resource, operation, self.renderer.pooled(schema, pointer, resource.id)
+            )
+        body: dict[str, Any] = json_copy(resource.bodies[key])
         return body
 
     def page(self, call: Call, resources: list[Resource]) -> tuple[list[Resource], dict[str, str]]:
@@ -387,7 +398,7 @@ class Vendor:
             resource.bodies[key] = self.prepare(
                 resource, operation, self.renderer.fake_body(operation, 200, resource.id)
             )
-        return copy.deepcopy(resource.bodies[key])
+        return json_copy(resource.bodies[key])
 
     def prepare(self, resource: Resource, operation: Operation, body: Any) -> Any:
         """Fixed touches on a resource's fake body, made once: ids and scope names written where

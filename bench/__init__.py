@@ -1,0 +1,1 @@
+"""Benchmarks of the mock (not part of the test suite): ``python -m bench.run``."""
