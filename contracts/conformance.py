@@ -228,12 +228,8 @@ def _record(
     message = (
         f"{operation}: {failure.title}: {failure.message.strip().splitlines()[0] if failure.message else ''}"
     )
-    violation = Violation(name, message, timeline=(), tolerated_by=excuse.name if excuse else None)
     if curls:
-        violation = Violation(
-            name,
-            message + "\n    reproduce: " + "\n               ".join(curls),
-            tolerated_by=violation.tolerated_by,
-        )
+        message += "\n    reproduce: " + "\n               ".join(curls)
+    violation = Violation(name, message, tolerated_by=excuse.name if excuse else None)
     if not any(v.check == name and v.message == violation.message for v in report.found):
         report.add(violation)

@@ -5,7 +5,7 @@ spread evenly over that phase when its end is scheduled, else at ``rate`` tokens
 Because the schedule is computed from the same timeline as the status, a stream can never be
 ahead of, or behind, what the status endpoint shows.
 
-    >>> due_tokens(timeline, lifecycle, count=20, now=now)
+    >>> schedule(timeline, lifecycle, count=20).due(now)
     7
 """
 
@@ -107,26 +107,6 @@ def schedule(
     if complete:
         return Schedule(times or (timeline.current.at,) * count, True, None)
     return Schedule(times, False, timeline.current.at if state.terminal else None)
-
-
-def due_tokens(
-    timeline: Timeline,
-    lifecycle: Lifecycle,
-    count: int,
-    now: float,
-    pace: Pace = Pace(),
-    *,
-    cut_short: bool = False,
-) -> int:
-    """How many of ``count`` tokens are due by ``now`` (see ``schedule``)."""
-    return schedule(timeline, lifecycle, count, pace, cut_short=cut_short).due(now)
-
-
-def next_token_at(
-    timeline: Timeline, lifecycle: Lifecycle, count: int, sent: int, pace: Pace = Pace()
-) -> float | None:
-    """When the next unsent token is due, or None if none will be due by time alone."""
-    return schedule(timeline, lifecycle, count, pace).next_at(sent)
 
 
 def _draw(key: str) -> float:

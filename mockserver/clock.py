@@ -1,7 +1,7 @@
 """Clocks: real, scaled and manual. Every time the mock uses comes from one of these.
 
-``now()`` is seconds since the epoch (so it renders as a timestamp); ``wait_until`` lets a task sleep
-until a clock reading, which for the manual clock means until someone advances it.
+``now()`` is seconds since the epoch (so it renders as a timestamp). Tasks sleep until a clock reading
+through ``Engine.sleep_until``; on the manual clock that means until someone advances it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from typing import Any, Protocol
 
 class Clock(Protocol):
     def now(self) -> float: ...
-
-    async def wait_until(self, moment: float) -> None: ...
 
 
 class ScaledClock:
@@ -29,11 +27,6 @@ class ScaledClock:
 
     def now(self) -> float:
         return self._origin_wall + (time.monotonic() - self._origin_mono) * self.speed
-
-    async def wait_until(self, moment: float) -> None:
-        delay = (moment - self.now()) / self.speed
-        if delay > 0:
-            await asyncio.sleep(delay)
 
 
 class ManualClock:
@@ -64,8 +57,3 @@ class ManualClock:
                 waiter.set_result(value)
             return
         self._waiters.append((moment, waiter, value))
-
-    async def wait_until(self, moment: float) -> None:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.resolve_at(moment, waiter, None)
-        await waiter  # a cancelled waiter is dropped at the next advance

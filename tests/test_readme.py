@@ -9,9 +9,9 @@ import subprocess
 import pytest
 
 from mockserver.app import create_app
+from mockserver.servers import serve_in_thread as serve
 from tests.conftest import REPO
 from tests.mockserver.conftest import settings
-from tests.servers import serve
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 BLOCKS = [block for block in re.findall(r"```sh\n(.*?)```", README, re.S) if "#=>" in block]

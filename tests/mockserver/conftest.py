@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from comeback.testing import START
 from mockserver.app import create_app, default_settings
 from mockserver.settings import Settings
 
-START = 1_750_000_000.0  # the manual clock's first reading: 2025-06-15T15:06:40Z
 AUTH = {
     "privategpt": {"Authorization": "secret"},
     "letta": {"Authorization": "Bearer any"},

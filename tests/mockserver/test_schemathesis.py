@@ -28,10 +28,10 @@ import yaml
 from schemathesis import Config
 from schemathesis.python import asgi
 
+from comeback.testing import START
 from mockserver.app import create_app, default_settings
 from tests.conftest import SPECS
 
-START = 1_750_000_000.0
 SEED = 20250615
 SPEC_PATH = "/__schemathesis__/openapi.json"  # outside every spec's paths and the admin API
 TOKEN = "comeback-schemathesis-token"

@@ -15,9 +15,9 @@ import pytest
 
 from lifecycle import load_spec
 from mockserver.app import create_app
+from mockserver.servers import serve_in_thread as serve
 from tests.conftest import SPECS
 from tests.mockserver.conftest import AGENT, AUTH, settings
-from tests.servers import serve
 
 LETTA = load_spec((SPECS / "letta.yaml").read_text(encoding="utf-8"), "letta.yaml").lifecycle
 PGPT = load_spec((SPECS / "privategpt.yaml").read_text(encoding="utf-8"), "privategpt.yaml").lifecycle

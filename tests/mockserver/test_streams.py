@@ -12,8 +12,8 @@ import pytest
 from httpx_sse import EventSource
 
 from mockserver.app import create_app
+from mockserver.servers import serve_in_thread as serve
 from tests.mockserver.conftest import AGENT, AUTH, CHATBOT, settings
-from tests.servers import serve
 
 PGPT_BODY = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
 
