@@ -472,7 +472,9 @@ class _LifecycleChecks:
                 "callback/name",
                 f"{operation.operation_id!r} declares no such callback",
                 found=repr(callback.name),
-                expected=one_of(declared),
+                expected=one_of(declared)
+                if declared
+                else f"a name under the callbacks of {operation.operation_id!r}",
                 suggestion=closest(callback.name, declared),
             )
 

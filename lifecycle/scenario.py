@@ -143,7 +143,9 @@ def _lifecycle_findings(document: Document, lifecycle: Lifecycle) -> list[Findin
                     f"/deviations/{index}",
                     "unknown deviation",
                     found=repr(name),
-                    expected=one_of(deviations),
+                    expected=one_of(deviations)
+                    if deviations
+                    else "none: this API's spec declares no deviations",
                     suggestion=closest(name, deviations),
                 )
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from lifecycle import SourceError, load_spec
 from lifecycle.durations import parse_duration
 from lifecycle.model import Lifecycle
 from lifecycle.scenario import Scenario, load_scenario, scenario_from_data
-from tests.conftest import TEST_SPECS
+from tests.conftest import SPECS, TEST_SPECS
 
 HERE = Path(__file__).resolve().parent / "scenarios"
 INVALID = sorted((HERE / "invalid").glob("*.yaml"))
@@ -74,3 +75,24 @@ def test_parse_duration(text: float | str, seconds: float) -> None:
 def test_parse_duration_refuses_nonsense() -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration("soon")
+
+
+def test_a_stream_end_must_be_one_of_the_apis_signals() -> None:
+    chatzy = load_spec((SPECS / "chatzy.yaml").read_text(encoding="utf-8"), "chatzy.yaml").lifecycle
+    steps: list[dict[str, Any]] = [
+        {"state": "queued"},
+        {"state": "completed", "after": 1, "stream": {"end": "[DONE ]"}},
+    ]
+    with pytest.raises(SourceError) as caught:
+        scenario_from_data(
+            {"api": "chatzy", "description": "x", "steps": steps}, "<inline>", chatzy, name="inline"
+        )
+    message = str(caught.value)
+    assert message.startswith(
+        "<inline>: /steps/1/stream/end: not a terminal signal of this API's stream; found '[DONE ]'"
+    )
+    assert message.endswith("did you mean '[DONE]'?")
+    steps[1]["stream"] = {"end": "__ERROR__: the model is down"}  # an error signal is matched by its prefix
+    assert scenario_from_data(
+        {"api": "chatzy", "description": "x", "steps": steps}, "<inline>", chatzy, name="ok"
+    )

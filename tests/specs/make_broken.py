@@ -12,7 +12,7 @@ HERE = Path(__file__).resolve().parent
 BASE = (HERE / "minimal.yaml").read_text(encoding="utf-8")
 LIFECYCLE = BASE[BASE.index("x-lifecycle:") :]
 
-VARIANTS = {
+VARIANTS: dict[str, tuple[str, str] | list[tuple[str, str]]] = {
     "unknown_state": ("    running: [done, cancelled]\n", "    running: [done, cancelled, queud]\n"),
     "terminal_with_exit": (
         "    running: [done, cancelled]\n",
@@ -66,9 +66,50 @@ VARIANTS = {
         " effect: {kind: extra-transition, transitions: {done: [running]}}}\n  decisions:\n",
     ),
     "cancel_to_non_terminal": ("    to: cancelled\n", "    to: running\n"),
+    "no_terminal_state": [
+        ("done: {show: {status: done}, terminal: true,", "done: {show: {status: done},"),
+        ("cancelled: {show: {status: cancelled}, terminal: true,", "cancelled: {show: {status: cancelled},"),
+    ],
+    "same_show_values": ("running: {show: {status: running}", "running: {show: {status: queued}"),
+    "unknown_logical_field": ("absent: [completed_at]}\n    running", "absent: [complete_at]}\n    running"),
+    "body_field_missing": (
+        'create: {operation: createJob, id: "$response.body#/id"}',
+        'create: {operation: createJob, id: "$response.body#/job"}',
+    ),
+    "view_without_id": (
+        "{operation: getJob, id: $request.path.job_id, fields:",
+        "{operation: getJob, fields:",
+    ),
+    "items_not_an_array": (
+        "{operation: getJob, id: $request.path.job_id, fields:",
+        "{operation: getJob, id: $response.body#/id, items: /status, fields:",
+    ),
+    "status_without_enum": (
+        "{operation: getJob, id: $request.path.job_id, fields: {status: /status,",
+        "{operation: getJob, id: $request.path.job_id, fields: {status: /id,",
+    ),
+    "null_not_allowed": [
+        ("enum: [queued, running, done, cancelled]", "enum: [null, running, done, cancelled]"),
+        ("queued: {show: {status: queued}", "queued: {show: {status: null}"),
+    ],
+    "undeclared_callback": (
+        "  decisions:\n",
+        "  callback: {name: jobDone, url: $request.body#/input, fires: first-terminal,"
+        " timeout_seconds: 5, retries: 0}\n"
+        "  decisions:\n",
+    ),
 }
 
+
+def variant(changes: tuple[str, str] | list[tuple[str, str]]) -> str:
+    """The minimal spec with ``changes`` applied (one (old, new) pair, or several)."""
+    text = BASE
+    for old, new in changes if isinstance(changes, list) else [changes]:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
 if __name__ == "__main__":
-    for name, (old, new) in VARIANTS.items():
-        assert old in BASE, name
-        (HERE / "broken" / f"{name}.yaml").write_text(BASE.replace(old, new, 1), encoding="utf-8")
+    for name, changes in VARIANTS.items():
+        (HERE / "broken" / f"{name}.yaml").write_text(variant(changes), encoding="utf-8")
