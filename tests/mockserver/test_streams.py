@@ -57,6 +57,14 @@ class Reader:
         return collected
 
 
+async def letta_run(client: httpx.AsyncClient, scenario: str) -> str:
+    """Create a Letta run walking ``scenario``; its id."""
+    url = f"/v1/agents/{AGENT}/messages/async"
+    created = await client.post(url, json={"input": "hi"}, headers={"X-Mock-Scenario": scenario})
+    run_id: str = created.json()["id"]
+    return run_id
+
+
 async def chatzy_turn(client: httpx.AsyncClient, scenario: str | None = None) -> tuple[str, str]:
     """Open a Chatzy conversation and send a message: (conversation id, stream token)."""
     opened = await client.get("/init_conversation", params={"chatbot_id": CHATBOT})
@@ -150,13 +158,7 @@ def test_cancel_ends_an_open_privategpt_stream_without_a_final_event(base: str) 
 def test_letta_stream_resumes_after_a_cursor_and_ends_with_done(base: str) -> None:
     async def scenario() -> tuple[list[str], list[str]]:
         async with httpx.AsyncClient(base_url=base, headers=AUTH["letta"], timeout=10) as client:
-            run_id = (
-                await client.post(
-                    f"/v1/agents/{AGENT}/messages/async",
-                    json={"input": "hi"},
-                    headers={"X-Mock-Scenario": "with-running"},
-                )
-            ).json()["id"]
+            run_id = await letta_run(client, "with-running")
             await client.post("/__mock/clock", json={"seconds": 5})
             full = (await client.post(f"/v1/runs/{run_id}/stream", json={})).text.strip().split("\n\n")
             resumed = (
@@ -428,12 +430,7 @@ def test_the_same_seed_gives_the_same_stream() -> None:
 def test_letta_stream_and_run_status_agree_step_by_step(base: str) -> None:
     async def scenario_run() -> None:
         async with httpx.AsyncClient(base_url=base, headers=AUTH["letta"], timeout=10) as client:
-            created = await client.post(
-                f"/v1/agents/{AGENT}/messages/async",
-                json={"input": "hi"},
-                headers={"X-Mock-Scenario": "with-running"},
-            )
-            run_id = created.json()["id"]
+            run_id = await letta_run(client, "with-running")
             status = f"/v1/runs/{run_id}"
             async with client.stream(
                 "POST", f"/v1/runs/{run_id}/stream", json={"include_pings": False}
@@ -486,12 +483,7 @@ def test_chatzy_stream_and_stream_status_agree_step_by_step(base: str) -> None:
 def test_letta_cancel_mid_stream_ends_with_its_terminal_signal(base: str) -> None:
     async def scenario_run() -> list[str]:
         async with httpx.AsyncClient(base_url=base, headers=AUTH["letta"], timeout=10) as client:
-            created = await client.post(
-                f"/v1/agents/{AGENT}/messages/async",
-                json={"input": "hi"},
-                headers={"X-Mock-Scenario": "with-running"},
-            )
-            run_id = created.json()["id"]
+            run_id = await letta_run(client, "with-running")
             await client.post("/__mock/clock", json={"seconds": 2})
             async with client.stream("POST", f"/v1/runs/{run_id}/stream", json={}) as response:
                 stream = Reader(response)
@@ -542,9 +534,7 @@ def test_idle_streams_send_keepalives() -> None:
 def test_letta_runs_older_than_three_hours_cannot_stream(base: str) -> None:
     async def scenario_run() -> httpx.Response:
         async with httpx.AsyncClient(base_url=base, headers=AUTH["letta"], timeout=10) as client:
-            run_id = (await client.post(f"/v1/agents/{AGENT}/messages/async", json={"input": "hi"})).json()[
-                "id"
-            ]
+            run_id = await letta_run(client, "happy")
             await client.post("/__mock/clock", json={"seconds": 3 * 3600 + 1})
             return await client.post(f"/v1/runs/{run_id}/stream", json={})
 
