@@ -3,6 +3,7 @@
 comeback serve                        the mock: every bundled spec and scenario on 127.0.0.1:8000
 comeback lint openapi/*.yaml          exit 0 clean, 1 findings, 2 usage error
 comeback check SPEC --base-url URL    exit 0 clean, 1 violations, 2 usage error or unreachable
+comeback record SPEC --target URL     a recording proxy: live traffic -> scenario files
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import uvicorn
 
+from comeback import record_command
 from contracts.phases import PHASES
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.errors import SourceError
@@ -147,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
     check.set_defaults(run=_check)
+    record_command.add_parser(commands)
     return parser
 
 

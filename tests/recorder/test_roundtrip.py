@@ -1,0 +1,127 @@
+"""Done-when: every bundled scenario that ends, served by the mock and recorded through the proxy
+(a client polls it and reads its stream), then replayed by a second mock, shows the same states,
+the same field values and the same stream text; the recorded times match the scenario's.
+
+Both mocks run on a manual clock and the recorder reads the first one's clock (time is an
+argument of the recorder, as of the core): scenarios of 30 s take no waiting, and what is
+recorded does not depend on how busy the machine is. ``test_cli.py`` records on real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from lifecycle.bundled import bundled_scenarios
+from lifecycle.durations import parse_duration
+from lifecycle.scenario import Scenario, load_scenario
+from mockserver.app import create_app as mock_app
+from mockserver.servers import serve_in_thread
+from recorder.proxy import Options, Recorder, create_app
+from tests.mockserver.conftest import settings
+from tests.recorder.conftest import scenarios_with, spec_of
+from tests.recorder.walks import Walk, replay, walk_on_manual_clock
+
+APIS = ["privategpt", "chatzy", "invent", "letta"]
+# fault sleeps (stall, drip, latency) are real seconds divided by this; the manual clock ignores it
+FAULT_SPEED = 50.0
+
+
+def terminating(api: str) -> list[Scenario]:
+    """Bundled scenarios of ``api`` whose last step is a terminal state."""
+    lifecycle = spec_of(api).lifecycle
+    found = []
+    for path in sorted((bundled_scenarios() / api).glob("*.yaml")):
+        scenario = load_scenario(path.read_text(encoding="utf-8"), str(path), lifecycle, api=api)
+        if lifecycle.states[scenario.steps[-1].state].terminal:
+            found.append(scenario)
+    return found
+
+
+def close(recorded: float, expected: float, *, failed_reads: bool = False) -> bool:
+    """Within 0.1 s plus 10%: a state is polled every 0.1 s plus a tenth of its age so far. Reads
+    that fail (a scenario's 503s) hide the state a while longer: 0.35 s then."""
+    return abs(recorded - expected) <= (0.35 if failed_reads else 0.1) + 0.1 * expected
+
+
+def record(api: str, names: list[str], out: Path) -> tuple[list[Walk], dict[str, Any]]:
+    spec = spec_of(api)
+    target_app = mock_app(settings(strict=False, speed=FAULT_SPEED))
+    with serve_in_thread(target_app) as target:
+        options = Options(spec, target, out, spec_label=f"openapi/{api}.yaml")
+        recorder = Recorder(options, clock=target_app.state.engine.clock.now)
+        with serve_in_thread(create_app(options, recorder)) as proxy:
+
+            async def run() -> tuple[list[Walk], dict[str, Any]]:
+                async with (
+                    httpx.AsyncClient(base_url=proxy, timeout=30) as through,
+                    httpx.AsyncClient(base_url=target, timeout=30) as admin,
+                ):
+                    walks = await walk_on_manual_clock(through, admin, spec.lifecycle, api, names)
+                    flushed = (await through.post("/__record/flush", json={})).json()
+                return walks, flushed
+
+            return asyncio.run(run())
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_a_recorded_scenario_replays_like_the_original(api: str, tmp_path: Path) -> None:
+    lifecycle = spec_of(api).lifecycle
+    originals = terminating(api)
+    assert len(originals) >= 6
+    out = tmp_path / "recorded"
+    walks, flushed = record(api, [s.name for s in originals], out)
+    assert flushed["rejected"] == []
+    file_of = {rid: Path(entry["file"]) for entry in flushed["written"] for rid in entry["resources"]}
+    assert set(file_of) == {w.resource_id for w in walks}  # identical timelines share a file
+    recorded = {
+        w.resource_id: yaml.safe_load(file_of[w.resource_id].read_text(encoding="utf-8")) for w in walks
+    }
+
+    with serve_in_thread(
+        mock_app(settings(scenario_dir=scenarios_with(out, tmp_path / "scenarios")))
+    ) as mock:
+
+        async def replay_all() -> list[Walk]:
+            async with httpx.AsyncClient(base_url=mock, timeout=30) as client:
+                found = []
+                for original in walks:  # one at a time: each moves the shared manual clock
+                    data = recorded[original.resource_id]
+                    afters = [parse_duration(step["after"]) for step in data["steps"][1:]]
+                    name = file_of[original.resource_id].stem
+                    try:
+                        found.append(await replay(client, lifecycle, api, name, afters))
+                    except TimeoutError:
+                        raise AssertionError(data) from None
+                return found
+
+        replays = asyncio.run(replay_all())
+
+    for scenario, original, replayed in zip(originals, walks, replays, strict=True):
+        data = recorded[original.resource_id]
+        where = f"{api}/{scenario.name} recorded as {file_of[original.resource_id].name}"
+        planned = [step.state for step in scenario.steps]
+        assert [step["state"] for step in data["steps"]] == planned, where
+        assert original.states == planned, where
+        assert replayed.states == planned, where
+        assert replayed.values == original.values, where
+        for step, plan in zip(data["steps"], scenario.steps, strict=True):
+            assert step.get("set", {}) == dict(plan.set), where
+        assert replayed.text == original.text, where
+        assert replayed.end == original.end, where
+        if lifecycle.stream is not None:
+            assert original.text or original.end, where  # the client did read a stream
+        if all(step.after_reads is None for step in scenario.steps):
+            for step, plan in zip(data["steps"][1:], scenario.steps[1:], strict=True):
+                failing = plan.fault is not None and plan.fault.status is not None
+                recorded_after = parse_duration(step["after"])
+                assert close(recorded_after, plan.after or 0.0, failed_reads=failing), (
+                    where,
+                    step,
+                    plan.after,
+                )
