@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -16,26 +18,19 @@ from lifecycle.bundled import bundled_scenarios
 from lifecycle.spec import ApiSpec, load_spec
 from mockserver.app import create_app as mock_app
 from mockserver.servers import free_port, serve_in_thread
-from recorder.proxy import Options, create_app
+from recorder.proxy import Options, Recorder, create_app
 from tests.conftest import SPECS
 from tests.mockserver.conftest import settings
+from tests.recorder.walks import Walk, walk_on_manual_clock
 
+# fault sleeps (stall, drip, latency) are real seconds divided by this; the manual clock ignores it
+FAULT_SPEED = 50.0
 SPEED = 2.0  # the recorded mock runs twice as fast; recorded times are real seconds
 
 
 def spec_of(api: str) -> ApiSpec:
     path = SPECS / f"{api}.yaml"
     return load_spec(path.read_text(encoding="utf-8"), str(path), name=api, validate_openapi=False)
-
-
-@contextmanager
-def live_mock(speed: float = SPEED, scenario_dir: Path | None = None) -> Iterator[str]:
-    """The mock on a free port with a real (scaled) clock: the 'live server' the proxy records."""
-    changes = {"clock": "real", "speed": speed, "start_time": None, "strict": False}
-    if scenario_dir is not None:
-        changes["scenario_dir"] = scenario_dir
-    with serve_in_thread(mock_app(settings(**changes))) as base:
-        yield base
 
 
 @contextmanager
@@ -102,3 +97,25 @@ def process(command: list[str], probe: str, *, stop: int = 15) -> Iterator[str]:
             child.kill()
             child.wait()
         child.stderr.close()  # type: ignore[union-attr]
+
+
+def record_on_manual_clock(api: str, names: list[str], out: Path) -> tuple[list[Walk], dict[str, Any]]:
+    """Walk one resource per scenario through a recording proxy in front of a mock on a manual
+    clock, which is also the recorder's clock; returns the walks and the flush answer."""
+    spec = spec_of(api)
+    target_app = mock_app(settings(strict=False, speed=FAULT_SPEED))
+    with serve_in_thread(target_app) as target:
+        options = Options(spec, target, out, spec_label=f"openapi/{api}.yaml")
+        recorder = Recorder(options, clock=target_app.state.engine.clock.now)
+        with serve_in_thread(create_app(options, recorder)) as proxy:
+
+            async def run() -> tuple[list[Walk], dict[str, Any]]:
+                async with (
+                    httpx.AsyncClient(base_url=proxy, timeout=30) as through,
+                    httpx.AsyncClient(base_url=target, timeout=30) as admin,
+                ):
+                    walks = await walk_on_manual_clock(through, admin, spec.lifecycle, api, names)
+                    flushed = (await through.post("/__record/flush", json={})).json()
+                return walks, flushed
+
+            return asyncio.run(run())

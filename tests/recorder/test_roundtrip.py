@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -22,14 +21,11 @@ from lifecycle.durations import parse_duration
 from lifecycle.scenario import Scenario, load_scenario
 from mockserver.app import create_app as mock_app
 from mockserver.servers import serve_in_thread
-from recorder.proxy import Options, Recorder, create_app
 from tests.mockserver.conftest import settings
-from tests.recorder.conftest import scenarios_with, spec_of
-from tests.recorder.walks import Walk, replay, walk_on_manual_clock
+from tests.recorder.conftest import record_on_manual_clock, scenarios_with, spec_of
+from tests.recorder.walks import Walk, replay
 
 APIS = ["privategpt", "chatzy", "invent", "letta"]
-# fault sleeps (stall, drip, latency) are real seconds divided by this; the manual clock ignores it
-FAULT_SPEED = 50.0
 
 
 def terminating(api: str) -> list[Scenario]:
@@ -49,33 +45,13 @@ def close(recorded: float, expected: float, *, failed_reads: bool = False) -> bo
     return abs(recorded - expected) <= (0.35 if failed_reads else 0.1) + 0.1 * expected
 
 
-def record(api: str, names: list[str], out: Path) -> tuple[list[Walk], dict[str, Any]]:
-    spec = spec_of(api)
-    target_app = mock_app(settings(strict=False, speed=FAULT_SPEED))
-    with serve_in_thread(target_app) as target:
-        options = Options(spec, target, out, spec_label=f"openapi/{api}.yaml")
-        recorder = Recorder(options, clock=target_app.state.engine.clock.now)
-        with serve_in_thread(create_app(options, recorder)) as proxy:
-
-            async def run() -> tuple[list[Walk], dict[str, Any]]:
-                async with (
-                    httpx.AsyncClient(base_url=proxy, timeout=30) as through,
-                    httpx.AsyncClient(base_url=target, timeout=30) as admin,
-                ):
-                    walks = await walk_on_manual_clock(through, admin, spec.lifecycle, api, names)
-                    flushed = (await through.post("/__record/flush", json={})).json()
-                return walks, flushed
-
-            return asyncio.run(run())
-
-
 @pytest.mark.parametrize("api", APIS)
 def test_a_recorded_scenario_replays_like_the_original(api: str, tmp_path: Path) -> None:
     lifecycle = spec_of(api).lifecycle
     originals = terminating(api)
     assert len(originals) >= 6
     out = tmp_path / "recorded"
-    walks, flushed = record(api, [s.name for s in originals], out)
+    walks, flushed = record_on_manual_clock(api, [s.name for s in originals], out)
     assert flushed["rejected"] == []
     file_of = {rid: Path(entry["file"]) for entry in flushed["written"] for rid in entry["resources"]}
     assert set(file_of) == {w.resource_id for w in walks}  # identical timelines share a file
