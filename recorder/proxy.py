@@ -62,6 +62,7 @@ class Options:
     spec_label: str
     poll: float | None = None  # seconds between own status reads of an unfinished resource; None: off
     linger: int = 3  # own reads after a terminal state, to catch a state that changes again
+    transport: httpx.AsyncBaseTransport | None = None  # how to reach the target (tests: a MockTransport)
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,7 +520,9 @@ def create_app(options: Options, recorder: Recorder | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        recorder.client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=None), follow_redirects=False)
+        recorder.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(30.0, read=None), follow_redirects=False, transport=options.transport
+        )
         try:
             yield
         finally:
