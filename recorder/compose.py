@@ -205,7 +205,15 @@ def _add_stream(
         )
         steps[index]["stream"] = plan
     signal = stream.signal
-    if signal is not None and signal[1] != lifecycle.stream.terminal_signals[0]:
+    last = lifecycle.states[steps[-1]["state"]]
+    # an error signal before a failed state is what that state sends anyway: not worth writing
+    explained = (
+        signal is not None
+        and signal[1] in lifecycle.stream.error_signals
+        and last.terminal
+        and any("error" in name for name in last.present)
+    )
+    if signal is not None and signal[1] != lifecycle.stream.terminal_signals[0] and not explained:
         steps[-1].setdefault("stream", {})["end"] = secrets.text(signal[1])
     for moment, meaning in stream.events:
         if meaning.kind == "malformed":

@@ -89,12 +89,12 @@ def test_a_recorded_scenario_replays_like_the_original(api: str, tmp_path: Path)
         assert replayed.values == original.values, where
         for step, plan in zip(data["steps"], scenario.steps, strict=True):
             assert step.get("set", {}) == dict(plan.set), where
-        plan = scenario.stream_plan
+        stream_plan = scenario.stream_plan
         written: dict[str, Any] = {}
         for step in data["steps"]:
             written.update(step.get("stream", {}))
-        assert written.get("end") == plan.end, where  # a non-default ending signal is kept
-        assert written.get("call_again_after") == plan.call_again_after, where
+        assert written.get("end") == stream_plan.end, where  # a non-default ending signal is kept
+        assert written.get("call_again_after") == stream_plan.call_again_after, where
         assert replayed.text == original.text, where
         assert replayed.end == original.end, where
         if lifecycle.stream is not None:
