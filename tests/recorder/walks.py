@@ -214,7 +214,7 @@ async def replay(
         await asyncio.wait_for(opened.wait(), timeout=10)
     for index, after in enumerate([0.0, *afters]):
         # time moves in small steps, as a real clock would, so frames go out in the step they belong to
-        count = min(50, math.ceil(after / 0.1)) if index else 0
+        count = min(20, math.ceil(after / 0.25)) if index else 0
         for part in range(count):
             # a millisecond more on the last part: float parts of an epoch clock must not fall short
             seconds = after / count + (1e-3 if part == count - 1 else 0.0)
