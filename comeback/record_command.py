@@ -91,5 +91,11 @@ def run(arguments: argparse.Namespace) -> int:
         "on Ctrl-C or POST /__record/flush",
         flush=True,
     )
-    uvicorn.run(app, host=arguments.host, port=arguments.port, log_level="warning")
+    # an open stream must not hold the exit (and the writing) forever: 3 s, then it is cut
+    uvicorn.run(
+        app, host=arguments.host, port=arguments.port, log_level="warning", timeout_graceful_shutdown=3
+    )
+    groups = app.state.recorder.groups
+    written = [group for group in groups if group.path is not None and group.path.exists()]
+    print(f"comeback record: {len(written)} scenario file(s) in {arguments.out / spec.name}", flush=True)
     return EXIT_OK

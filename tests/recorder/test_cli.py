@@ -3,6 +3,8 @@ that SIGTERM ends by writing what was recorded, unfinished resources included.""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from pathlib import Path
 
@@ -48,6 +50,15 @@ def test_a_spec_that_cannot_be_read_exits_2(tmp_path: Path, capsys: pytest.Captu
     assert "cannot read" in capsys.readouterr().err
 
 
+def read_stream(url: str) -> None:
+    with (
+        contextlib.suppress(httpx.HTTPError),
+        httpx.stream("GET", url, headers={"Authorization": "secret"}) as stream,
+    ):
+        for _ in stream.iter_bytes():
+            pass
+
+
 def test_sigterm_writes_what_was_recorded_even_unfinished(tmp_path: Path) -> None:
     out = tmp_path / "recorded"
     body = {"model": "default", "max_tokens": 64, "messages": [{"role": "user", "content": "Hi #never"}]}
@@ -63,6 +74,12 @@ def test_sigterm_writes_what_was_recorded_even_unfinished(tmp_path: Path) -> Non
             time.sleep(0.05)
         flushed = httpx.post(f"{proxy}/__record/flush", json={}).json()
         assert flushed["written"] == []  # still in flight: written on exit, or with {"unfinished": true}
+        # a client still reading the (endless) stream must not keep the recorder from exiting and writing
+        reader = threading.Thread(target=read_stream, args=(f"{proxy}/v1/messages/async/{message}/stream",))
+        reader.start()
+        time.sleep(0.5)
+    reader.join(timeout=30)
+    assert not reader.is_alive()
     (written,) = (out / "privategpt").glob("recorded-processing-*.yaml")
     data = yaml.safe_load(written.read_text(encoding="utf-8"))
     assert [step["state"] for step in data["steps"]] == ["pending", "processing"]
