@@ -22,7 +22,7 @@ from lifecycle.errors import SourceError
 from lifecycle.lint import lint_document
 from lifecycle.source import load_document
 from mockserver.app import create_app
-from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_to_json
+from mockserver.settings import ENVIRONMENT_KEY, LOOPBACK_NAMES, Settings, settings_to_json
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 # uvicorn's default of 5 s closes idle connections that pooling clients (browsers, SDKs, load tools)
@@ -230,7 +230,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         strict=arguments.strict,
         cors_origins=origins,
         max_resources=arguments.max_resources,
-        callback_hosts=frozenset(arguments.callback_host) if arguments.callback_host else None,
+        callback_hosts=LOOPBACK_NAMES | {host.lower() for host in arguments.callback_host or ()},
         max_age_seconds=arguments.max_age,
     )
     try:
