@@ -8,7 +8,6 @@ module overrides only what its API does differently.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -119,7 +118,7 @@ class Vendor:
         if fault is not None:
             delay = fault.delay(count, key)
             if delay > 0:
-                await asyncio.sleep(delay / self.engine.settings.speed)
+                await self.engine.pause(delay / self.engine.settings.speed)  # a shutdown cuts it short
             if fault.errs(count, key):
                 return self.fault_response(fault)
             call.fault = fault
