@@ -49,7 +49,9 @@ class HostRule:
         self.suffixes = tuple(
             "." + name.lstrip("*").lstrip(".") for name in names if name.startswith(("*.", "."))
         )
+        # ".example.com" allows the domain and every name under it, as Django's ALLOWED_HOSTS does
         self.names = {name.strip("[]") for name in names if not name.startswith(("*", "."))}
+        self.names.update(suffix[1:] for suffix in self.suffixes)
         self._seen: dict[bytes, bool] = {}
 
     def allows(self, header: bytes | None) -> bool:
