@@ -274,6 +274,8 @@ class Engine:
             return f"scheme {parsed.scheme!r} is not http or https"
         if not host:
             return "the URL names no host"
+        if parsed.port is not None and not 0 < parsed.port < 65536:
+            return f"port {parsed.port} is out of range"
         allowed = self.settings.callback_hosts
         if "*" not in allowed and host.lower() not in allowed:
             shown = ", ".join(sorted(allowed)) or "none"
@@ -344,7 +346,7 @@ def _url_for_log(url: str) -> str:
     try:
         parsed = httpx.URL(url)
         port = f":{parsed.port}" if parsed.port is not None else ""
-        return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"
+        return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"[:200]
     except (httpx.InvalidURL, ValueError, TypeError):
         return repr(url[:100])
 
