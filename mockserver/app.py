@@ -33,7 +33,7 @@ from mockserver.journal import JournalEntry, body_text
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
 from mockserver.strict import ResponseChecker, violation
 from mockserver.vendors import vendor_for
-from mockserver.vendors.base import INJECTED_HEADER, Call, Handler, Vendor
+from mockserver.vendors.base import CONTROL_ERROR_HEADER, INJECTED_HEADER, Call, Handler, Vendor
 
 log = logging.getLogger("comeback.mock")
 _EXPOSED_HEADERS = [
@@ -145,7 +145,8 @@ class _Endpoint:
                 else:
                     call = Call(self.engine, self.vendor, self.operation, inputs, request)
                     response = await self.vendor.dispatch(call, self.handler)
-            injected = INJECTED_HEADER in response.headers  # a fault asked for: not the mock's mistake
+            # a fault asked for, or a malformed control header: not the mock's mistake
+            injected = INJECTED_HEADER in response.headers or CONTROL_ERROR_HEADER in response.headers
             if (
                 self.checker is not None
                 and not injected

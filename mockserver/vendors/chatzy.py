@@ -98,7 +98,7 @@ class Chatzy(Vendor):
                 self.name, call.request.headers.get(SCENARIO_HEADER), request
             )
         except LookupError as error:
-            return self.bad_request(str(error))
+            return self.control_error("X-Mock-Scenario", str(error))
         resource = self.engine.create(self.name, conversation_id, {}, request, scenario)
         call.resource = resource
         now = self.engine.clock.now()
