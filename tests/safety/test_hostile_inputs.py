@@ -115,7 +115,8 @@ def test_no_malformed_request_gets_a_5xx_or_hangs_and_the_server_lives_on() -> N
         run = clients.create(client, "letta", "slow")  # type: ignore[arg-type]
         sent = 0
         for label, method, url, body, headers in _requests():
-            answer = client.request(method, url.replace("{id}", run), content=body, headers=headers)
+            raw = {name.encode(): v if isinstance(v, bytes) else v.encode() for name, v in headers.items()}
+            answer = client.request(method, url.replace("{id}", run), content=body, headers=raw)
             sent += 1
             if answer.status_code >= 500:
                 failures.append(f"{label}: {answer.status_code} {answer.text[:200]}")
