@@ -98,7 +98,7 @@ class GracefulServer(uvicorn.Server):
             self._loop.call_soon_threadsafe(self.engine.begin_shutdown)
 
 
-class _MaskedAccessLog(logging.Filter):
+class MaskedAccessLog(logging.Filter):
     """Masks credentials in the query strings uvicorn's access log prints."""
 
     def __init__(self, masker: Masker) -> None:
@@ -122,7 +122,7 @@ def configure_logging(level: str, engine: Engine) -> None:
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
         logger.addHandler(handler)
         logger.propagate = False
-    logging.getLogger("uvicorn.access").addFilter(_MaskedAccessLog(engine.journal.masker))
+    logging.getLogger("uvicorn.access").addFilter(MaskedAccessLog(engine.journal.masker))
 
 
 def run(app: Starlette, *, header_timeout: float, **options: Any) -> None:
