@@ -1,6 +1,7 @@
 """The journal's admin routes: list (with filters), clear, and verify.
 
-GET    /__mock/journal?api=&operation=&resource=&method=&status=   entries, oldest first
+GET    /__mock/journal?api=&operation=&resource=&method=&status=&limit=   entries, oldest first
+                                                        (limit: only the newest N)
 DELETE /__mock/journal                                             forget them
 POST   /__mock/journal/verify   {"method", "path", "operation", "api", "resource", "status",
                                  "body": {"field.path": value}, "count"}
@@ -25,12 +26,17 @@ def journal_routes(engine: Engine, prefix: str) -> list[Route]:
         if request.method == "DELETE":
             engine.journal.clear()
             return JSONResponse({"cleared": True})
-        unknown = sorted(set(request.query_params) - set(FILTERS))
+        unknown = sorted(set(request.query_params) - {*FILTERS, "limit"})
         if unknown:
             detail = f"unknown query parameter(s) {unknown}"
-            return problem(400, "Unknown filter", detail, known=list(FILTERS))
+            return problem(400, "Unknown filter", detail, known=[*FILTERS, "limit"])
         filters = dict(request.query_params)
+        limit = filters.pop("limit", None)
+        if limit is not None and not (limit.isdecimal() and len(limit) < 10):
+            return problem(400, "Bad limit", "limit must be a non-negative integer", found=limit[:50])
         entries = select(engine.journal.entries(), filters) if filters else engine.journal.entries()
+        if limit is not None:
+            entries = entries[len(entries) - int(limit) :] if int(limit) else []
         return JSONResponse([entry.as_dict() for entry in entries])
 
     async def verify_calls(request: Request) -> Response:
