@@ -16,7 +16,7 @@ import fnmatch
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -52,7 +52,9 @@ class Masker:
     def __init__(self, headers: Iterable[str] = (), query: Iterable[str] = ()) -> None:
         self.headers = ALWAYS_MASKED_HEADERS | {name.lower() for name in headers}
         self.query = frozenset(name.lower() for name in query)
-        names = "|".join(re.escape(name) for name in sorted(SECRET_FIELDS | self.query))
+        fields = sorted(SECRET_FIELDS | self.query)
+        names = "|".join(re.escape(name) for name in fields)
+        self._probe = re.compile(f'"(?:{names})"')  # on lower-cased text: a cheap test before the regex
         # a string value of a secret field, also when the text was cut inside it (no closing quote)
         self._field = re.compile(rf'("(?i:{names})"\s*:\s*")((?:[^"\\]|\\.)*)("|$)')
 
@@ -70,7 +72,9 @@ class Masker:
         return urlencode([(k, MASK if k.lower() in self.query else v) for k, v in pairs], safe="*")
 
     def text(self, text: str) -> str:
-        return self._field.sub(lambda m: m.group(1) + MASK + m.group(3), text) if '"' in text else text
+        if self._probe.search(text.lower()) is None:  # most bodies: no secret field at all
+            return text
+        return self._field.sub(lambda m: m.group(1) + MASK + m.group(3), text)
 
 
 def credential_names(documents: Iterable[Mapping[str, Any]]) -> tuple[set[str], set[str]]:
@@ -92,7 +96,7 @@ def credential_names(documents: Iterable[Mapping[str, Any]]) -> tuple[set[str], 
     return headers, query
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: its __init__ runs twice per request, and frozen costs 3x there
 class JournalEntry:
     """One request: what came in, what went out. Bodies are text (cut and masked once recorded)."""
 
@@ -160,15 +164,37 @@ class Journal:
         return kept
 
     def clean(self, entry: JournalEntry) -> JournalEntry:
-        masker, cut = self.masker, self.value_bytes
-        headers = {name: _cut(masker.header(name, value), cut) for name, value in entry.headers.items()}
-        query = _cut(masker.query_string(entry.query), cut)
-        bodies = [self._body(body) for body in (entry.request_body, entry.response_body)]
-        size = _ENTRY_OVERHEAD + len(entry.path) + len(query)
-        size += sum(len(name) + len(value) for name, value in headers.items())
-        size += sum(len(body) for body in bodies if body)
-        return replace(
-            entry, headers=headers, query=query, request_body=bodies[0], response_body=bodies[1], size=size
+        masker, cut, secret = self.masker, self.value_bytes, self.masker.headers
+        headers = {
+            name: value if name not in secret and len(value) <= cut else _cut(masker.header(name, value), cut)
+            for name, value in entry.headers.items()
+        }
+        query = _cut(masker.query_string(entry.query), cut) if entry.query else ""
+        request_body, response_body = self._body(entry.request_body), self._body(entry.response_body)
+        size = (
+            _ENTRY_OVERHEAD
+            + len(entry.path)
+            + len(query)
+            + len(request_body or "")
+            + len(response_body or "")
+        )
+        for name, value in headers.items():
+            size += len(name) + len(value)
+        return JournalEntry(  # the constructor, not dataclasses.replace: this runs on every request
+            entry.method,
+            entry.path,
+            query,
+            entry.status,
+            entry.api,
+            entry.operation,
+            entry.resource_id,
+            entry.scenario,
+            entry.time,
+            entry.latency_ms,
+            headers,
+            request_body,
+            response_body,
+            size,
         )
 
     def _body(self, body: str | None) -> str | None:
