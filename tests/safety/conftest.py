@@ -12,10 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+from starlette.applications import Starlette
 
+from comeback.testing import bundled_catalog
+from mockserver.app import create_app
 from mockserver.servers import free_port
+from tests.mockserver.conftest import settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +89,9 @@ def closed_within(sock: socket.socket, seconds: float) -> bytes | None:
             return received
         received += chunk
     return None
+
+
+def app(**changes: Any) -> Starlette:
+    """A mock on a manual clock in strict mode (``tests.mockserver.conftest.settings``), built
+    from the bundled catalog loaded once per process."""
+    return create_app(settings(**changes), catalog=bundled_catalog())

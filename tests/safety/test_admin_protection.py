@@ -7,17 +7,16 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.app import create_app
 from mockserver.guard import HostRule, host_name
 from tests.mockserver import clients
-from tests.mockserver.conftest import settings
+from tests.safety.conftest import app
 
 EVIL = "http://evil.example"
 
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    with TestClient(create_app(settings()), raise_server_exceptions=True) as test_client:
+    with TestClient(app(), raise_server_exceptions=True) as test_client:
         yield test_client
 
 
@@ -80,7 +79,7 @@ def test_yaml_is_accepted_for_scenario_files_only(client: TestClient) -> None:
 
 
 def test_the_admin_token(client: TestClient) -> None:
-    with TestClient(create_app(settings(admin_token="s3cret"))) as guarded:
+    with TestClient(app(admin_token="s3cret")) as guarded:
         assert guarded.get("/__mock/clock").status_code == 401
         assert guarded.get("/__mock/clock", headers={"X-Mock-Admin-Token": "wrong"}).status_code == 401
         assert guarded.get("/__mock/clock", headers={"X-Mock-Admin-Token": "s3cret"}).status_code == 200

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.app import create_app, default_settings
+from mockserver.app import default_settings
 from mockserver.settings import LOOPBACK_NAMES
-from tests.mockserver.conftest import AGENT, settings
+from tests.mockserver.conftest import AGENT
+from tests.safety.conftest import app
 
 BEARER = {"Authorization": "Bearer any"}
 
@@ -45,8 +46,7 @@ def test_the_default_allows_loopback_only() -> None:
 
 def test_a_callback_to_another_host_is_refused_recorded_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="comeback")
-    chosen = settings(callback_hosts=LOOPBACK_NAMES)
-    with TestClient(create_app(chosen)) as client:
+    with TestClient(app(callback_hosts=LOOPBACK_NAMES)) as client:
         run = _run_with_callback(client, "https://client.example.com/letta/runs/done?token=t0ps3cret")
     assert run is not None
     assert run["status"] == "completed"
@@ -60,7 +60,7 @@ def test_a_callback_to_another_host_is_refused_recorded_and_logged(caplog: pytes
 
 
 def test_a_failed_callback_has_no_sent_at() -> None:
-    with TestClient(create_app(settings())) as client:
+    with TestClient(app()) as client:
         run = _run_with_callback(client, "http://127.0.0.1:9/closed")
     assert run is not None
     assert run["callback_sent_at"] is None
@@ -82,7 +82,7 @@ def test_a_failed_callback_has_no_sent_at() -> None:
     ],
 )
 def test_no_callback_url_crashes_the_task(url: str) -> None:
-    with TestClient(create_app(settings())) as client:  # loopback only: nothing leaves the machine
+    with TestClient(app()) as client:  # loopback only: nothing leaves the machine
         run = _run_with_callback(client, url)
         if run is not None:  # the spec accepted the URL: the outcome says why nothing was sent
             assert run["callback_sent_at"] is None

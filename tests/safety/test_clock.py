@@ -8,17 +8,16 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.app import create_app
 from mockserver.engine import CLOCK_LIMIT, MAX_ADVANCE_SECONDS
 from tests.mockserver import clients
-from tests.mockserver.conftest import settings
+from tests.safety.conftest import app
 
 START = "2025-06-15T15:06:40.000000Z"
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    with TestClient(create_app(settings())) as test_client:
+    with TestClient(app()) as test_client:
         yield test_client
 
 
@@ -55,7 +54,7 @@ def test_bad_advances_are_refused_and_change_nothing(client: TestClient, body: b
 
 
 def test_the_largest_advances_keep_the_mock_working() -> None:
-    with TestClient(create_app(settings(start_time=CLOCK_LIMIT - 1.5 * MAX_ADVANCE_SECONDS))) as client:
+    with TestClient(app(start_time=CLOCK_LIMIT - 1.5 * MAX_ADVANCE_SECONDS)) as client:
         run = clients.create(client, "letta", "slow")
         assert client.post("/__mock/clock", json={"seconds": MAX_ADVANCE_SECONDS}).status_code == 200
         answer = client.post("/__mock/clock", json={"seconds": MAX_ADVANCE_SECONDS})

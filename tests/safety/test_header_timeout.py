@@ -11,7 +11,7 @@ from tests.safety.conftest import closed_within, connect, serve
 
 
 def test_stalled_headers_and_silent_connections_are_closed(tmp_path: Path) -> None:
-    with serve(tmp_path, "--header-timeout", "0.5", "--log-level", "warning") as mock:
+    with serve(tmp_path, "--api", "privategpt", "--header-timeout", "0.5", "--log-level", "warning") as mock:
         silent = connect(mock.port)
         stalled = [connect(mock.port) for _ in range(20)]
         for sock in stalled:
@@ -44,7 +44,17 @@ def test_stalled_headers_and_silent_connections_are_closed(tmp_path: Path) -> No
 
 
 def test_a_long_stream_is_not_cut_by_the_header_timeout(tmp_path: Path) -> None:
-    with serve(tmp_path, "--header-timeout", "0.3", "--clock", "manual", "--log-level", "warning") as mock:
+    arguments = (
+        "--api",
+        "privategpt",
+        "--header-timeout",
+        "0.3",
+        "--clock",
+        "manual",
+        "--log-level",
+        "warning",
+    )
+    with serve(tmp_path, *arguments) as mock:
         body = {"model": "default", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
         headers = {"Authorization": "secret", "X-Mock-Scenario": "never-finishes"}
         assert httpx.post(

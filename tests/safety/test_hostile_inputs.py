@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from comeback.testing import bundled_catalog
-from mockserver.app import create_app
+from comeback.testing import START, bundled_catalog
 from mockserver.servers import serve_in_thread
 from tests.mockserver import clients
-from tests.mockserver.conftest import AUTH, settings
+from tests.mockserver.conftest import AUTH
+from tests.safety.conftest import app
 
 HUGE_INT = b"1" + b"0" * 5000  # over Python's 4,300-digit limit for int()
 BODIES: dict[str, bytes] = {
@@ -109,9 +109,9 @@ def _requests() -> Iterator[tuple[str, str, str, bytes, dict[str, str | bytes]]]
 
 
 def test_no_malformed_request_gets_a_5xx_or_hangs_and_the_server_lives_on() -> None:
-    app = create_app(settings())
+    mock_app = app()
     failures: list[str] = []
-    with serve_in_thread(app) as base, httpx.Client(base_url=base, timeout=10) as client:
+    with serve_in_thread(mock_app) as base, httpx.Client(base_url=base, timeout=10) as client:
         run = clients.create(client, "letta", "slow")  # type: ignore[arg-type]
         sent = 0
         for label, method, url, body, headers in _requests():
@@ -124,7 +124,7 @@ def test_no_malformed_request_gets_a_5xx_or_hangs_and_the_server_lives_on() -> N
         assert not failures, "\n".join(failures)
         assert client.get("/__mock/clock").status_code == 200
         assert clients.create(client, "privategpt")  # type: ignore[arg-type]
-        assert app.state.engine.clock.now() == settings().start_time  # no hostile clock call got through
+        assert mock_app.state.engine.clock.now() == START  # no hostile clock call got through
 
 
 CREATES = {
@@ -137,7 +137,7 @@ CREATES = {
 
 @pytest.fixture(scope="module")
 def base() -> Iterator[str]:
-    with serve_in_thread(create_app(settings())) as url:
+    with serve_in_thread(app()) as url:
         yield url
 
 

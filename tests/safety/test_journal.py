@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.app import create_app
 from mockserver.journal import Journal, JournalEntry, Masker
 from tests.mockserver import clients
-from tests.mockserver.conftest import AGENT, settings
+from tests.mockserver.conftest import AGENT
+from tests.safety.conftest import app
 
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    with TestClient(create_app(settings())) as test_client:
+    with TestClient(app()) as test_client:
         yield test_client
 
 

@@ -42,7 +42,7 @@ def receiver() -> Iterator[str]:
 
 
 def test_callback_lines_appear_in_the_serve_log(tmp_path: Path) -> None:
-    with receiver() as hook, serve(tmp_path, "--clock", "manual") as mock:
+    with receiver() as hook, serve(tmp_path, "--api", "letta", "--clock", "manual") as mock:
         headers = {"Authorization": "Bearer any"}
         for url in (hook + "?key=s3cret", "https://client.example.com/done"):
             body = {"messages": [{"role": "user", "content": "hi"}], "callback_url": url}

@@ -7,12 +7,11 @@ import logging
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.app import create_app
 from mockserver.engine import Engine
 from mockserver.vendors import vendor_for
 from mockserver.vendors.chatzy import Chatzy
 from tests.mockserver import clients
-from tests.mockserver.conftest import settings
+from tests.safety.conftest import app
 
 
 def _chatzy(client: TestClient) -> tuple[Engine, Chatzy]:
@@ -23,7 +22,7 @@ def _chatzy(client: TestClient) -> tuple[Engine, Chatzy]:
 
 
 def test_chatzy_tokens_expire_from_memory_and_are_capped() -> None:
-    with TestClient(create_app(settings(apis=frozenset({"chatzy"})))) as client:
+    with TestClient(app(apis=frozenset({"chatzy"}))) as client:
         engine, chatzy = _chatzy(client)
         for _ in range(10_100):  # on a manual clock nothing expires: the cap holds
             chatzy.issue_token("c")
@@ -35,7 +34,7 @@ def test_chatzy_tokens_expire_from_memory_and_are_capped() -> None:
 
 
 def test_an_expired_token_is_still_answered_as_expired() -> None:
-    with TestClient(create_app(settings(apis=frozenset({"chatzy"})))) as client:
+    with TestClient(app(apis=frozenset({"chatzy"}))) as client:
         engine, chatzy = _chatzy(client)
         token = chatzy.issue_token("c")
         engine.advance_clock(61)
@@ -45,7 +44,7 @@ def test_an_expired_token_is_still_answered_as_expired() -> None:
 
 
 def test_polling_the_admin_listing_does_not_keep_resources_alive() -> None:
-    with TestClient(create_app(settings(max_age_seconds=10))) as client:
+    with TestClient(app(max_age_seconds=10)) as client:
         old = clients.create(client, "letta", "never-finishes")
         for _ in range(3):
             client.post("/__mock/clock", json={"seconds": 4})
@@ -59,7 +58,7 @@ def test_the_cap_takes_finished_resources_first_and_logs_forced_evictions(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="comeback")
-    with TestClient(create_app(settings(max_resources=3))) as client:
+    with TestClient(app(max_resources=3)) as client:
         done = [clients.create(client, "letta", "happy") for _ in range(2)]
         client.post("/__mock/clock", json={"seconds": 60})
         working = [clients.create(client, "letta", "never-finishes") for _ in range(3)]

@@ -28,7 +28,7 @@ def _open_stream(port: int, message_id: str) -> socket.socket:
 
 
 def test_sigterm_ends_300_open_streams_and_exits(tmp_path: Path) -> None:
-    with serve(tmp_path, "--log-level", "warning") as mock:
+    with serve(tmp_path, "--api", "privategpt", "--log-level", "warning") as mock:
         body = {"model": "default", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
         with httpx.Client(base_url=mock.url, headers={"Authorization": "secret"}) as client:
             for number in range(STREAMS):
@@ -55,7 +55,7 @@ def test_sigterm_ends_300_open_streams_and_exits(tmp_path: Path) -> None:
 
 
 def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
-    with serve(tmp_path, "--log-level", "warning") as mock:
+    with serve(tmp_path, "--api", "privategpt", "--log-level", "warning") as mock:
         # a request whose body never finishes arriving keeps the graceful shutdown waiting
         stalled = connect(mock.port)
         with stalled:
