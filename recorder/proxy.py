@@ -46,7 +46,9 @@ async def forward(recorder: Recorder, request: Request) -> Response:
     assert recorder.client is not None, "the app's lifespan opens the client"
     body = await request.body()
     query = request.url.query
-    url = recorder.options.target.rstrip("/") + quote(request.url.path, safe="/%:@!$&'()*+,;=-._~")
+    raw_path = request.scope.get("raw_path")  # the path exactly as the client encoded it
+    path = raw_path.decode("latin-1") if raw_path else quote(request.url.path)
+    url = recorder.options.target.rstrip("/") + path
     if query:
         url += "?" + query
     headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP]

@@ -7,8 +7,13 @@ from pathlib import Path
 
 import httpx
 import yaml
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from mockserver.servers import serve_in_thread
 from recorder.proxy import Options, create_app
 from tests.recorder.conftest import record_on_manual_clock, spec_of
 
@@ -67,3 +72,14 @@ def test_exchanges_pass_unchanged_including_unknown_paths_and_repeated_headers(t
     assert answer.status_code == 418
     assert answer.text == "POST /base/any/where?x=1&y=2 raw body auth=Bearer k"
     assert answer.headers.get_list("x-twice") == ["a", "b"]
+
+
+def test_the_path_goes_on_exactly_as_the_client_encoded_it(tmp_path: Path) -> None:
+    async def echo(request: Request) -> Response:
+        return PlainTextResponse(request.scope["raw_path"].decode())
+
+    target = Starlette(routes=[Route("/{rest:path}", echo, methods=["GET"])])
+    with serve_in_thread(target) as url:
+        options = Options(spec_of("letta"), url, tmp_path, spec_label="letta.yaml")
+        with serve_in_thread(create_app(options)) as proxy:
+            assert httpx.get(f"{proxy}/a/wh%2Fere%20x").text == "/a/wh%2Fere%20x"
