@@ -3,8 +3,10 @@ what the README says, with free ports instead of 8000-8002."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +26,25 @@ SECTION = (
     .split("\n## ", 1)[0]
 )
 BLOCKS = re.findall(r"```sh\n(.*?)```", SECTION, re.S)
+
+
+def run_script(script: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in its own process group, so a timeout stops the servers it started too."""
+    child = subprocess.Popen(
+        ["bash", "-c", script],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = child.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        stdout, stderr = child.communicate()
+        pytest.fail(f"timed out after 90 s:\n{script}\n--- stdout:\n{stdout}\n--- stderr:\n{stderr}")
+    return subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
 
 
 def layers_scenario_folders(folder: Path) -> bool:
@@ -58,9 +79,7 @@ def test_the_commands_print_what_the_readme_shows(tmp_path: Path) -> None:
             )
         # a failing command stops the block; background servers are stopped whatever happens
         script = f"set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n{script}"
-        result = subprocess.run(
-            ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=90, check=False
-        )
+        result = run_script(script, tmp_path)
         assert result.returncode == 0, f"{block}\n--- stdout:\n{result.stdout}\n--- stderr:\n{result.stderr}"
         position = 0
         for shown in re.findall(r"^# -> (.*)$", block, re.M):
