@@ -17,6 +17,7 @@ from pathlib import Path
 import uvicorn
 
 from contracts.phases import PHASES
+from comeback.scenario_options import add_scenario_options
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.errors import SourceError
 from lifecycle.lint import lint_document
@@ -61,8 +62,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--specs", type=Path, nargs="+", metavar="FILE", help="spec files (default: the bundled specs)"
     )
+    add_scenario_options(serve)
     serve.add_argument(
-        "--scenarios", type=Path, metavar="DIR", help="scenario folder with one sub-folder per API"
+        "--watch",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="reload changed scenario files while serving; broken files keep their previous version "
+        "(default: on)",
     )
     serve.add_argument("--seed", type=int, default=0, help="seed of the fake data (default: 0)")
     serve.add_argument(
@@ -220,7 +226,9 @@ def _serve(arguments: argparse.Namespace) -> int:
     origins: tuple[str, ...] = () if arguments.no_cors else tuple(arguments.cors_origin or ["*"])
     settings = Settings(
         spec_paths=tuple(arguments.specs or bundled_specs()),
-        scenario_dir=arguments.scenarios or bundled_scenarios(),
+        scenario_dir=None if arguments.only_scenarios else bundled_scenarios(),
+        scenario_layers=tuple(arguments.scenarios or ()),
+        watch=arguments.watch,
         apis=frozenset(arguments.apis) if arguments.apis else None,
         seed=arguments.seed,
         clock=arguments.clock,
@@ -246,9 +254,11 @@ def _serve(arguments: argparse.Namespace) -> int:
     # the specs, schemas and fake-data tables live as long as the process: keep them out of the
     # garbage collector's way, so full collections stay short under load
     gc.freeze()
-    served = ", ".join(sorted(app.state.engine.catalog))
     address = f"http://{arguments.host}:{arguments.port}"
+    served = ", ".join(sorted([*app.state.engine.catalog, *app.state.stateless]))
     print(f"comeback mock: serving {served} on {address} (admin API under /__mock/)")
+    for stateless in app.state.stateless.values():
+        print(stateless.notice)
     if arguments.workers > 1:
         print(
             f"comeback mock: {arguments.workers} workers, each with its OWN resources, clock, journal and "

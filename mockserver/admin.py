@@ -180,7 +180,9 @@ class _Admin:
 
 def admin_routes(engine: Engine) -> list[Route]:
     """The admin endpoints, bound to ``engine``."""
-    return _Admin(engine).routes()
+    from mockserver.admin_scenarios import scenario_routes  # noqa: PLC0415  # it imports problem() from here
+
+    return _Admin(engine).routes() + scenario_routes(engine)
 
 
 async def _json(request: Request) -> Any:

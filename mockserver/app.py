@@ -24,12 +24,15 @@ from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.openapi import HTTP_METHODS, Operation, schema_registry
 from mockserver.admin import admin_routes, problem
 from mockserver.auth import AuthRule
-from mockserver.catalog import Api, load_catalog
+from mockserver.admin_scenarios import admin_not_found
+from mockserver.catalog import Api, load_apis
 from mockserver.clock import Clock, ManualClock, ScaledClock
 from mockserver.engine import Engine
 from mockserver.inputs import InputRules, fast_registry
 from mockserver.journal import JournalEntry
+from mockserver.reload import watching
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
+from mockserver.stateless import stateless_routes
 from mockserver.strict import ResponseChecker, violation
 from mockserver.vendors import vendor_for
 from mockserver.vendors.base import INJECTED_HEADER, Call, Handler, Vendor
@@ -60,8 +63,9 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     ``catalog`` reuses specs and scenarios loaded before (a test session loads them once).
     """
     settings = settings or default_settings()
+    stateless = {}
     if catalog is None:
-        catalog = load_catalog(settings.spec_paths, settings.scenario_dir, apis=settings.apis)
+        catalog, stateless = load_apis(settings.spec_paths, settings.scenario_folders(), apis=settings.apis)
     elif settings.apis is not None:
         catalog = {name: api for name, api in catalog.items() if name in settings.apis}
     clock: Clock = (
@@ -91,6 +95,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
                 checker,
             )
             routes.append(Route(operation.path, endpoint.handle, methods=[operation.method.upper()]))
+    routes.extend(stateless_routes(engine, stateless))
     routes.extend(admin_routes(engine))  # after the APIs: Starlette tries routes in order, per request
     routes.append(
         Route("/{path:path}", _unknown_path(engine, vendors), methods=[m.upper() for m in HTTP_METHODS])
@@ -109,11 +114,13 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        async with watching(engine, enabled=settings.watch):
+            yield
         await engine.close()
 
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.engine = engine
+    app.state.stateless = stateless
     return app
 
 
@@ -210,6 +217,8 @@ def _unknown_path(engine: Engine, vendors: dict[str, Vendor]) -> Callable[[Reque
             response = match[0].error(405, "Method Not Allowed", {"Allow": allowed})
         elif owner is not None:
             response = owner.error(404, "Not Found")
+        elif path.startswith("/__mock"):
+            response = admin_not_found(request)
         else:
             detail = f"{request.method} {path} is not an operation of the served APIs"
             response = problem(404, "No such operation", detail, operations=listing)

@@ -44,7 +44,10 @@ class Engine:
 
     def __init__(self, settings: Settings, catalog: Mapping[str, Api], clock: Clock) -> None:
         self.settings = settings
-        self.catalog = catalog
+        # a copy: hot reload and PUT /__mock/scenarios swap one API's entry (a catalog may be shared)
+        self.catalog = dict(catalog)
+        self.file_apis = dict(catalog)  # each API as its files make it (hot reload keeps this current)
+        self.put_scenarios: dict[str, dict[str, Scenario]] = {}  # PUT /__mock/scenarios, over the files
         self.clock = clock
         self.store = Store(settings.max_resources, settings.max_age_seconds)
         self.journal = Journal(settings.journal_size)
@@ -84,7 +87,7 @@ class Engine:
             if requested not in scenarios:
                 raise UnknownScenarioError(api, requested, sorted(scenarios))
             return scenarios[requested]
-        matched = next((s for s in scenarios.values() if s.matches(body)), None)
+        matched = self.catalog[api].choose_by_trigger(body)
         return matched or scenarios[self.defaults[api]]
 
     # -- resources --------------------------------------------------------------------------------

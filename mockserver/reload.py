@@ -1,0 +1,155 @@
+"""Hot reload: changed scenario files (and specs) are re-checked and swapped in while the mock runs.
+
+``watching(engine)`` runs one ``watchfiles`` watcher (the Rust notify library uvicorn's --reload
+also uses: inotify/FSEvents, no polling loop) over the scenario folders and spec files for as long
+as the app lives. On a change, every API is rebuilt from its files: an unchanged file is reused, a
+changed one is checked again, a broken one keeps its last good version and its findings are logged.
+The new ``Api`` replaces the old one in one dict assignment on the event loop, so a request sees
+either the old or the new scenarios, never a mix; resources already created keep walking the
+scenario they started with (their timeline holds it).
+
+A changed spec is re-checked too: its findings are logged when it is broken; when it is valid, its
+scenarios are checked against it, but the routes, validation and rendering stay those the server
+started with, so the log says to restart for the spec change itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+
+from watchfiles import awatch
+
+from lifecycle import ApiSpec, SourceError
+from lifecycle.findings import Finding
+from mockserver.catalog import Api, ScenarioFiles, build_api, display, load_any_spec, overlay
+from mockserver.engine import Engine
+
+log = logging.getLogger("comeback.mock")
+
+
+PUT_SOURCE = "PUT /__mock/scenarios"
+
+
+def refresh(engine: Engine, name: str, findings: list[Finding]) -> bool:
+    """Serve API ``name`` as its files make it with the scenarios PUT over HTTP laid over them.
+
+    False (nothing changed; ``findings`` say why) when the two do not compose."""
+    added = [(scenario, PUT_SOURCE) for scenario in engine.put_scenarios.get(name, {}).values()]
+    api = overlay(engine.file_apis[name], added, findings)
+    if api is None:
+        return False
+    old = engine.catalog[name]
+    engine.catalog[name] = api  # one assignment: a request sees the old API or the new one
+    # the default follows the files and PUTs, unless the admin API chose another one that still exists
+    chosen = engine.defaults.get(name)
+    if chosen == old.default or chosen not in api.scenarios:
+        engine.defaults[name] = api.default
+    return True
+
+
+class Reloader:
+    """Rebuilds the engine's APIs from their files; keeps the last good version of each file."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.folders = list(engine.settings.scenario_folders())
+        self.specs = {path.stem: path for path in engine.settings.spec_paths if path.stem in engine.catalog}
+        self.files = ScenarioFiles()
+        self._spec_texts = {name: _text(path) for name, path in self.specs.items()}
+        findings: list[Finding] = []
+        for api in engine.file_apis.values():  # remember the versions the server started with
+            build_api(api.spec, self.folders, self.files, findings)
+
+    def paths(self) -> list[Path]:
+        """What to watch: the scenario folders that exist and the spec files."""
+        return [folder for folder in self.folders if folder.is_dir()] + list(self.specs.values())
+
+    def reload(self, changed: Iterable[str] = ()) -> list[Finding]:
+        """Re-check every API's files and swap in what changed; returns (and logs) the findings."""
+        findings: list[Finding] = []
+        for name, api in list(self.engine.file_apis.items()):
+            spec = self._spec(name, api.spec, findings)
+            before = len(findings)
+            rebuilt = build_api(spec, self.folders, self.files, findings)
+            if rebuilt is None:
+                log.warning("%s: scenarios not reloaded; the previous ones stay in use", name)
+                continue
+            old = self.engine.file_apis[name]
+            if rebuilt.scenarios != old.scenarios or rebuilt.default != old.default:
+                self.engine.file_apis[name] = rebuilt
+                if not refresh(self.engine, name, findings):
+                    self.engine.file_apis[name] = old
+                    log.warning("%s: scenarios not reloaded; the previous ones stay in use", name)
+                    continue
+                kept = " (broken files keep their previous version)" if len(findings) > before else ""
+                log.info("%s: scenarios reloaded: %s%s", name, ", ".join(sorted(rebuilt.scenarios)), kept)
+        for finding in findings:
+            log.warning("%s", finding)
+        if changed:
+            log.debug("changed files: %s", ", ".join(sorted(changed)))
+        return findings
+
+    def _spec(self, name: str, current: ApiSpec, findings: list[Finding]) -> ApiSpec:
+        """The served spec; a changed spec file is re-checked and its problems reported."""
+        path = self.specs.get(name)
+        if path is None:
+            return current
+        text = _text(path)
+        if text == self._spec_texts.get(name):
+            return current
+        self._spec_texts[name] = text
+        try:
+            loaded = load_any_spec(path, name=name)
+        except SourceError as error:
+            findings.extend(error.findings)
+            log.warning("%s: the changed spec has problems; the previous one stays in use", display(path))
+            return current
+        if isinstance(loaded, ApiSpec):
+            # the scenarios are checked against the new lifecycle, so its problems show now
+            build_api(loaded, self.folders, ScenarioFiles(), findings)
+        log.warning(
+            "%s changed and is valid; restart the mock to serve the changed operations and lifecycle",
+            display(path),
+        )
+        return current
+
+
+@contextlib.asynccontextmanager
+async def watching(engine: Engine, *, enabled: bool) -> AsyncIterator[Reloader | None]:
+    """Watch and reload while the block runs (nothing at all when not ``enabled``)."""
+    if not enabled:
+        yield None
+        return
+    reloader = Reloader(engine)
+    stop = asyncio.Event()
+    task = asyncio.get_running_loop().create_task(_watch(reloader, stop))
+    try:
+        yield reloader
+    finally:
+        stop.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _watch(reloader: Reloader, stop: asyncio.Event) -> None:
+    paths = reloader.paths()
+    if not paths:
+        return
+    # step/debounce: group an editor's write-rename-chmod burst into one reload, yet react in ~0.1 s
+    async for changes in awatch(*paths, stop_event=stop, debounce=400, step=50):
+        try:
+            reloader.reload(path for _, path in changes)
+        except Exception:  # a reload must never take the server down
+            log.exception("reload failed; the previous scenarios stay in use")
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
