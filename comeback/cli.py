@@ -1,7 +1,9 @@
 """The ``comeback`` command: one entry point, one subcommand per task.
 
 comeback serve                        the mock: every bundled spec and scenario on 127.0.0.1:8000
-comeback lint openapi/*.yaml          exit 0 clean, 1 findings, 2 usage error
+comeback lint openapi/*.yaml          exit 0 clean, 1 findings, 2 usage error (specs and scenarios)
+comeback scenarios list|show          the scenarios serve would use (bundled, layered, derived)
+comeback init SPEC                    draft an x-lifecycle block for a spec that has none
 comeback check SPEC --base-url URL    exit 0 clean, 1 violations, 2 usage error or unreachable
 """
 
@@ -17,11 +19,10 @@ from pathlib import Path
 import uvicorn
 
 from contracts.phases import PHASES
+from comeback import init_command, lint_command, scenarios_command
 from comeback.scenario_options import add_scenario_options
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.errors import SourceError
-from lifecycle.lint import lint_document
-from lifecycle.source import load_document
 from mockserver.app import create_app
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_to_json
 
@@ -45,11 +46,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Mock server and contract-test kit for asynchronous chat and message APIs.",
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    lint = commands.add_parser(
-        "lint", help="check specs: OpenAPI 3.1, the x-lifecycle block, and their consistency"
-    )
-    lint.add_argument("files", nargs="*", type=Path, help="spec files (default: the bundled specs)")
-    lint.set_defaults(run=_lint)
+    lint_command.add_parser(commands)
+    scenarios_command.add_parser(commands)
+    init_command.add_parser(commands)
 
     serve = commands.add_parser(
         "serve", help="start the mock server", description="Serve the specs' APIs from one port."
@@ -154,26 +153,6 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
     check.set_defaults(run=_check)
     return parser
-
-
-def _lint(arguments: argparse.Namespace) -> int:
-    files: list[Path] = arguments.files or bundled_specs()
-    total = 0
-    for path in files:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            print(f"{path}: cannot read: {error.strerror}", file=sys.stderr)
-            return EXIT_USAGE
-        try:
-            findings = lint_document(load_document(text, str(path)))
-        except SourceError as error:
-            findings = list(error.findings)
-        for finding in findings:
-            print(finding)
-        total += len(findings)
-    print(f"{len(files)} file(s) checked, {total} finding(s)", file=sys.stderr)
-    return EXIT_FINDINGS if total else EXIT_OK
 
 
 def _check(arguments: argparse.Namespace) -> int:
