@@ -18,9 +18,9 @@ from pathlib import Path
 
 import uvicorn
 
-from contracts.phases import PHASES
 from comeback import init_command, lint_command, scenarios_command
 from comeback.scenario_options import add_scenario_options
+from contracts.phases import PHASES
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.errors import SourceError
 from mockserver.app import create_app

@@ -65,8 +65,10 @@ def run(arguments: argparse.Namespace) -> int:
     output.write_text(result, encoding="utf-8")
     block = draft.block
     print(f"drafted x-lifecycle for {block['resource']!r} in {output}: create {block['create']['operation']}")
-    print(f"  states: {', '.join(block['states'])} (initial {block['initial']}; terminal "
-          f"{', '.join(n for n, s in block['states'].items() if s.get('terminal'))})")
+    print(
+        f"  states: {', '.join(block['states'])} (initial {block['initial']}; terminal "
+        f"{', '.join(n for n, s in block['states'].items() if s.get('terminal'))})"
+    )
     for key in ("views", "cancel", "delete"):
         if key in block:
             ops = [view["operation"] for view in block[key]] if key == "views" else [block[key]["operation"]]

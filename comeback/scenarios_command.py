@@ -55,7 +55,9 @@ def _load(arguments: argparse.Namespace) -> dict[str, Api] | None:
     except SourceError as error:
         for finding in error.findings:
             print(finding, file=sys.stderr)
-        print(f"comeback scenarios: {len(error.findings)} problem(s) in the specs or scenarios", file=sys.stderr)
+        print(
+            f"comeback scenarios: {len(error.findings)} problem(s) in the specs or scenarios", file=sys.stderr
+        )
         return None
     return catalog
 
@@ -65,7 +67,10 @@ def _api(catalog: dict[str, Api], name: str) -> Api | None:
         return catalog[name]
     hint = closest(name, catalog)
     suggestion = f"; did you mean {hint!r}?" if hint else ""
-    print(f"comeback scenarios: no API {name!r}; known: {', '.join(sorted(catalog))}{suggestion}", file=sys.stderr)
+    print(
+        f"comeback scenarios: no API {name!r}; known: {', '.join(sorted(catalog))}{suggestion}",
+        file=sys.stderr,
+    )
     return None
 
 
@@ -84,7 +89,9 @@ def run_list(arguments: argparse.Namespace) -> int:
         width = max(len(s) for s in api.scenarios)
         for scenario in sorted(api.scenarios.values(), key=lambda s: s.name):
             trigger = f" [{scenario.match_text}]" if scenario.match_text else ""
-            print(f"  {scenario.name:<{width}}  {scenario.description}{trigger}  ({api.sources[scenario.name]})")
+            print(
+                f"  {scenario.name:<{width}}  {scenario.description}{trigger}  ({api.sources[scenario.name]})"
+            )
     return EXIT_OK
 
 
@@ -106,9 +113,14 @@ def run_show(arguments: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     source = api.sources[scenario.name]
-    print(f"# {api.name}/{scenario.name} from {source}; save as DIR/{api.name}/{scenario.name}.yaml to change it")
+    save_as = f"DIR/{api.name}/{scenario.name}.yaml"
+    print(f"# {api.name}/{scenario.name} from {source}; save as {save_as} to change it")
     if source != DERIVED and Path(source).is_file():
         print(Path(source).read_text(encoding="utf-8").rstrip("\n"))
     else:
-        print(yaml.safe_dump(scenario_to_data(scenario), sort_keys=False, allow_unicode=True, width=100).rstrip("\n"))
+        print(
+            yaml.safe_dump(scenario_to_data(scenario), sort_keys=False, allow_unicode=True, width=100).rstrip(
+                "\n"
+            )
+        )
     return EXIT_OK

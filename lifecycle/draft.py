@@ -53,113 +53,70 @@ class Draft:
 def draft_lifecycle(document: Mapping[str, Any]) -> Draft:
     """Guess an ``x-lifecycle`` block for ``document``; raise DraftError when no guess is possible."""
     ops = operations(document)
-    candidates = []
-    for op in ops.values():
-        if op.method != "post" or op.path.rstrip("/").endswith("}") or CANCEL_PATH.search(op.path):
-            continue
-        status, schema = _success_schema(document, op)
-        found = _status_field(document, schema) if schema is not None else None
-        if found is not None:
-            candidates.append((op, status, schema, found))
-    if not candidates:
-        raise DraftError(
-            "no POST operation on a collection path answers an object with a status enum "
-            f"(a property named one of {', '.join(STATUS_NAMES)} with 'enum'); nothing to draft from"
-        )
-    candidates.sort(key=lambda candidate: candidate[0].path.count("{"))  # the plainest collection first
-    create, create_status, schema, (status_field, values) = candidates[0]
-    assert schema is not None
+    create, create_status, properties, (status_field, values) = _find_create(document, ops)
     draft = Draft({})
-    block = draft.block
-    block["resource"] = _resource_name(create.path)
+    resource = _resource_name(create.path)
+    draft.block["resource"] = resource
     draft.note("resource", f"named after the create path {create.path}")
-    properties = _properties(document, schema)
     id_field = "id" if "id" in properties else next((p for p in properties if p.endswith("_id")), None)
     if id_field is None:
-        raise DraftError(f"the {create.operation_id} response has no 'id' or '*_id' property to take the id from")
-    id_format = "uuid4" if deref(document, properties[id_field]).get("format") == "uuid" else "opaque"
-    block["id"] = {"name": f"{block['resource']}_id", "format": id_format}
+        raise DraftError(
+            f"the {create.operation_id} response has no 'id' or '*_id' property to take the id from"
+        )
+    id_format = "uuid4" if properties[id_field].get("format") == "uuid" else "opaque"
+    draft.block["id"] = {"name": f"{resource}_id", "format": id_format}
     draft.note("id", f"format {id_format} from the schema of {id_field!r}")
-    block["create"] = {"operation": create.operation_id, "id": f"$response.body#/{id_field}"}
-    others = ", ".join(op.operation_id for op, *_ in candidates[1:])
+    draft.block["create"] = {"operation": create.operation_id, "id": f"$response.body#/{id_field}"}
     draft.note(
         "create",
-        f"{create.operation_id} ({create.method.upper()} {create.path}) answers {create_status} with a "
-        f"{status_field!r} enum" + (f"; other candidates: {others}" if others else ""),
+        f"{create.operation_id} ({create.method.upper()} {create.path}) answers {create_status} "
+        f"with a {status_field!r} enum",
     )
     completed = next((name for name in COMPLETED_NAMES if name in properties), None)
-    block["fields"] = {status_field: f"The {block['resource']}'s status."}
+    draft.block["fields"] = {status_field: f"The {resource}'s status."}
     if completed:
-        block["fields"][completed] = f"When the {block['resource']} reached a terminal state."
-    draft.note("fields", f"{status_field!r} shows the state" + (f"; {completed!r} when it ended" if completed else ""))
-
+        draft.block["fields"][completed] = f"When the {resource} reached a terminal state."
+    draft.note(
+        "fields",
+        f"{status_field!r} shows the state" + (f"; {completed!r} when it ended" if completed else ""),
+    )
     links = _links(document, create)
     item_ops = [op for op in ops.values() if op.path.startswith(create.path.rstrip("/") + "/{")]
     read = _pick(links, item_ops, "get", lambda op: op.path.rstrip("/").endswith("}"))
     cancel = _pick(links, item_ops, "post", lambda op: bool(CANCEL_PATH.search(op.path)))
     delete = _pick(links, item_ops, "delete", lambda op: op.path.rstrip("/").endswith("}"))
-
-    initial = next((v for v in values if v in INITIAL_WORDS), values[0])
-    cancel_target = next((v for v in values if v in CANCEL_WORDS), None)
-    terminal = [v for v in values if v in SUCCESS_WORDS + FAILURE_WORDS + CANCEL_WORDS]
-    if not terminal:
-        terminal = [values[-1]]
-    working = [v for v in values if v not in terminal]
-    if initial not in working:
-        initial = working[0] if working else initial
-    draft.note("initial", f"{initial!r}: " + ("its word" if initial in INITIAL_WORDS else "the first non-terminal value"))
-    states: dict[str, Any] = {}
-    for value in values:
-        state: dict[str, Any] = {"show": {status_field: value}}
-        if value in terminal:
-            state["terminal"] = True
-        if completed:
-            state["present" if value in terminal else "absent"] = [completed]
-        states[value] = state
-    block["initial"] = initial
-    block["states"] = states
-    draft.note("states", f"one per value of {status_field!r}; terminal by their words: {', '.join(terminal)}")
-    transitions: dict[str, list[str]] = {}
-    ends = [v for v in terminal if v != cancel_target]
-    for index, value in enumerate(working):
-        # the working states in enum order; the last may end any way; any may be cancelled
-        targets = working[index + 1 : index + 2] or ends
-        if cancel_target and cancel is not None:
-            targets.append(cancel_target)
-        transitions[value] = targets
-    block["transitions"] = transitions
-    draft.note("transitions", "the working states in enum order, then any end; a cancel at any time")
-    if completed:
-        block["timestamps"] = {"completed": completed}
-        draft.note("timestamps", f"{completed!r} is set exactly when the state is terminal")
+    working, cancel_target = _add_states(
+        draft, status_field, values, completed, cancelable=cancel is not None
+    )
     view_fields = {status_field: f"/{status_field}"}
     if completed:
         view_fields[completed] = f"/{completed}"
     views: list[dict[str, Any]] = [{"operation": create.operation_id, "fields": view_fields}]
     if create_status != 200:
         views[0]["status"] = create_status
-    id_parameter = lambda op: re.findall(r"{([^}]+)}", op.path)[-1]  # noqa: E731
     if read is not None:
-        views.append({"operation": read.operation_id, "id": f"$request.path.{id_parameter(read)}", "fields": view_fields})
-        draft.note("views", f"{read.operation_id} reads one {block['resource']}")
+        views.append({"operation": read.operation_id, "id": _id_of(read), "fields": view_fields})
+        draft.note("views", f"{read.operation_id} reads one {resource}")
     else:
         draft.note("views", "no read operation found: only the create response shows the state")
-    block["views"] = views
+    draft.block["views"] = views
     if cancel is not None and cancel_target is not None:
         codes = _success_codes(cancel)
-        block["cancel"] = {
+        draft.block["cancel"] = {
             "operation": cancel.operation_id,
-            "id": f"$request.path.{id_parameter(cancel)}",
+            "id": _id_of(cancel),
             "to": cancel_target,
-            "from": list(working),
+            "from": working,
             "response": {"status": codes},
             "when_terminal": {"status": codes, "effect": "none"},
         }
-        draft.note("cancel", f"{cancel.operation_id} moves to {cancel_target!r}; after the end it changes nothing")
+        draft.note(
+            "cancel", f"{cancel.operation_id} moves to {cancel_target!r}; after the end it changes nothing"
+        )
     if delete is not None:
-        block["delete"] = {
+        draft.block["delete"] = {
             "operation": delete.operation_id,
-            "id": f"$request.path.{id_parameter(delete)}",
+            "id": _id_of(delete),
             "response": {"status": _success_codes(delete)},
             "then_read": {"status": [404]},
             "again": {"status": [404]},
@@ -172,10 +129,79 @@ def draft_lifecycle(document: Mapping[str, Any]) -> Draft:
             f"{', '.join(streams)} answer text/event-stream: describe the stream by hand "
             "(see lifecycle/schemas/x-lifecycle.schema.json, 'stream')",
         )
-    block["decisions"] = [
-        {"ambiguity": "X-A1", "decision": "Drafted by comeback init from the spec; every guess is noted above it."}
+    draft.block["decisions"] = [
+        {
+            "ambiguity": "X-A1",
+            "decision": "Drafted by comeback init from the spec; every guess is noted above it.",
+        }
     ]
     return draft
+
+
+def _find_create(
+    document: Mapping[str, Any], ops: Mapping[str, Operation]
+) -> tuple[Operation, int, dict[str, Mapping[str, Any]], tuple[str, list[str]]]:
+    """The POST on a collection path whose success response has a status enum (fewest path parameters)."""
+    candidates = []
+    for op in ops.values():
+        if op.method != "post" or op.path.rstrip("/").endswith("}") or CANCEL_PATH.search(op.path):
+            continue
+        status, schema = _success_schema(document, op)
+        found = _status_field(document, schema) if schema is not None else None
+        if schema is not None and found is not None:
+            candidates.append((op, status, _properties(document, schema), found))
+    if not candidates:
+        raise DraftError(
+            "no POST operation on a collection path answers an object with a status enum "
+            f"(a property named one of {', '.join(STATUS_NAMES)} with 'enum'); nothing to draft from"
+        )
+    candidates.sort(key=lambda candidate: candidate[0].path.count("{"))  # the plainest collection first
+    return candidates[0]
+
+
+def _add_states(
+    draft: Draft, status_field: str, values: list[str], completed: str | None, *, cancelable: bool
+) -> tuple[list[str], str | None]:
+    """States, initial state and transitions from the enum's words; the working states and the
+    cancel target."""
+    cancel_target = next((v for v in values if v in CANCEL_WORDS), None)
+    terminal = [v for v in values if v in SUCCESS_WORDS + FAILURE_WORDS + CANCEL_WORDS] or [values[-1]]
+    working = [v for v in values if v not in terminal] or values[:1]
+    initial = next((v for v in working if v in INITIAL_WORDS), working[0])
+    draft.block["initial"] = initial
+    draft.note(
+        "initial",
+        f"{initial!r}: " + ("its word" if initial in INITIAL_WORDS else "the first non-terminal value"),
+    )
+    states: dict[str, Any] = {}
+    for value in values:
+        state: dict[str, Any] = {"show": {status_field: value}}
+        if value in terminal:
+            state["terminal"] = True
+        if completed:
+            state["present" if value in terminal else "absent"] = [completed]
+        states[value] = state
+    draft.block["states"] = states
+    draft.note("states", f"one per value of {status_field!r}; terminal by their words: {', '.join(terminal)}")
+    ends = [v for v in terminal if v != cancel_target]
+    transitions: dict[str, list[str]] = {}
+    for index, value in enumerate(working):
+        # the working states in enum order; the last may end any way; any may be cancelled
+        targets = working[index + 1 : index + 2] or ends
+        if cancel_target and cancelable:
+            targets = [*targets, cancel_target]
+        transitions[value] = targets
+    draft.block["transitions"] = transitions
+    draft.note("transitions", "the working states in enum order, then any end; a cancel at any time")
+    if completed:
+        draft.block["timestamps"] = {"completed": completed}
+        draft.note("timestamps", f"{completed!r} is set exactly when the state is terminal")
+    return working, cancel_target
+
+
+def _id_of(op: Operation) -> str:
+    """The runtime expression of the operation's last path parameter (the resource id)."""
+    return f"$request.path.{re.findall(r'{([^}]+)}', op.path)[-1]}"
 
 
 def _success_schema(document: Mapping[str, Any], op: Operation) -> tuple[int, Mapping[str, Any] | None]:
@@ -187,7 +213,9 @@ def _success_schema(document: Mapping[str, Any], op: Operation) -> tuple[int, Ma
 
 
 def _success_codes(op: Operation) -> list[int]:
-    codes = [int(c) for c in op.definition.get("responses") or {} if str(c).startswith("2") and str(c).isdigit()]
+    codes = [
+        int(c) for c in op.definition.get("responses") or {} if str(c).startswith("2") and str(c).isdigit()
+    ]
     return codes or [200]
 
 
@@ -226,7 +254,8 @@ def _pick(links: list[str], item_ops: list[Operation], method: str, shape: Any) 
     """The linked operation of this method and shape, else the first of that shape on the item path."""
     matching = [op for op in item_ops if op.method == method and shape(op)]
     linked = [op for op in matching if op.operation_id in links]
-    return (linked or matching or [None])[0]
+    chosen = linked or matching
+    return chosen[0] if chosen else None
 
 
 def _streams(op: Operation) -> bool:

@@ -26,7 +26,7 @@ from lifecycle.scenario import scenario_from_document, scenario_to_data
 from lifecycle.source import Document, load_document
 from mockserver.admin import PREFIX, problem
 from mockserver.engine import Engine
-from mockserver.reload import PUT_SOURCE, refresh
+from mockserver.reload import PUT_SOURCE, add_scenario, refresh
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 RESERVED = frozenset({"default", "next"})
@@ -63,7 +63,10 @@ def admin_not_found(request: Request) -> Response:
     )
     if allowed:
         response = problem(
-            405, "Method Not Allowed", f"{request.method} is not allowed on {request.url.path}", allowed=allowed
+            405,
+            "Method Not Allowed",
+            f"{request.method} is not allowed on {request.url.path}",
+            allowed=allowed,
         )
         response.headers["Allow"] = ", ".join(allowed)
         return response
@@ -75,7 +78,7 @@ class _Scenarios:
         self.engine = engine
 
     def _api(self, request: Request) -> str | Response:
-        api = request.path_params["api"]
+        api: str = request.path_params["api"]
         if api not in self.engine.catalog:
             return problem(404, "Unknown API", f"no API {api!r}", known_apis=sorted(self.engine.catalog))
         return api
@@ -98,15 +101,9 @@ class _Scenarios:
             scenario = scenario_from_document(document, self.engine.lifecycle(api), api=api, name=name)
         except SourceError as error:
             return _invalid(source, error.findings)
-        added = self.engine.put_scenarios.setdefault(api, {})
-        replaced = added.pop(name, None)
         existed = name in self.engine.catalog[api].scenarios
-        added[name] = scenario  # at the end: the latest PUT with default: true takes the default
-        findings: list[Finding] = []
-        if not refresh(self.engine, api, findings):
-            added.pop(name)
-            if replaced is not None:
-                added[name] = replaced
+        findings = add_scenario(self.engine, scenario)
+        if findings:
             return _invalid(source, findings)
         return JSONResponse(self.describe(api, name), status_code=200 if existed else 201)
 
@@ -140,9 +137,7 @@ class _Scenarios:
             added[name] = removed
             return _invalid(f"{PUT_SOURCE}/{api}/{name}", findings)
         still = name in self.engine.catalog[api].scenarios
-        return JSONResponse(
-            {"api": api, "deleted": name, "now": self.describe(api, name) if still else None}
-        )
+        return JSONResponse({"api": api, "deleted": name, "now": self.describe(api, name) if still else None})
 
     def _unknown(self, api: str, name: str) -> Response:
         known = sorted(self.engine.catalog[api].scenarios)
@@ -173,7 +168,9 @@ def _document(body: bytes, content_type: str, source: str) -> Document:
             data.setdefault("api", source.rsplit("/", 2)[-2])
         return Document(source, data, {})
     if not text.strip():
-        raise SourceError([Finding(source, None, "", "the body is empty", expected="a scenario in YAML or JSON")])
+        raise SourceError(
+            [Finding(source, None, "", "the body is empty", expected="a scenario in YAML or JSON")]
+        )
     document = load_document(text, source)
     if isinstance(document.data, dict):
         document.data.setdefault("api", source.rsplit("/", 2)[-2])

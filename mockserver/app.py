@@ -23,9 +23,9 @@ from starlette.routing import BaseRoute, Route, compile_path
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.openapi import HTTP_METHODS, Operation, schema_registry
 from mockserver.admin import admin_routes, problem
-from mockserver.auth import AuthRule
 from mockserver.admin_scenarios import admin_not_found
-from mockserver.catalog import Api, load_apis
+from mockserver.auth import AuthRule
+from mockserver.catalog import Api, StatelessApi, load_apis
 from mockserver.clock import Clock, ManualClock, ScaledClock
 from mockserver.engine import Engine
 from mockserver.inputs import InputRules, fast_registry
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     ``catalog`` reuses specs and scenarios loaded before (a test session loads them once).
     """
     settings = settings or default_settings()
-    stateless = {}
+    stateless: dict[str, StatelessApi] = {}
     if catalog is None:
         catalog, stateless = load_apis(settings.spec_paths, settings.scenario_folders(), apis=settings.apis)
     elif settings.apis is not None:

@@ -25,7 +25,8 @@ from watchfiles import awatch
 
 from lifecycle import ApiSpec, SourceError
 from lifecycle.findings import Finding
-from mockserver.catalog import Api, ScenarioFiles, build_api, display, load_any_spec, overlay
+from lifecycle.scenario import Scenario
+from mockserver.catalog import ScenarioFiles, build_api, display, load_any_spec, overlay
 from mockserver.engine import Engine
 
 log = logging.getLogger("comeback.mock")
@@ -35,10 +36,11 @@ PUT_SOURCE = "PUT /__mock/scenarios"
 
 
 def refresh(engine: Engine, name: str, findings: list[Finding]) -> bool:
-    """Serve API ``name`` as its files make it with the scenarios PUT over HTTP laid over them.
+    """Serve API ``name`` as its files make it with the scenarios added while running (PUT over HTTP,
+    or by a test) laid over them.
 
     False (nothing changed; ``findings`` say why) when the two do not compose."""
-    added = [(scenario, PUT_SOURCE) for scenario in engine.put_scenarios.get(name, {}).values()]
+    added = [(scenario, scenario.source) for scenario in engine.put_scenarios.get(name, {}).values()]
     api = overlay(engine.file_apis[name], added, findings)
     if api is None:
         return False
@@ -49,6 +51,20 @@ def refresh(engine: Engine, name: str, findings: list[Finding]) -> bool:
     if chosen == old.default or chosen not in api.scenarios:
         engine.defaults[name] = api.default
     return True
+
+
+def add_scenario(engine: Engine, scenario: Scenario) -> list[Finding]:
+    """Lay ``scenario`` over its API while running (the latest one with ``default: true`` takes the
+    default); the findings, with nothing changed, when it clashes with another scenario's trigger."""
+    added = engine.put_scenarios.setdefault(scenario.api, {})
+    replaced = added.pop(scenario.name, None)
+    added[scenario.name] = scenario  # at the end, so it is laid over the ones added before
+    findings: list[Finding] = []
+    if not refresh(engine, scenario.api, findings):
+        added.pop(scenario.name)
+        if replaced is not None:
+            added[scenario.name] = replaced
+    return findings
 
 
 class Reloader:

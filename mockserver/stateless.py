@@ -2,7 +2,8 @@
 
 Every operation checks credentials and validates its inputs against the spec (422 with the
 problems), then answers its first 2xx response with seeded fake data valid against the schema.
-Nothing is stored: the same request gets the same body. ``StatelessApi.notice`` is the one line that says what the block would add.
+Nothing is stored: the same request gets the same body. ``StatelessApi.notice`` is the one line
+that says what the block would add.
 """
 
 from __future__ import annotations

@@ -427,7 +427,9 @@ class Vendor:
     ) -> Response:
         responses = call.operation.definition.get("responses") or {}
         if status == 200 and "200" not in responses:  # a user's spec: 202 for create, 204 for delete
-            status = next((int(code) for code in responses if str(code)[:1] == "2" and str(code).isdigit()), 200)
+            status = next(
+                (int(code) for code in responses if str(code)[:1] == "2" and str(code).isdigit()), 200
+            )
         if status == 204:
             return Response(status_code=204, headers=headers)
         return JSONResponse(body, status_code=status, headers=headers)

@@ -32,7 +32,7 @@ def test_put_yaml_adds_a_scenario_that_the_next_run_walks(mock: Mock) -> None:
     response = mock.client.put("/__mock/scenarios/letta/seven", content=SLOW, headers=YAML)
     assert response.status_code == 201, response.text
     body = response.json()
-    assert body["source"] == "PUT /__mock/scenarios"
+    assert body["source"] == "PUT /__mock/scenarios/letta/seven"
     assert body["scenario"]["steps"][1]["after"] == "7s"
     run = create_run(mock, "go #seven")
     mock.advance(6)

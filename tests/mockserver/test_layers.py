@@ -51,7 +51,11 @@ def test_a_folder_with_one_file_adds_to_the_bundled_scenarios(tmp_path: Path) ->
 
 def test_the_same_name_overrides_and_a_user_default_takes_the_default(tmp_path: Path) -> None:
     write(tmp_path, "letta/failed.yaml", SLOW20.replace('"#slow20"', '"#fail"'))
-    write(tmp_path, "letta/mine.yaml", "api: letta\ndescription: Mine.\ndefault: true\nsteps:\n  - state: created\n")
+    write(
+        tmp_path,
+        "letta/mine.yaml",
+        "api: letta\ndescription: Mine.\ndefault: true\nsteps:\n  - state: created\n",
+    )
     api = load_catalog([LETTA_SPEC], [BUNDLED, tmp_path])["letta"]
     assert api.default == "mine"
     assert [step.after for step in api.scenarios["failed"].steps] == [None, 20.0]
@@ -88,7 +92,11 @@ def test_two_scenarios_with_the_same_trigger_are_refused(tmp_path: Path) -> None
 
 def test_two_defaults_in_one_folder_are_refused_naming_the_folder(tmp_path: Path) -> None:
     for name in ("a", "b"):
-        write(tmp_path, f"letta/{name}.yaml", "api: letta\ndescription: d\ndefault: true\nsteps:\n  - state: created\n")
+        write(
+            tmp_path,
+            f"letta/{name}.yaml",
+            "api: letta\ndescription: d\ndefault: true\nsteps:\n  - state: created\n",
+        )
     with pytest.raises(SourceError) as caught:
         load_catalog([LETTA_SPEC], [BUNDLED, tmp_path])
     assert f"{tmp_path.as_posix()}/letta: /: an API needs exactly one default scenario; found a, b" in str(
@@ -119,7 +127,9 @@ def test_serve_names_a_missing_folder_and_starts_nothing(
 
 
 def test_only_these_folders_leaves_the_bundled_ones_out(tmp_path: Path) -> None:
-    write(tmp_path, "letta/only.yaml", "api: letta\ndescription: d\ndefault: true\nsteps:\n  - state: created\n")
+    write(
+        tmp_path, "letta/only.yaml", "api: letta\ndescription: d\ndefault: true\nsteps:\n  - state: created\n"
+    )
     api = load_catalog([LETTA_SPEC], [tmp_path])["letta"]
     assert set(api.scenarios) == {"only"}
 
