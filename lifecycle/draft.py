@@ -164,14 +164,16 @@ def _add_states(
 ) -> tuple[list[str], str | None]:
     """States, initial state and transitions from the enum's words; the working states and the
     cancel target."""
-    cancel_target = next((v for v in values if v in CANCEL_WORDS), None)
-    terminal = [v for v in values if v in SUCCESS_WORDS + FAILURE_WORDS + CANCEL_WORDS] or [values[-1]]
+    # the words are compared in lower case: Invent says RUNNING, others say running
+    cancel_target = next((v for v in values if v.lower() in CANCEL_WORDS), None)
+    ending = SUCCESS_WORDS + FAILURE_WORDS + CANCEL_WORDS
+    terminal = [v for v in values if v.lower() in ending] or [values[-1]]
     working = [v for v in values if v not in terminal] or values[:1]
-    initial = next((v for v in working if v in INITIAL_WORDS), working[0])
+    initial = next((v for v in working if v.lower() in INITIAL_WORDS), working[0])
     draft.block["initial"] = initial
     draft.note(
         "initial",
-        f"{initial!r}: " + ("its word" if initial in INITIAL_WORDS else "the first non-terminal value"),
+        f"{initial!r}: " + ("its word" if initial.lower() in INITIAL_WORDS else "the first working value"),
     )
     states: dict[str, Any] = {}
     for value in values:
