@@ -28,9 +28,8 @@ def test_show_prints_the_file_so_it_can_be_copied(capsys: pytest.CaptureFixture[
     assert main(["scenarios", "show", "letta", "failed"]) == 0
     out = capsys.readouterr().out
     first, rest = out.split("\n", 1)
-    assert first.startswith("# letta/failed from ") and first.endswith(
-        "scenarios/letta/failed.yaml; save as DIR/letta/failed.yaml to change it"
-    )
+    assert first.startswith("# letta/failed from ")
+    assert first.endswith("scenarios/letta/failed.yaml; save as DIR/letta/failed.yaml to change it")
     assert rest == (bundled_scenarios() / "letta" / "failed.yaml").read_text(encoding="utf-8")
 
 
