@@ -24,6 +24,7 @@ from contracts.phases import PHASES
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.errors import SourceError
 from mockserver.app import create_app
+from mockserver.reload import show_reloads
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_to_json
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -230,6 +231,8 @@ def _serve(arguments: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if settings.watch:
+        show_reloads()
     # the specs, schemas and fake-data tables live as long as the process: keep them out of the
     # garbage collector's way, so full collections stay short under load
     gc.freeze()

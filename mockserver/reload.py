@@ -26,10 +26,10 @@ from watchfiles import awatch
 from lifecycle import ApiSpec, SourceError
 from lifecycle.findings import Finding
 from lifecycle.scenario import Scenario
-from mockserver.catalog import ScenarioFiles, build_api, display, load_any_spec, overlay
+from mockserver.catalog import Api, ScenarioFiles, build_api, display, load_any_spec, overlay
 from mockserver.engine import Engine
 
-log = logging.getLogger("comeback.mock")
+log = logging.getLogger("comeback.reload")  # `comeback serve` shows it on stderr (see show_reloads)
 
 
 PUT_SOURCE = "PUT /__mock/scenarios"
@@ -89,7 +89,6 @@ class Reloader:
         findings: list[Finding] = []
         for name, api in list(self.engine.file_apis.items()):
             spec = self._spec(name, api.spec, findings)
-            before = len(findings)
             rebuilt = build_api(spec, self.folders, self.files, findings)
             if rebuilt is None:
                 log.warning("%s: scenarios not reloaded; the previous ones stay in use", name)
@@ -101,10 +100,13 @@ class Reloader:
                     self.engine.file_apis[name] = old
                     log.warning("%s: scenarios not reloaded; the previous ones stay in use", name)
                     continue
-                kept = " (broken files keep their previous version)" if len(findings) > before else ""
-                log.info("%s: scenarios reloaded: %s%s", name, ", ".join(sorted(rebuilt.scenarios)), kept)
+                log.info("%s: scenarios reloaded: %s", name, _difference(old, rebuilt))
+        if findings:
+            log.warning(
+                "%d problem(s); the previous version of each broken file stays in use:", len(findings)
+            )
         for finding in findings:
-            log.warning("%s", finding)
+            log.warning("  %s", finding)
         if changed:
             log.debug("changed files: %s", ", ".join(sorted(changed)))
         return findings
@@ -132,6 +134,17 @@ class Reloader:
             display(path),
         )
         return current
+
+
+def show_reloads() -> None:
+    """Print what reloads do (reloaded, kept, findings) on stderr: the command line calls this, since
+    a user who edits a scenario file wants to see that it took."""
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("comeback mock: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
 
 
 @contextlib.asynccontextmanager
@@ -162,6 +175,22 @@ async def _watch(reloader: Reloader, stop: asyncio.Event) -> None:
             reloader.reload(path for _, path in changes)
         except Exception:  # a reload must never take the server down
             log.exception("reload failed; the previous scenarios stay in use")
+
+
+def _difference(old: Api, new: Api) -> str:
+    """What a reload changed, e.g. ``mine (changed), extra (added), default: mine``."""
+    names = sorted(set(old.scenarios) | set(new.scenarios))
+    parts = []
+    for name in names:
+        if name not in old.scenarios:
+            parts.append(f"{name} (added)")
+        elif name not in new.scenarios:
+            parts.append(f"{name} (removed)")
+        elif old.scenarios[name] != new.scenarios[name]:
+            parts.append(f"{name} (changed)")
+    if old.default != new.default:
+        parts.append(f"default: {new.default}")
+    return ", ".join(parts)
 
 
 def _text(path: Path) -> str | None:

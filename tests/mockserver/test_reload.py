@@ -40,7 +40,7 @@ def wait_for(check: Callable[[], bool], what: str) -> None:
 def test_an_edited_file_is_swapped_in_and_a_broken_one_keeps_the_previous_version(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="comeback.mock")
+    caplog.set_level(logging.INFO, logger="comeback.reload")
     path = tmp_path / "letta" / "mine.yaml"
     path.parent.mkdir()
     path.write_text(scenario("First.", "completed", "10s", "end_turn"), encoding="utf-8")
@@ -65,6 +65,7 @@ def test_an_edited_file_is_swapped_in_and_a_broken_one_keeps_the_previous_versio
         before = create()
         path.write_text(scenario("Second.", "completed", "3s", "end_turn"), encoding="utf-8")
         wait_for(lambda: description() == "Second.", "the edited file to be served")
+        assert "letta: scenarios reloaded: " in caplog.text
         after = create()
         client.post("/__mock/clock", json={"seconds": 3})
         assert history(after) == ["created", "completed"]  # the new timeline: done after 3 s
@@ -76,6 +77,7 @@ def test_an_edited_file_is_swapped_in_and_a_broken_one_keeps_the_previous_versio
         path.write_text(scenario("Third.", "complted", "1s", "end_turn"), encoding="utf-8")
         wait_for(lambda: "complted" in caplog.text, "the broken file's findings in the log")
         assert "mine.yaml:6: /steps/1/state: unknown state; found 'complted'" in caplog.text
+        assert "the previous version of each broken file stays in use" in caplog.text
         assert description() == "Second."  # the previous version stays in use
         client.post("/__mock/clock", json={"seconds": 1})
         third = create()
