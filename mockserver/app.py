@@ -31,6 +31,7 @@ from mockserver.engine import Engine
 from mockserver.inputs import InputRules, fast_registry
 from mockserver.journal import JournalEntry
 from mockserver.reload import watching
+from mockserver.render import Renderer
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
 from mockserver.stateless import stateless_routes
 from mockserver.strict import ResponseChecker, violation
@@ -75,26 +76,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     routes: list[BaseRoute] = []
     vendors = {name: vendor_for(engine, api) for name, api in catalog.items()}
     for api in catalog.values():
-        vendor = vendors[api.name]
-        checker = ResponseChecker(api.spec.data, schema_registry(api.spec.data)) if settings.strict else None
-        registry = fast_registry(api.spec.data)
-        for operation in api.spec.operations.values():
-            endpoint = _Endpoint(
-                engine,
-                vendor,
-                operation,
-                vendor.handler_for(operation),
-                InputRules.compile(
-                    api.spec.data,
-                    registry,
-                    operation,
-                    settings.max_body_bytes,
-                    read_body=operation.operation_id not in vendor.unread_bodies,
-                ),
-                AuthRule.compile(api.spec.data, operation.definition),
-                checker,
-            )
-            routes.append(Route(operation.path, endpoint.handle, methods=[operation.method.upper()]))
+        routes.extend(api_routes(engine, vendors[api.name], api))
     routes.extend(stateless_routes(engine, stateless))
     routes.extend(admin_routes(engine))  # after the APIs: Starlette tries routes in order, per request
     routes.append(
@@ -114,7 +96,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with watching(engine, enabled=settings.watch):
+        async with watching(engine, enabled=settings.watch, serve_spec=lambda api: _serve_spec(app, api)):
             yield
         await engine.close()
 
@@ -122,6 +104,51 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     app.state.engine = engine
     app.state.stateless = stateless
     return app
+
+
+def api_routes(engine: Engine, vendor: Vendor, api: Api) -> list[Route]:
+    """One route per operation of ``api``."""
+    settings = engine.settings
+    checker = ResponseChecker(api.spec.data, schema_registry(api.spec.data)) if settings.strict else None
+    registry = fast_registry(api.spec.data)
+    routes = []
+    for operation in api.spec.operations.values():
+        endpoint = _Endpoint(
+            engine,
+            vendor,
+            operation,
+            vendor.handler_for(operation),
+            InputRules.compile(
+                api.spec.data,
+                registry,
+                operation,
+                settings.max_body_bytes,
+                read_body=operation.operation_id not in vendor.unread_bodies,
+            ),
+            AuthRule.compile(api.spec.data, operation.definition),
+            checker,
+        )
+        routes.append(Route(operation.path, endpoint.handle, methods=[operation.method.upper()]))
+    return routes
+
+
+def _serve_spec(app: Starlette, api: Api) -> None:
+    """Hot reload of a changed spec: its API's routes, vendor and renderer are rebuilt and replace
+    the old ones in one assignment of the route list (requests in progress finish on the old ones)."""
+    engine: Engine = app.state.engine
+    engine.renderers[api.name] = Renderer(api.spec, engine.settings.seed)
+    fresh = api_routes(engine, vendor_for(engine, api), api)
+    routes = app.router.routes
+    first = next(
+        (i for i, r in enumerate(routes) if _api_of(r) == api.name), len(routes) - 1
+    )  # where the API's routes were, so the order of APIs is kept
+    kept = [route for route in routes if _api_of(route) != api.name]
+    app.router.routes = kept[:first] + fresh + kept[first:]
+
+
+def _api_of(route: BaseRoute) -> str | None:
+    endpoint = getattr(getattr(route, "endpoint", None), "__self__", None)
+    return endpoint.vendor.name if isinstance(endpoint, _Endpoint) else None
 
 
 @dataclass(frozen=True, slots=True)

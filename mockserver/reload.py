@@ -8,9 +8,10 @@ The new ``Api`` replaces the old one in one dict assignment on the event loop, s
 either the old or the new scenarios, never a mix; resources already created keep walking the
 scenario they started with (their timeline holds it).
 
-A changed spec is re-checked too: its findings are logged when it is broken; when it is valid, its
-scenarios are checked against it, but the routes, validation and rendering stay those the server
-started with, so the log says to restart for the spec change itself.
+A changed spec is re-checked too: when it is broken, or its scenarios do not fit it, or a resource
+in flight is in a state it no longer has, the findings are logged and the previous spec stays;
+otherwise the API's routes, validation, vendor and rendering are rebuilt from it (``serve_spec``,
+given by the app) and swapped in.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 from watchfiles import awatch
 
 from lifecycle import ApiSpec, SourceError
 from lifecycle.findings import Finding
-from lifecycle.scenario import Scenario
+from lifecycle.scenario import Scenario, scenario_from_data
 from mockserver.catalog import Api, ScenarioFiles, build_api, display, load_any_spec, overlay
 from mockserver.engine import Engine
 
@@ -70,8 +71,9 @@ def add_scenario(engine: Engine, scenario: Scenario) -> list[Finding]:
 class Reloader:
     """Rebuilds the engine's APIs from their files; keeps the last good version of each file."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, serve_spec: Callable[[Api], None] | None = None) -> None:
         self.engine = engine
+        self.serve_spec = serve_spec
         self.folders = list(engine.settings.scenario_folders())
         self.specs = {path.stem: path for path in engine.settings.spec_paths if path.stem in engine.catalog}
         self.files = ScenarioFiles()
@@ -119,21 +121,59 @@ class Reloader:
         text = _text(path)
         if text == self._spec_texts.get(name):
             return current
-        self._spec_texts[name] = text
         try:
             loaded = load_any_spec(path, name=name)
         except SourceError as error:
+            self._spec_texts[name] = text  # reported once, not again on every other change
             findings.extend(error.findings)
             log.warning("%s: the changed spec has problems; the previous one stays in use", display(path))
             return current
-        if isinstance(loaded, ApiSpec):
-            # the scenarios are checked against the new lifecycle, so its problems show now
-            build_api(loaded, self.folders, ScenarioFiles(), findings)
-        log.warning(
-            "%s changed and is valid; restart the mock to serve the changed operations and lifecycle",
-            display(path),
+        if not isinstance(loaded, ApiSpec) or self.serve_spec is None:
+            self._spec_texts[name] = text
+            log.warning("%s changed; restart the mock to serve it", display(path))
+            return current
+        swapped = self._swap_spec(name, loaded, findings)  # refused: tried again on the next change
+        if swapped is not None:
+            self._spec_texts[name] = text
+        return swapped or current
+
+    def _swap_spec(self, name: str, spec: ApiSpec, findings: list[Finding]) -> ApiSpec | None:
+        """Serve the changed, valid ``spec``; None (and findings) when it cannot take over now."""
+        before = len(findings)
+        api = build_api(spec, self.folders, self.files, findings)
+        stranded = sorted(
+            {r.timeline.state for r in self.engine.store if r.api == name} - set(spec.lifecycle.states)
         )
-        return current
+        if stranded:
+            findings.append(
+                Finding(
+                    spec.document.name,
+                    None,
+                    "/x-lifecycle/states",
+                    "resources in flight are in states the changed spec removes; "
+                    "reset or wait, then save again",
+                    found=", ".join(stranded),
+                )
+            )
+        for scenario in self.engine.put_scenarios.get(name, {}).values():  # PUT ones must fit it too
+            try:
+                scenario_from_data(
+                    dict(scenario.data), scenario.source, spec.lifecycle, name=scenario.name, api=name
+                )
+            except SourceError as error:
+                findings.extend(error.findings)
+        if api is None or len(findings) > before:
+            log.warning("%s: the changed spec is not served; the previous one stays in use", name)
+            return None
+        old = self.engine.file_apis[name]
+        self.engine.file_apis[name] = api
+        if not refresh(self.engine, name, findings):
+            self.engine.file_apis[name] = old
+            return None
+        assert self.serve_spec is not None
+        self.serve_spec(self.engine.catalog[name])
+        log.info("%s: the changed spec is served (%d operations)", name, len(spec.operations))
+        return spec
 
 
 def show_reloads() -> None:
@@ -148,12 +188,15 @@ def show_reloads() -> None:
 
 
 @contextlib.asynccontextmanager
-async def watching(engine: Engine, *, enabled: bool) -> AsyncIterator[Reloader | None]:
-    """Watch and reload while the block runs (nothing at all when not ``enabled``)."""
+async def watching(
+    engine: Engine, *, enabled: bool, serve_spec: Callable[[Api], None] | None = None
+) -> AsyncIterator[Reloader | None]:
+    """Watch and reload while the block runs (nothing at all when not ``enabled``); ``serve_spec``
+    rebuilds an API's routes for a changed spec."""
     if not enabled:
         yield None
         return
-    reloader = Reloader(engine)
+    reloader = Reloader(engine, serve_spec)
     stop = asyncio.Event()
     task = asyncio.get_running_loop().create_task(_watch(reloader, stop))
     try:

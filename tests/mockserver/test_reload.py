@@ -12,6 +12,7 @@ import pytest
 
 from mockserver.app import create_app
 from mockserver.servers import serve_in_thread
+from tests.conftest import TEST_SPECS
 from tests.mockserver.conftest import AGENT, AUTH, settings
 
 SCENARIO = """api: letta
@@ -100,3 +101,53 @@ def test_without_watch_nothing_is_reloaded(tmp_path: Path) -> None:
         time.sleep(1)  # longer than a reload takes when watching (the test above waits for it)
         got = client.get("/__mock/scenarios/letta/mine").json()
         assert got["scenario"]["description"] == "First."
+
+
+LOG_PATH = """  /jobs/{job_id}/log:
+    parameters:
+      - {name: job_id, in: path, required: true, schema: {type: string}}
+    get:
+      operationId: getJobLog
+      responses:
+        "200":
+          description: The job's log lines.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [lines]
+                properties: {lines: {type: array, items: {type: string}}}
+"""
+
+
+def test_a_changed_spec_is_served_and_a_broken_one_is_not(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="comeback.reload")
+    spec = tmp_path / "jobs.yaml"
+    original = (TEST_SPECS / "minimal.yaml").read_text(encoding="utf-8")
+    spec.write_text(original, encoding="utf-8")
+    chosen = settings(spec_paths=(spec,), scenario_dir=None, watch=True)
+    with serve_in_thread(create_app(chosen)) as base, httpx.Client(base_url=base, timeout=10) as client:
+        job = client.post("/jobs", json={"input": "x"}).json()
+        assert client.get(f"/jobs/{job['id']}/log").status_code == 404
+        spec.write_text(
+            original.replace("  /jobs/{job_id}/cancel:\n", LOG_PATH + "  /jobs/{job_id}/cancel:\n")
+        )
+        wait_for(lambda: client.get(f"/jobs/{job['id']}/log").status_code == 200, "the new operation")
+        assert isinstance(client.get(f"/jobs/{job['id']}/log").json()["lines"], list)
+        assert "jobs: the changed spec is served (4 operations)" in caplog.text
+        client.post("/__mock/clock", json={"seconds": 4})
+        assert client.get(f"/jobs/{job['id']}").json()["status"] == "done"  # in flight, still walking
+
+        caplog.clear()
+        spec.write_text(original.replace("initial: queued", "initial: queud"), encoding="utf-8")
+        wait_for(lambda: "queud" in caplog.text, "the broken spec's findings")
+        assert "the changed spec has problems; the previous one stays in use" in caplog.text
+        assert client.get(f"/jobs/{job['id']}/log").status_code == 200
+
+        caplog.clear()
+        other = client.post("/jobs", json={"input": "y"}).json()  # queued for 2 s
+        spec.write_text(original.replace("queued", "waiting"), encoding="utf-8")
+        wait_for(lambda: "in states the changed spec removes" in caplog.text, "a refusal")
+        assert client.get(f"/jobs/{other['id']}").json()["status"] == "queued"
