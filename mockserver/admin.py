@@ -96,6 +96,7 @@ class _Admin:
                         "name": s.name,
                         "description": s.description,
                         "match": s.match_text,
+                        "source": api.sources.get(s.name, ""),  # a file, "derived ...", or a PUT
                         "steps": [
                             {
                                 "state": st.state,

@@ -41,7 +41,9 @@ def test_put_yaml_adds_a_scenario_that_the_next_run_walks(mock: Mock) -> None:
     assert mock.resource("letta", run)["scenario"] == "seven"
     assert mock.resource("letta", run)["state"] == "completed"
     listed = mock.client.get("/__mock/scenarios").json()["letta"]["scenarios"]
-    assert "seven" in [s["name"] for s in listed]
+    sources = {s["name"]: s["source"] for s in listed}
+    assert sources["seven"] == "PUT /__mock/scenarios/letta/seven"
+    assert sources["happy"].endswith("scenarios/letta/happy.yaml")
 
 
 def test_put_json_replaces_a_bundled_scenario_and_delete_brings_the_file_back(mock: Mock) -> None:
