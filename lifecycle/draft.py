@@ -82,24 +82,17 @@ def draft_lifecycle(document: Mapping[str, Any]) -> Draft:
     )
     links = _links(document, create)
     item_ops = [op for op in ops.values() if op.path.startswith(create.path.rstrip("/") + "/{")]
-    read = _pick(links, item_ops, "get", lambda op: op.path.rstrip("/").endswith("}"))
-    cancel = _pick(links, item_ops, "post", lambda op: bool(CANCEL_PATH.search(op.path)))
-    delete = _pick(links, item_ops, "delete", lambda op: op.path.rstrip("/").endswith("}"))
-    working, cancel_target = _add_states(
-        draft, status_field, values, completed, cancelable=cancel is not None
-    )
-    view_fields = {status_field: f"/{status_field}"}
-    if completed:
-        view_fields[completed] = f"/{completed}"
-    views: list[dict[str, Any]] = [{"operation": create.operation_id, "fields": view_fields}]
-    if create_status != 200:
-        views[0]["status"] = create_status
-    if read is not None:
-        views.append({"operation": read.operation_id, "id": _id_of(read), "fields": view_fields})
-        draft.note("views", f"{read.operation_id} reads one {resource}")
-    else:
-        draft.note("views", "no read operation found: only the create response shows the state")
-    draft.block["views"] = views
+    linked = [ops[name] for name in links if name in ops]
+
+    def shows_status(op: Operation) -> bool:  # a read: a GET of one resource that shows the status
+        schema = _success_schema(document, op)[1]
+        return "{" in op.path and schema is not None and _status_field(document, schema) is not None
+
+    read = _pick(linked, item_ops, "get", shows_status)
+    cancel = _pick(linked, item_ops, "post", lambda op: bool(CANCEL_PATH.search(op.path)))
+    delete = _pick(linked, item_ops, "delete", lambda op: op.path.rstrip("/").endswith("}"))
+    working, cancel_target = _add_states(draft, status_field, values, completed)
+    _add_views(draft, create, create_status, read, [status_field, *([completed] if completed else [])])
     if cancel is not None and cancel_target is not None:
         codes = _success_codes(cancel)
         draft.block["cancel"] = {
@@ -138,6 +131,22 @@ def draft_lifecycle(document: Mapping[str, Any]) -> Draft:
     return draft
 
 
+def _add_views(
+    draft: Draft, create: Operation, status: int, read: Operation | None, fields: list[str]
+) -> None:
+    """The create response and the read operation show the state, each field at the body's top."""
+    view_fields = {name: f"/{name}" for name in fields}
+    views: list[dict[str, Any]] = [{"operation": create.operation_id, "fields": view_fields}]
+    if status != 200:
+        views[0]["status"] = status
+    if read is not None:
+        views.append({"operation": read.operation_id, "id": _id_of(read), "fields": view_fields})
+        draft.note("views", f"{read.operation_id} reads one {draft.block['resource']}")
+    else:
+        draft.note("views", "no read operation found: only the create response shows the state")
+    draft.block["views"] = views
+
+
 def _find_create(
     document: Mapping[str, Any], ops: Mapping[str, Operation]
 ) -> tuple[Operation, int, dict[str, Mapping[str, Any]], tuple[str, list[str]]]:
@@ -160,7 +169,7 @@ def _find_create(
 
 
 def _add_states(
-    draft: Draft, status_field: str, values: list[str], completed: str | None, *, cancelable: bool
+    draft: Draft, status_field: str, values: list[str], completed: str | None
 ) -> tuple[list[str], str | None]:
     """States, initial state and transitions from the enum's words; the working states and the
     cancel target."""
@@ -170,7 +179,8 @@ def _add_states(
     terminal = [v for v in values if v.lower() in ending] or [values[-1]]
     working = [v for v in values if v not in terminal] or values[:1]
     initial = next((v for v in working if v.lower() in INITIAL_WORDS), working[0])
-    draft.block["initial"] = initial
+    name = {value: _state_name(value) for value in values}
+    draft.block["initial"] = name[initial]
     draft.note(
         "initial",
         f"{initial!r}: " + ("its word" if initial.lower() in INITIAL_WORDS else "the first working value"),
@@ -182,23 +192,30 @@ def _add_states(
             state["terminal"] = True
         if completed:
             state["present" if value in terminal else "absent"] = [completed]
-        states[value] = state
+        states[name[value]] = state
     draft.block["states"] = states
     draft.note("states", f"one per value of {status_field!r}; terminal by their words: {', '.join(terminal)}")
     ends = [v for v in terminal if v != cancel_target]
     transitions: dict[str, list[str]] = {}
     for index, value in enumerate(working):
-        # the working states in enum order; the last may end any way; any may be cancelled
+        # the working states in enum order; the last may end any way; any may be cancelled (by the
+        # cancel operation, or by the server: a state the enum has must be reachable)
         targets = working[index + 1 : index + 2] or ends
-        if cancel_target and cancelable:
+        if cancel_target:
             targets = [*targets, cancel_target]
-        transitions[value] = targets
+        transitions[name[value]] = [name[target] for target in targets]
     draft.block["transitions"] = transitions
     draft.note("transitions", "the working states in enum order, then any end; a cancel at any time")
     if completed:
         draft.block["timestamps"] = {"completed": completed}
         draft.note("timestamps", f"{completed!r} is set exactly when the state is terminal")
-    return working, cancel_target
+    return [name[value] for value in working], name[cancel_target] if cancel_target else None
+
+
+def _state_name(value: str) -> str:
+    """A state name the lifecycle accepts (lower case, ``_``) for an enum value (shown as it is)."""
+    word = re.sub(r"[^a-z0-9_]+", "_", value.lower()).strip("_") or "state"
+    return word if word[0].isalpha() else f"s_{word}"
 
 
 def _id_of(op: Operation) -> str:
@@ -235,8 +252,12 @@ def _status_field(document: Mapping[str, Any], schema: Mapping[str, Any]) -> tup
     return None
 
 
+NOT_NOUNS = frozenset({"async", "api", "v1", "v2", "v3", "create", "new", "submit", "start"})
+
+
 def _resource_name(path: str) -> str:
-    segment = next((s for s in reversed(path.strip("/").split("/")) if s and "{" not in s), "resource")
+    segments = [s for s in reversed(path.strip("/").split("/")) if s and "{" not in s]
+    segment = next((s for s in segments if s.lower() not in NOT_NOUNS), "resource")
     word = re.sub(r"[^a-z0-9_]", "_", segment.lower()).strip("_") or "resource"
     word = word[:-1] if word.endswith("s") and len(word) > 3 else word
     return word if word[0].isalpha() else f"r_{word}"
@@ -252,11 +273,10 @@ def _links(document: Mapping[str, Any], op: Operation) -> list[str]:
     return found
 
 
-def _pick(links: list[str], item_ops: list[Operation], method: str, shape: Any) -> Operation | None:
-    """The linked operation of this method and shape, else the first of that shape on the item path."""
-    matching = [op for op in item_ops if op.method == method and shape(op)]
-    linked = [op for op in matching if op.operation_id in links]
-    chosen = linked or matching
+def _pick(linked: list[Operation], item_ops: list[Operation], method: str, shape: Any) -> Operation | None:
+    """A linked operation of this method and shape, else the first of that shape under the create path."""
+    chosen = [op for op in linked if op.method == method and shape(op)]
+    chosen = chosen or [op for op in item_ops if op.method == method and shape(op)]
     return chosen[0] if chosen else None
 
 
