@@ -96,8 +96,12 @@ class _Scenarios:
                 expected="letters, digits, '.', '_' or '-' (not 'default' or 'next')",
             )
         source = f"{PUT_SOURCE}/{api}/{name}"
+        body = await request.body()
+        limit = self.engine.settings.max_body_bytes
+        if len(body) > limit:
+            return problem(413, "Scenario too large", f"the body has {len(body)} bytes; at most {limit}")
         try:
-            document = _document(await request.body(), request.headers.get("content-type", ""), source)
+            document = _document(body, request.headers.get("content-type", ""), source)
             scenario = scenario_from_document(document, self.engine.lifecycle(api), api=api, name=name)
         except SourceError as error:
             return _invalid(source, error.findings)

@@ -214,6 +214,17 @@ def folder_findings(folders: Sequence[Path], api_names: Sequence[str]) -> list[F
                     expected=f"{display(folder)}/<api>/{stray.name} (<api>: {', '.join(api_names)})",
                 )
             )
+        for misnamed in sorted(folder.glob("*/*.yml")):  # read only as .yaml: say so, not skip silently
+            findings.append(
+                Finding(
+                    display(misnamed),
+                    None,
+                    "",
+                    "scenario files end in .yaml",
+                    found=repr(misnamed.name),
+                    expected=repr(misnamed.with_suffix(".yaml").name),
+                )
+            )
         for sub in sorted(p for p in folder.iterdir() if p.is_dir() and any(p.glob("*.yaml"))):
             if sub.name not in api_names:
                 findings.append(

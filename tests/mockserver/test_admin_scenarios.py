@@ -94,6 +94,8 @@ def test_put_refuses_broken_yaml_json_a_clashing_trigger_and_reserved_names(mock
     assert clashing.status_code == 422
     assert "another scenario has the same trigger" in clashing.json()["findings"][0]
     assert mock.client.put("/__mock/scenarios/letta/next", content=SLOW, headers=YAML).status_code == 400
+    huge = SLOW + "#" * 1_100_000
+    assert mock.client.put("/__mock/scenarios/letta/x", content=huge, headers=YAML).status_code == 413
     unknown = mock.client.put("/__mock/scenarios/leta/x", content=SLOW, headers=YAML)
     assert unknown.status_code == 404
     assert unknown.json()["known_apis"] == ["chatzy", "invent", "letta", "privategpt"]

@@ -107,6 +107,7 @@ def test_two_defaults_in_one_folder_are_refused_naming_the_folder(tmp_path: Path
 def test_layout_mistakes_are_named(tmp_path: Path) -> None:
     write(tmp_path, "stray.yaml", SLOW20)
     write(tmp_path, "leta/x.yaml", SLOW20)
+    write(tmp_path, "letta/slow20.yml", SLOW20)
     with pytest.raises(SourceError) as caught:
         load_catalog([LETTA_SPEC], [BUNDLED, tmp_path, tmp_path / "nowhere"])
     text = str(caught.value)
@@ -114,6 +115,9 @@ def test_layout_mistakes_are_named(tmp_path: Path) -> None:
     assert "stray.yaml: /: scenario file outside an API sub-folder; expected " in text
     assert "leta: /: scenario sub-folder names no served API; found 'leta'" in text
     assert "did you mean 'letta'?" in text
+    assert (
+        "letta/slow20.yml: /: scenario files end in .yaml; found 'slow20.yml'; expected 'slow20.yaml'" in text
+    )
 
 
 def test_serve_names_a_missing_folder_and_starts_nothing(
