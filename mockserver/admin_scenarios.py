@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Match, Route
+from starlette.routing import Match, Mount, Route
 
 from lifecycle.errors import SourceError
 from lifecycle.findings import Finding
@@ -60,7 +60,7 @@ def admin_not_found(request: Request) -> Response:
         if isinstance(route, Route)
         for method in route.methods or ("GET",)
         if method != "HEAD"
-    )
+    ) + sorted(f"GET {route.path}/..." for route in routes if isinstance(route, Mount))
     if allowed:
         response = problem(
             405,
