@@ -33,7 +33,7 @@ from mockserver.journal import JournalEntry
 from mockserver.reload import watching
 from mockserver.render import Renderer
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
-from mockserver.stateless import stateless_routes
+from mockserver.stateless import StatelessPaths, stateless_routes
 from mockserver.strict import ResponseChecker, violation
 from mockserver.vendors import vendor_for
 from mockserver.vendors.base import INJECTED_HEADER, Call, Handler, Vendor
@@ -80,7 +80,11 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     routes.extend(stateless_routes(engine, stateless))
     routes.extend(admin_routes(engine))  # after the APIs: Starlette tries routes in order, per request
     routes.append(
-        Route("/{path:path}", _unknown_path(engine, vendors), methods=[m.upper() for m in HTTP_METHODS])
+        Route(
+            "/{path:path}",
+            _unknown_path(engine, vendors, StatelessPaths(stateless)),
+            methods=[m.upper() for m in HTTP_METHODS],
+        )
     )
     middleware = []
     if settings.cors_origins:
@@ -214,7 +218,9 @@ class _Endpoint:
         return response
 
 
-def _unknown_path(engine: Engine, vendors: dict[str, Vendor]) -> Callable[[Request], Awaitable[Response]]:
+def _unknown_path(
+    engine: Engine, vendors: dict[str, Vendor], stateless: StatelessPaths
+) -> Callable[[Request], Awaitable[Response]]:
     """Requests no operation matched: 405 (with Allow) on a known path, else a 404 problem."""
     paths: dict[str, tuple[re.Pattern[str], Vendor, set[str]]] = {}
     for name, api in engine.catalog.items():
@@ -224,6 +230,7 @@ def _unknown_path(engine: Engine, vendors: dict[str, Vendor]) -> Callable[[Reque
             )
             pattern[2].add(operation.method.upper())
     listing = sorted(f"{method} {path}" for path, (_, _, methods) in paths.items() for method in methods)
+    listing = sorted(listing + stateless.listing)
 
     # under an API's fixed path prefix (e.g. /v1/messages/async/ with an empty id): that vendor's 404
     prefixes = sorted(
@@ -246,6 +253,8 @@ def _unknown_path(engine: Engine, vendors: dict[str, Vendor]) -> Callable[[Reque
             response = owner.error(404, "Not Found")
         elif path.startswith("/__mock"):
             response = admin_not_found(request)
+        elif (refused := stateless.method_not_allowed(path)) is not None:
+            response = refused
         else:
             detail = f"{request.method} {path} is not an operation of the served APIs"
             response = problem(404, "No such operation", detail, operations=listing)

@@ -9,6 +9,7 @@ that says what the block would add.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, compile_path
 
 from lifecycle.openapi import Operation, response_schema
 from mockserver.auth import AuthRule
@@ -95,6 +96,27 @@ class _Stateless:
         seed = hashlib.sha256(key.encode()).hexdigest()
         body: Any = self.fake.value(located[0], seed)
         return JSONResponse(body, status_code=status)
+
+
+class StatelessPaths:
+    """The stateless APIs' paths, for requests no route matched: 405 with ``Allow`` on a known path."""
+
+    def __init__(self, apis: Mapping[str, StatelessApi]) -> None:
+        self._paths: dict[str, tuple[re.Pattern[str], set[str]]] = {}
+        for api in apis.values():
+            for operation in api.operations.values():
+                entry = self._paths.setdefault(operation.path, (compile_path(operation.path)[0], set()))
+                entry[1].add(operation.method.upper())
+        self.listing = sorted(f"{m} {path}" for path, (_, methods) in self._paths.items() for m in methods)
+
+    def method_not_allowed(self, path: str) -> Response | None:
+        for pattern, methods in self._paths.values():
+            if pattern.match(path):
+                allowed = ", ".join(sorted(methods))
+                return JSONResponse(
+                    {"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": allowed}
+                )
+        return None
 
 
 def _too_large(problems: list[Any]) -> bool:

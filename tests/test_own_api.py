@@ -151,12 +151,18 @@ def test_a_spec_without_a_lifecycle_is_served_statelessly() -> None:
         assert [problem["loc"] for problem in invalid.json()["detail"]] == [["body"], ["body", "report"]]
         assert client.delete(f"/exports/{first.json()['id']}").status_code == 204
         assert client.get("/__mock/resources").json() == []
+        wrong = client.put("/exports")
+        assert (wrong.status_code, wrong.headers["allow"]) == (405, "POST")
+        unknown = client.get("/nowhere").json()
+        assert "GET /exports/{export_id}" in unknown["operations"]
         journal = client.get("/__mock/journal").json()
         assert [entry["operation"] for entry in journal] == [
             "createExport",
             "createExport",
             "createExport",
             "deleteExport",
+            None,
+            None,
         ]
 
 
