@@ -14,11 +14,14 @@ from starlette.testclient import TestClient
 
 from comeback.cli import main
 from comeback.testing import START
+from contracts.probes import Options
+from contracts.run import check
 from lifecycle.bundled import bundled_scenarios
 from lifecycle.draft import DraftError, draft_lifecycle
 from lifecycle.lint import lint_document
 from lifecycle.source import load_document
 from mockserver.app import create_app
+from mockserver.servers import serve_in_thread
 from mockserver.settings import Settings
 from tests.conftest import REPO, SPECS, TEST_SPECS
 
@@ -133,6 +136,18 @@ def test_a_drafted_spec_is_served_with_derived_scenarios(drafted: Path) -> None:
         assert client.get(f"/exports/{stuck['id']}").status_code == 404
         listed = client.get("/__mock/scenarios").json()["reports"]
         assert listed["default"] == "succeeded"
+
+
+def test_the_contract_kit_passes_the_mock_of_a_drafted_spec(drafted: Path) -> None:
+    """End to end: the mock of a user's drafted spec keeps that spec's contract (lifecycle, cancel,
+    delete) as the kit checks it over HTTP, with the scenarios derived from the lifecycle."""
+    chosen = Settings((drafted,), scenario_dir=bundled_scenarios(), speed=20.0, strict=True)
+    with serve_in_thread(create_app(chosen)) as url:
+        report = check(
+            drafted, url, phases=("lifecycle", "cancel", "delete"), options=Options(resources=2, deadline=10)
+        )
+    assert report.violations == [], report.summary()
+    assert "lifecycle.reaches_terminal" in report.summary()
 
 
 def test_a_spec_without_a_lifecycle_is_served_statelessly() -> None:
