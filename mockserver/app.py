@@ -79,13 +79,8 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
         routes.extend(api_routes(engine, vendors[api.name], api))
     routes.extend(stateless_routes(engine, stateless))
     routes.extend(admin_routes(engine))  # after the APIs: Starlette tries routes in order, per request
-    routes.append(
-        Route(
-            "/{path:path}",
-            _unknown_path(engine, vendors, StatelessPaths(stateless)),
-            methods=[m.upper() for m in HTTP_METHODS],
-        )
-    )
+    unknown = StatelessPaths(stateless)
+    routes.append(_catch_all(engine, vendors, unknown))
     middleware = []
     if settings.cors_origins:
         middleware.append(
@@ -107,6 +102,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.engine = engine
     app.state.stateless = stateless
+    app.state.vendors, app.state.stateless_paths = vendors, unknown  # for a spec hot reload
     return app
 
 
@@ -141,13 +137,29 @@ def _serve_spec(app: Starlette, api: Api) -> None:
     the old ones in one assignment of the route list (requests in progress finish on the old ones)."""
     engine: Engine = app.state.engine
     engine.renderers[api.name] = Renderer(api.spec, engine.settings.seed)
-    fresh = api_routes(engine, vendor_for(engine, api), api)
+    vendor = vendor_for(engine, api)
+    fresh = api_routes(engine, vendor, api)
     routes = app.router.routes
     first = next(
         (i for i, r in enumerate(routes) if _api_of(r) == api.name), len(routes) - 1
     )  # where the API's routes were, so the order of APIs is kept
     kept = [route for route in routes if _api_of(route) != api.name]
+    vendors: dict[str, Vendor] = app.state.vendors
+    vendors[api.name] = vendor
+    # the catch-all's 405 table and listing are built once: build them again for the changed paths
+    kept = [route for route in kept if getattr(route, "path", None) != CATCH_ALL]
+    kept.append(_catch_all(engine, vendors, app.state.stateless_paths))
     app.router.routes = kept[:first] + fresh + kept[first:]
+
+
+CATCH_ALL = "/{path:path}"
+
+
+def _catch_all(engine: Engine, vendors: dict[str, Vendor], stateless: StatelessPaths) -> Route:
+    """The last route: requests no operation matched (see ``_unknown_path``)."""
+    return Route(
+        CATCH_ALL, _unknown_path(engine, vendors, stateless), methods=[m.upper() for m in HTTP_METHODS]
+    )
 
 
 def _api_of(route: BaseRoute) -> str | None:

@@ -136,6 +136,8 @@ def test_a_changed_spec_is_served_and_a_broken_one_is_not(
         )
         wait_for(lambda: client.get(f"/jobs/{job['id']}/log").status_code == 200, "the new operation")
         assert isinstance(client.get(f"/jobs/{job['id']}/log").json()["lines"], list)
+        wrong = client.delete(f"/jobs/{job['id']}/log")  # the 405 table knows the new path too
+        assert (wrong.status_code, wrong.headers["allow"]) == (405, "GET")
         assert "jobs: the changed spec is served (4 operations)" in caplog.text
         client.post("/__mock/clock", json={"seconds": 4})
         assert client.get(f"/jobs/{job['id']}").json()["status"] == "done"  # in flight, still walking
