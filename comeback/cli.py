@@ -48,8 +48,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     lint_command.add_parser(commands)
-    scenarios_command.add_parser(commands)
-    init_command.add_parser(commands)
 
     serve = commands.add_parser(
         "serve", help="start the mock server", description="Serve the specs' APIs from one port."
@@ -153,6 +151,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
     check.set_defaults(run=_check)
+    scenarios_command.add_parser(commands)
+    init_command.add_parser(commands)
     return parser
 
 
