@@ -25,7 +25,7 @@ from lifecycle.lint import lint_document
 from lifecycle.scenario import scenario_from_document
 from lifecycle.source import Document, load_document
 from lifecycle.spec import ApiSpec
-from mockserver.catalog import ScenarioFiles, build_api, display, load_any_spec
+from mockserver.catalog import ScenarioFiles, build_api, display, load_any_spec, read_source
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -64,17 +64,21 @@ def run(arguments: argparse.Namespace) -> int:
         elif path.is_file():
             files.append(path)
         else:
-            print(f"{path}: cannot read: no such file or folder", file=sys.stderr)
+            print(Finding(str(path), None, "", "cannot read: no such file or folder"), file=sys.stderr)
             return EXIT_USAGE
     documents: list[Document] = []
     findings: list[Finding] = []
     for path in files:
         try:
-            documents.append(load_document(path.read_text(encoding="utf-8"), display(path)))
+            text = read_source(path)
+        except SourceError as error:  # unreadable or not UTF-8: a usage error, as for serve
+            for finding in error.findings:
+                print(finding, file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            documents.append(load_document(text, display(path)))
         except SourceError as error:
             findings.extend(error.findings)
-        except (OSError, UnicodeDecodeError) as error:
-            findings.append(Finding(display(path), None, "", f"cannot read: {error}"))
     spec_documents = [d for d in documents if _kind(d) == "spec"]
     for document in spec_documents:
         findings.extend(lint_document(document))

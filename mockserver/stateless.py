@@ -24,8 +24,8 @@ from mockserver.auth import AuthRule
 from mockserver.catalog import StatelessApi
 from mockserver.engine import Engine
 from mockserver.fake import FakeData
-from mockserver.inputs import InputRules, fast_registry
-from mockserver.journal import JournalEntry
+from mockserver.inputs import RAW_BODY, InputRules, fast_registry
+from mockserver.journal import JournalEntry, body_text
 
 
 def stateless_routes(engine: Engine, apis: Mapping[str, StatelessApi]) -> list[Route]:
@@ -81,6 +81,8 @@ class _Stateless:
                 time=arrived,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
                 headers=dict(request.headers),
+                request_body=body_text(request.scope.get(RAW_BODY)),
+                response_body=body_text(bytes(response.body)),
             )
         )
         return response

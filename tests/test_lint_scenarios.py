@@ -68,4 +68,4 @@ def test_a_folder_is_checked_as_serve_would_lay_it_over_the_bundled_set(
 
 def test_lint_of_a_missing_folder_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lint", "no/such/folder"]) == 2
-    assert "no/such/folder: cannot read" in capsys.readouterr().err
+    assert "no/such/folder: /: cannot read" in capsys.readouterr().err
