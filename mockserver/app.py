@@ -31,6 +31,7 @@ from mockserver.inputs import InputRules, fast_registry
 from mockserver.journal import JournalEntry
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
 from mockserver.strict import ResponseChecker, violation
+from mockserver.ui import dashboard_routes
 from mockserver.vendors import vendor_for
 from mockserver.vendors.base import INJECTED_HEADER, Call, Handler, Vendor
 
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
                 checker,
             )
             routes.append(Route(operation.path, endpoint.handle, methods=[operation.method.upper()]))
+    routes.extend(dashboard_routes(engine))
     routes.extend(admin_routes(engine))  # after the APIs: Starlette tries routes in order, per request
     routes.append(
         Route("/{path:path}", _unknown_path(engine, vendors), methods=[m.upper() for m in HTTP_METHODS])

@@ -23,6 +23,7 @@ from lifecycle.scenario import Scenario
 from lifecycle.timeline import Timeline, advance, cancel, count_read, force_next, start
 from mockserver.catalog import Api
 from mockserver.clock import Clock, ManualClock
+from mockserver.events import EventHub
 from mockserver.journal import Journal
 from mockserver.render import Renderer, iso
 from mockserver.settings import Settings
@@ -48,6 +49,8 @@ class Engine:
         self.clock = clock
         self.store = Store(settings.max_resources, settings.max_age_seconds)
         self.journal = Journal(settings.journal_size)
+        self.events = EventHub(clock, self.store, settings.speed)  # live feed for the dashboard
+        self.journal.on_record = self.events.journal_recorded
         self.defaults = {name: api.default for name, api in catalog.items()}
         self.queued: dict[str, deque[Scenario]] = {}
         self.renderers = {name: Renderer(api.spec, settings.seed) for name, api in catalog.items()}
@@ -103,6 +106,7 @@ class Engine:
             resource.extra["naive_fields"] = naive
         self.store.add(resource, now, self.is_done)
         self._start_callback(resource)
+        self.events.resource_changed(resource)
         return resource
 
     def find(self, api: str, resource_id: str) -> Resource | None:
@@ -120,6 +124,7 @@ class Engine:
         resource.timeline = count_read(resource.timeline, self.clock.now())
         if resource.timeline.state != before:
             resource.notify()
+        self.events.resource_changed(resource)
 
     def cancel(self, resource: Resource) -> bool:
         """Cancel the resource; True when its state changed (False: it was already terminal)."""
@@ -128,11 +133,13 @@ class Engine:
         changed = len(resource.timeline.history) != before
         if changed:
             resource.notify()
+            self.events.resource_changed(resource)
         return changed
 
     def force_next(self, resource: Resource) -> None:
         resource.timeline = force_next(resource.timeline, self.clock.now())
         resource.notify()
+        self.events.resource_changed(resource)
 
     def delete(self, resource: Resource) -> None:
         lifecycle = self.lifecycle(resource.api)
@@ -141,6 +148,7 @@ class Engine:
         self.store.remove(resource)
         resource.extra["deleted"] = True
         resource.notify()
+        self.events.resource_deleted(resource)
 
     def is_terminal(self, resource: Resource) -> bool:
         return self.lifecycle(resource.api).states[resource.timeline.state].terminal
@@ -153,7 +161,9 @@ class Engine:
     def advance_clock(self, seconds: float) -> float:
         if not isinstance(self.clock, ManualClock):
             raise TypeError("the clock is not manual; start the mock with --clock manual")
-        return self.clock.advance(seconds)
+        now = self.clock.advance(seconds)
+        self.events.clock_moved()
+        return now
 
     async def reset(self) -> None:
         for task in list(self._tasks):
@@ -165,6 +175,7 @@ class Engine:
         self._ids.seed(self.settings.seed)
         self.defaults = {name: api.default for name, api in self.catalog.items()}
         self.queued.clear()
+        self.events.reset()
 
     async def close(self) -> None:
         await self.reset()
@@ -217,6 +228,7 @@ class Engine:
                     return
                 await self.sleep_until(resource, resource.timeline.next_change_at())
             await self._post_callback(resource, url)
+            self.events.resource_changed(resource)  # the callback's outcome is part of the resource
         finally:
             resource.watchers -= 1
 

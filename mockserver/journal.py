@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -28,9 +29,12 @@ class JournalEntry:
 class Journal:
     def __init__(self, size: int) -> None:
         self._entries: deque[JournalEntry] = deque(maxlen=size)
+        self.on_record: Callable[[JournalEntry], None] | None = None  # the dashboard's live feed
 
     def record(self, entry: JournalEntry) -> None:
         self._entries.append(entry)
+        if self.on_record is not None:
+            self.on_record(entry)
 
     def __len__(self) -> int:
         return len(self._entries)
