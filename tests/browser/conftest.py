@@ -16,6 +16,7 @@ import pytest
 
 from comeback.testing import MockServer
 from tests.conftest import REPO
+from tests.dashboard.clients import create_message, create_run
 
 CHROMIUM = Path("/usr/bin/chromium")  # tools/install-browser.sh installs it
 ARGS = [
@@ -28,10 +29,10 @@ ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = REPO / "test-output" / "browser"
-AUTH = {"privategpt": {"Authorization": "secret"}, "letta": {"Authorization": "Bearer any"}}
-AGENT = "agent-123e4567-e89b-42d3-8456-426614174000"
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need playwright ([test] extra)")
+__all__ = ["create_message", "create_run", "row"]  # helpers for the tests here
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="the browser tests need playwright ([test] extra)"
+)
 if not CHROMIUM.exists():
     pytest.skip("no /usr/bin/chromium: run tools/install-browser.sh", allow_module_level=True)
 
@@ -66,25 +67,6 @@ def page(browser: Any, mock: MockServer, request: pytest.FixtureRequest) -> Iter
     opened.screenshot(path=str(SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', request.node.name)}.png"))
     context.close()
     assert problems == [], f"the page logged errors: {problems}"
-
-
-def create_message(mock: MockServer, scenario: str | None = None, message_id: str | None = None) -> str:
-    """Create a PrivateGPT async message; returns its id."""
-    headers = {**AUTH["privategpt"], **({"X-Mock-Scenario": scenario} if scenario else {})}
-    body = {"model": "default", "max_tokens": 256, "messages": [{"role": "user", "content": "Hello"}]}
-    params = {"message_id": message_id} if message_id else {}
-    response = mock.client.post("/v1/messages/async", json=body, headers=headers, params=params)
-    assert response.status_code == 200, response.text
-    return str(response.json()["message_id"])
-
-
-def create_run(mock: MockServer, scenario: str | None = None) -> str:
-    """Create a Letta async run; returns its id."""
-    headers = {**AUTH["letta"], **({"X-Mock-Scenario": scenario} if scenario else {})}
-    body = {"messages": [{"role": "user", "content": "Hi"}]}
-    response = mock.client.post(f"/v1/agents/{AGENT}/messages/async", json=body, headers=headers)
-    assert response.status_code == 200, response.text
-    return str(response.json()["id"])
 
 
 def row(page: Any, api: str, resource_id: str) -> Any:

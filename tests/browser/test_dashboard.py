@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -10,7 +12,7 @@ from comeback.testing import MockServer
 from tests.browser.conftest import create_message, create_run, row
 
 BROKEN = """api: letta
-description: "Broken on purpose: a misspelt state on line 6."
+description: "A misspelt state on line 7."
 steps:
   - state: created
   - state: running
@@ -19,7 +21,9 @@ steps:
     after: 2s
     set: {stop_reason: end_turn}
 """
-FIXED = BROKEN.replace("complted", "completed").replace("Broken on purpose: a misspelt state on line 6.", "Fixed")
+FIXED = BROKEN.replace("complted", "completed").replace(
+    "Broken on purpose: a misspelt state on line 6.", "Fixed"
+)
 
 
 def test_a_created_resource_appears_with_its_state(page: Any, mock: MockServer) -> None:
@@ -87,18 +91,19 @@ def test_streamed_text_grows_token_by_token(page: Any, mock: MockServer) -> None
     lengths = [0]
     for _ in range(4):
         page.click("#clock-1")
-        page.wait_for_function(
-            "n => document.querySelector('#detail-text').textContent.length > n", arg=lengths[-1]
-        )
+        expect(text).to_have_text(re.compile(rf"[\s\S]{{{lengths[-1] + 1},}}"))  # longer than before
         lengths.append(len(text.text_content() or ""))
-    assert lengths == sorted(lengths) and len(set(lengths)) == 5
+    assert lengths == sorted(lengths)
+    assert len(set(lengths)) == 5
     expect(page.locator("#detail-state")).to_have_text("completed")
     expect(text).to_have_text(
         "The quarterly report is ready. Revenue grew twelve percent, driven by new subscriptions."
     )
 
 
-def test_a_broken_scenario_upload_shows_the_error_at_its_line(page: Any, mock: MockServer, tmp_path: Any) -> None:
+def test_a_broken_scenario_upload_shows_the_error_at_its_line(
+    page: Any, mock: MockServer, tmp_path: Path
+) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text(BROKEN)
     page.click('.tab[data-view="scenarios"]')
@@ -173,9 +178,11 @@ def test_the_page_sends_the_admin_token_from_its_fragment(browser: Any, mock: Mo
     sent: list[str | None] = []
     page.on(
         "request",
-        lambda request: sent.append(request.headers.get("x-mock-admin-token"))
-        if "/__mock/" in request.url and "/static/" not in request.url and not request.url.endswith("/ui")
-        else None,
+        lambda request: (
+            sent.append(request.headers.get("x-mock-admin-token"))
+            if "/__mock/" in request.url and "/static/" not in request.url and not request.url.endswith("/ui")
+            else None
+        ),
     )
     page.goto(f"{mock.url}/__mock/ui#token=s3cret")
     expect(page.locator("#live")).to_have_text("live")

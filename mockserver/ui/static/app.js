@@ -105,14 +105,17 @@ function fillTimes(tr, row, now) {
   if (age.textContent !== ageText) age.textContent = ageText;
 }
 
-function matches(row) {
-  const api = $("#filter-api").value;
-  const wanted = $("#filter-state").value;
-  const text = $("#filter-text").value.trim().toLowerCase();
-  return (!api || row.api === api) && (!wanted || row.state === wanted) && (!text || row.id.toLowerCase().includes(text) || row.scenario.toLowerCase().includes(text));
+// The filters as they are now, read from the page once per batch of rows (not once per row).
+function filters() {
+  return { api: $("#filter-api").value, state: $("#filter-state").value, text: $("#filter-text").value.trim().toLowerCase() };
 }
 
-function upsert(row) {
+function matches(row, f = filters()) {
+  return (!f.api || row.api === f.api) && (!f.state || row.state === f.state) && (!f.text || row.id.toLowerCase().includes(f.text) || row.scenario.toLowerCase().includes(f.text));
+}
+
+// Add or update a row; new rows go first, or into `fresh` (a fragment) when a batch is built.
+function upsert(row, f = filters(), fresh = null) {
   const k = key(row);
   let item = state.resources.get(k);
   if (!item) {
@@ -122,7 +125,8 @@ function upsert(row) {
     tr.addEventListener("keydown", (event) => event.key === "Enter" && select(row.api, row.id));
     item = { row, tr };
     state.resources.set(k, item);
-    $("#resources tbody").prepend(tr); // newest first
+    if (fresh) fresh.prepend(tr);
+    else $("#resources tbody").prepend(tr); // newest first
   }
   item.row = row;
   const tr = item.tr;
@@ -132,8 +136,16 @@ function upsert(row) {
   });
   tr.cells[3].className = `state${row.terminal ? " terminal" : ""}`;
   tr.dataset.state = row.state;
-  tr.hidden = !matches(row);
-  fillTimes(tr, row, mockNow());
+  tr.hidden = !matches(row, f);
+  if (!tr.hidden) fillTimes(tr, row, mockNow());
+}
+
+function upsertAll(rows) {
+  const f = filters();
+  const fresh = document.createDocumentFragment();
+  for (const row of rows) upsert(row, f, fresh);
+  $("#resources tbody").prepend(fresh);
+  refreshCounts();
 }
 
 function remove(k) {
@@ -151,8 +163,9 @@ function refreshCounts() {
 }
 
 function applyFilters() {
+  const f = filters();
   for (const { row, tr } of state.resources.values()) {
-    tr.hidden = !matches(row);
+    tr.hidden = !matches(row, f);
     if (!tr.hidden) fillTimes(tr, row, mockNow());
   }
   refreshCounts();
@@ -367,13 +380,11 @@ function onEvent(event, data) {
     const seen = new Set(data.resources.map(key));
     for (const k of [...state.resources.keys()]) if (!seen.has(k)) remove(k);
     setClock(data.clock);
-    [...data.resources].sort((a, b) => a.created_at - b.created_at).forEach(upsert);
-    refreshCounts();
+    upsertAll([...data.resources].sort((a, b) => a.created_at - b.created_at));
     addJournal(data.journal, true);
     showScenarios(data.scenarios);
   } else if (event === "resources") {
-    for (const row of data) upsert(row);
-    refreshCounts();
+    upsertAll(data);
   } else if (event === "deleted") {
     for (const gone of data) remove(`${gone.api}/${gone.id}`);
     refreshCounts();
