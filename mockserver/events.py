@@ -215,7 +215,9 @@ class EventHub:
                 before = len(resource.timeline.history)
                 resource.timeline = advance(resource.timeline, now)
                 if len(resource.timeline.history) != before:
-                    self.resource_changed(resource)
+                    self.resource_changed(resource)  # publishes, and schedules the next change
+                else:  # someone looked first and moved it already: only its next change is new
+                    self._schedule(resource)
             self._poke.clear()
             timeout = None
             if self._due and not isinstance(self.clock, ManualClock):  # manual: a clock move pokes

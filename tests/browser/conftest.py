@@ -1,7 +1,9 @@
 """A real browser for the dashboard tests: Debian's Chromium driven by Playwright.
 
-One browser per test session (so one per xdist worker), a fresh page and a fresh mock (manual
-clock, on a free 127.0.0.1 port) per test. Every test saves a screenshot under
+One browser per test module and worker, a fresh page and a fresh mock (manual clock, on a free
+127.0.0.1 port) per test. Not one per session: while Playwright's sync API is open it leaves an
+event loop marked as running in the main thread, and other modules' tests that call
+``asyncio.run`` on the same xdist worker would fail. Every test saves a screenshot under
 ``test-output/browser/`` and fails if the page logged an error to its console.
 """
 
@@ -37,7 +39,7 @@ if not CHROMIUM.exists():
     pytest.skip("no /usr/bin/chromium: run tools/install-browser.sh", allow_module_level=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -16,6 +16,24 @@ from mockserver.engine import Engine
 from mockserver.events import Batch, Subscriber
 from mockserver.journal import JournalEntry
 from tests.mockserver.conftest import settings
+
+
+def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """``asyncio.run`` in a thread of its own: Playwright's sync API (the browser tests, maybe in
+    this same worker) keeps an event loop running in the main thread."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(scenario())
+        except BaseException as error:
+            failure.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    if failure:
+        raise failure[0]
 
 
 def engine() -> Engine:
@@ -58,7 +76,7 @@ def test_nothing_is_collected_while_nobody_subscribes() -> None:
         assert subscriber.take().resources == {}  # only what happens from now on
         mock.events.unsubscribe(subscriber)
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_many_changes_of_one_resource_are_sent_once() -> None:
@@ -73,7 +91,7 @@ def test_many_changes_of_one_resource_are_sent_once() -> None:
         assert subscriber.take().resources == {}  # taken: the buffer is empty again
         mock.events.unsubscribe(subscriber)
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_a_slow_subscriber_starts_over_instead_of_growing() -> None:
@@ -93,7 +111,7 @@ def test_a_slow_subscriber_starts_over_instead_of_growing() -> None:
         assert slow.take().restart
         mock.events.unsubscribe(slow)
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_deletes_and_resets_reach_subscribers() -> None:
@@ -107,7 +125,7 @@ def test_deletes_and_resets_reach_subscribers() -> None:
         assert subscriber.take().restart
         mock.events.unsubscribe(subscriber)
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_a_detail_subscriber_hears_only_its_resource() -> None:
@@ -123,7 +141,7 @@ def test_a_detail_subscriber_hears_only_its_resource() -> None:
         assert [e.resource_id for _, e in batch.journal] == ["m-2"]
         mock.events.unsubscribe(subscriber)
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 @pytest.mark.parametrize("from_thread", [False, True], ids=["on-the-loop", "from-another-thread"])
@@ -146,7 +164,7 @@ def test_time_driven_changes_are_published_when_the_clock_moves(from_thread: boo
         mock.events.unsubscribe(subscriber)
         assert mock.events._scheduler is None
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_the_scheduler_follows_a_scaled_clock() -> None:
@@ -161,4 +179,22 @@ def test_the_scheduler_follows_a_scaled_clock() -> None:
         assert changed.timeline.state in ("processing", "completed")
         mock.events.unsubscribe(subscriber)
 
-    asyncio.run(scenario())
+    run(scenario)
+
+
+def test_a_resource_someone_looked_at_first_is_still_followed() -> None:
+    async def scenario() -> None:
+        mock = engine()
+        resource = create(mock)  # processing at +1 s, completed at +3 s
+        mock.advance_clock(1.5)
+        subscriber = mock.events.subscribe()  # scheduled for +1 s, from the stored timeline
+        mock.observe(resource)  # but a client looks first: processing, next change at +3 s
+        await asyncio.sleep(0.01)
+        subscriber.take()
+        mock.advance_clock(2.0)
+        batch = await until(subscriber, lambda batch: bool(batch.resources))
+        assert resource.timeline.state == "completed"
+        assert batch.resources == {("privategpt", "m-1"): resource}
+        mock.events.unsubscribe(subscriber)
+
+    run(scenario)

@@ -217,7 +217,7 @@ function onDetailEvent(event, data) {
   } else if (event === "journal") {
     const body = $("#detail-journal tbody");
     for (const entry of data.entries) {
-      body.prepend(h("tr", {}, h("td", { text: shortTime(entry.time) }), h("td", { text: entry.method }), h("td", { text: entry.path }), h("td", { text: String(entry.status) }), h("td", { text: String(entry.latency_ms) })));
+      body.prepend(h("tr", {}, h("td", { text: shortTime(entry.time) }), h("td", { text: entry.method }), h("td", { text: entry.path }), h("td", { text: String(entry.status) }), h("td", { text: latency(entry) })));
     }
   } else if (event === "deleted") {
     notify(`${data.api} ${data.id} was deleted`, "info");
@@ -316,6 +316,10 @@ async function editScenario(api, name) {
 }
 
 // -- journal ----------------------------------------------------------------------------------
+function latency(entry) {
+  return typeof entry.latency_ms === "number" ? entry.latency_ms.toFixed(1) : String(entry.latency_ms);
+}
+
 function journalRow(entry) {
   const tr = h(
     "tr",
@@ -324,7 +328,7 @@ function journalRow(entry) {
     h("td", { text: entry.method }),
     h("td", { text: entry.path + (entry.query ? `?${entry.query}` : "") }),
     h("td", { class: "status", text: String(entry.status) }),
-    h("td", { text: `${entry.latency_ms} ms` }),
+    h("td", { text: `${latency(entry)} ms` }),
     h("td", { text: entry.api || "" }),
     h("td", { text: entry.scenario || "" }),
   );
