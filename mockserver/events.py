@@ -55,6 +55,7 @@ class Subscriber:
         self._journal_dropped = 0
         self._clock = False
         self._restart = False
+        self.closed = False  # the mock is shutting down: the writer ends its stream
 
     def resource(self, key: Key, resource: Resource | None) -> None:
         if self._restart or (self.only is not None and key != self.only):
@@ -136,6 +137,14 @@ class EventHub:
             self._scheduler = self._loop.create_task(self._run_scheduler())
         self.subscribers.add(subscriber)
         return subscriber
+
+    def close(self) -> None:
+        """End every event stream (call when the server shuts down, so that it need not wait for
+        open pages to leave). Subscribing again opens them anew."""
+        if self._deliver(self.close):
+            for subscriber in self.subscribers:
+                subscriber.closed = True
+                subscriber.wake.set()
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)

@@ -99,6 +99,8 @@ class Dashboard:
             swept = loop.time()
             while True:
                 woke = await _wait(subscriber, KEEPALIVE_SECONDS)
+                if subscriber.closed:
+                    return
                 if woke:
                     await asyncio.sleep(COALESCE_SECONDS)
                 batch = subscriber.take()
@@ -177,6 +179,8 @@ class Dashboard:
                         wait = (next_at - engine.clock.now()) / engine.settings.speed
                         timeout = min(timeout, max(0.0, wait))
                 woke = await _wait(subscriber, timeout)
+                if subscriber.closed:
+                    return
                 batch = subscriber.take()
                 if engine.store.get(*key) is not resource:
                     yield frame("deleted", {"api": resource.api, "id": resource.id})

@@ -31,7 +31,7 @@ ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = REPO / "test-output" / "browser"
-__all__ = ["create_message", "create_run", "row"]  # helpers for the tests here
+__all__ = ["SCREENSHOTS", "create_message", "create_run", "row"]  # for the tests here
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="the browser tests need playwright ([test] extra)"
 )

@@ -9,7 +9,9 @@ from typing import Any
 from playwright.sync_api import expect
 
 from comeback.testing import MockServer
-from tests.browser.conftest import create_message, create_run, row
+from lifecycle.bundled import bundled_scenarios
+from tests.browser.conftest import SCREENSHOTS, create_message, create_run, row
+from tests.dashboard.clients import CLOSED_PORT
 
 BROKEN = """api: letta
 description: "A misspelt state on line 7."
@@ -67,6 +69,15 @@ def test_one_resource_its_timeline_history_and_force_next(page: Any, mock: MockS
     expect(page.locator("#detail-history tbody tr")).to_have_count(2)
     expect(page.locator("#detail-history tbody tr").nth(1)).to_contain_text("forced")
     assert mock.state("letta", run) == "running"
+
+
+def test_the_callback_and_its_outcome(page: Any, mock: MockServer) -> None:
+    run = create_run(mock, callback_url=CLOSED_PORT)
+    row(page, "letta", run).click()
+    expect(page.locator("#detail-callback")).to_have_text("waiting for a terminal state")
+    page.click("#clock-next")
+    expect(page.locator("#detail-state")).to_have_text("completed")
+    expect(page.locator("#detail-callback")).to_contain_text("failed: ConnectError")
 
 
 def test_cancel_and_delete_buttons(page: Any, mock: MockServer) -> None:
@@ -132,6 +143,10 @@ def test_scenarios_drawn_per_api_set_default_and_queue(page: Any, mock: MockServ
     slow = letta.locator('[data-scenario="slow"]')
     expect(slow.locator("svg g.segment")).to_have_count(2)  # created, completed
     expect(letta.locator('[data-scenario="happy"] .pill')).to_have_text("default")
+    slow.locator("button.edit").click()  # its file, in the editor, checked
+    slow_file = (bundled_scenarios() / "letta" / "slow.yaml").read_text(encoding="utf-8")
+    expect(page.locator("#editor-text")).to_have_value(slow_file)
+    expect(page.locator("#editor-status")).to_have_text("OK: created → completed")
     slow.locator("button.set-default").click()
     expect(slow.locator(".pill")).to_have_text("default")
     expect(letta.locator('[data-scenario="happy"] .pill')).to_have_count(0)
@@ -188,6 +203,7 @@ def test_the_page_sends_the_admin_token_from_its_fragment(browser: Any, mock: Mo
     expect(page.locator("#live")).to_have_text("live")
     page.click("#clock-1")
     expect(page.locator("#clock-now")).to_have_text("2025-06-15 15:06:41.000")
+    page.screenshot(path=str(SCREENSHOTS / "test_the_page_sends_the_admin_token_from_its_fragment.png"))
     context.close()
     assert len(sent) >= 2
     assert set(sent) == {"s3cret"}

@@ -22,10 +22,15 @@ def create_message(mock: MockServer, scenario: str | None = None, message_id: st
     return str(response.json()["message_id"])
 
 
-def create_run(mock: MockServer, scenario: str | None = None) -> str:
+CLOSED_PORT = "http://127.0.0.1:9/hook"  # the discard port: nothing listens, a callback there fails
+
+
+def create_run(mock: MockServer, scenario: str | None = None, callback_url: str | None = None) -> str:
     """Create a Letta async run; returns its id."""
     headers = {**AUTH["letta"], **({"X-Mock-Scenario": scenario} if scenario else {})}
-    body = {"messages": [{"role": "user", "content": "Hi"}]}
+    body: dict[str, object] = {"messages": [{"role": "user", "content": "Hi"}]}
+    if callback_url is not None:
+        body["callback_url"] = callback_url
     response = mock.client.post(f"/v1/agents/{AGENT}/messages/async", json=body, headers=headers)
     assert response.status_code == 200, response.text
     return str(response.json()["id"])

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from comeback.testing import START, MockServer
-from tests.dashboard.clients import AUTH, create_message, create_run
+from tests.dashboard.clients import AUTH, CLOSED_PORT, create_message, create_run
 
 BROKEN = "api: letta\ndescription: d\nsteps:\n  - state: created\n  - state: runing\n    after: 1s\n"
 GOOD = "api: letta\ndescription: d\nsteps:\n  - state: created\n  - state: running\n    after: 1s\n"
@@ -133,6 +133,36 @@ def test_the_resource_stream_sends_detail_text_and_deletion(served: MockServer) 
             f"/__mock/resources/privategpt/{message}", headers={"Content-Type": "application/json"}
         )
         assert events.until("deleted") == {"api": "privategpt", "id": "talk"}
+
+
+def test_the_resource_stream_shows_the_callback_outcome(served: MockServer) -> None:
+    run = create_run(served, callback_url=CLOSED_PORT)
+    with stream(served, f"/__mock/resources/letta/{run}/events") as response:
+        events = Events(response)
+        assert events.until("detail")["callback"] == {"outcome": None, "pending": True}
+        served.client.post("/__mock/clock", json={"seconds": 5})
+        for _ in range(10):
+            callback = events.until("detail")["callback"]
+            if callback["outcome"] is not None:
+                break
+        assert callback["pending"] is False
+        assert callback["outcome"]["status_code"] is None
+        assert "ConnectError" in callback["outcome"]["error"]
+
+
+def test_closing_the_hub_ends_every_event_stream(served: MockServer) -> None:
+    run = create_run(served, scenario="never-finishes")
+    with (
+        stream(served, "/__mock/events") as listing,
+        stream(served, f"/__mock/resources/letta/{run}/events") as one,
+    ):
+        listing_events, one_events = Events(listing), Events(one)
+        listing_events.until("snapshot")
+        one_events.until("detail")
+        one_events.until("journal")
+        served.engine.events.close()  # from this thread: handed to the server's loop
+        assert [line for line in listing_events.lines if line] == []  # the stream ends, nothing more
+        assert [line for line in one_events.lines if line] == []
 
 
 def test_a_stream_for_an_unknown_resource_is_a_404_problem(mock: MockServer) -> None:
