@@ -97,7 +97,13 @@ async function readFrames(body, onEvent) {
         if (field === "event") event = text;
         else if (field === "data") data.push(text);
       }
-      if (data.length) onEvent(event, JSON.parse(data.join("\n")));
+      if (!data.length) continue;
+      try {
+        onEvent(event, JSON.parse(data.join("\n")));
+      } catch (error) {
+        // a bug in the page, not a network problem: say so, and keep the stream
+        console.error(`dashboard: handling a ${event} event failed:`, error);
+      }
     }
   }
 }
