@@ -218,9 +218,11 @@ class EventHub:
             while self._due and self._due[0][0] <= now:
                 due, _, resource = heapq.heappop(self._due)
                 key = (resource.api, resource.id)
-                if self._scheduled.get(key) != due or self.store.get(*key) is not resource:
-                    continue  # rescheduled since, or gone
+                if self._scheduled.get(key) != due:
+                    continue  # rescheduled since
                 del self._scheduled[key]
+                if self.store.get(*key) is not resource:
+                    continue  # evicted meanwhile
                 before = len(resource.timeline.history)
                 resource.timeline = advance(resource.timeline, now)
                 if len(resource.timeline.history) != before:

@@ -198,3 +198,19 @@ def test_a_resource_someone_looked_at_first_is_still_followed() -> None:
         mock.events.unsubscribe(subscriber)
 
     run(scenario)
+
+
+def test_an_evicted_resource_is_forgotten_by_the_scheduler() -> None:
+    async def scenario() -> None:
+        mock = engine()
+        subscriber = mock.events.subscribe()
+        resource = create(mock)
+        mock.store.remove(resource)  # as eviction does: no event
+        mock.advance_clock(5.0)
+        await until(subscriber, lambda batch: batch.clock)
+        await asyncio.sleep(0.01)  # the scheduler's turn after the clock's
+        assert mock.events._scheduled == {}
+        assert mock.events._due == []
+        mock.events.unsubscribe(subscriber)
+
+    run(scenario)
