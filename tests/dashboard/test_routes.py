@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from comeback.testing import START, MockServer
+from mockserver.ui import is_page_file
 from tests.dashboard.clients import AUTH, CLOSED_PORT, create_message, create_run
 
 BROKEN = "api: letta\ndescription: d\nsteps:\n  - state: created\n  - state: runing\n    after: 1s\n"
@@ -262,3 +263,25 @@ def test_a_scenarios_source_for_the_editor(mock: MockServer) -> None:
     assert source["text"].startswith("# Slow run")
     assert "after: 25s" in source["text"]
     assert mock.client.get("/__mock/ui/scenarios/letta/nope").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "public"),
+    [
+        ("GET", "/__mock/ui", True),
+        ("GET", "/__mock/ui/", True),
+        ("HEAD", "/__mock/ui/static/app.js", True),
+        ("GET", "/__mock/ui/static/../../__mock/journal", False),
+        ("POST", "/__mock/ui", False),
+        ("GET", "/__mock/events", False),
+        ("GET", "/__mock/ui/scenarios", False),
+        ("GET", "/__mock/uix", False),
+    ],
+)
+def test_which_requests_are_the_page_files(method: str, path: str, public: bool) -> None:
+    assert is_page_file(method, path) is public
+
+
+def test_a_path_escaping_the_static_folder_is_refused(mock: MockServer) -> None:
+    response = mock.client.get("/__mock/ui/static/..%2F..%2Fengine.py")
+    assert response.status_code == 404
