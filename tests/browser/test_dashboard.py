@@ -180,10 +180,14 @@ def test_the_journal_is_live_and_shows_an_entry_on_click(page: Any, mock: MockSe
     entry = page.locator("#journal tbody tr").first
     expect(entry).to_contain_text("/v1/messages/async")
     expect(entry.locator("td.status")).to_have_text("200")
+    expect(entry.locator("td").first).to_have_text("15:06:40.000")
     entry.click()
     expect(page.locator("#journal-entry-title")).to_have_text("POST /v1/messages/async → 200")
     shown = page.locator("#journal-entry-bodies")
-    expect(shown).to_contain_text("createMessageAsync" if False else "message_id=journal-demo")
+    expect(shown.locator("h3").first).to_have_text("request body")
+    expect(shown.locator("pre.body").first).to_contain_text('"content": "Hello"')
+    expect(shown.locator("pre.body").nth(1)).to_contain_text('"message_id": "journal-demo"')
+    expect(shown).to_contain_text('"authorization": "***"')  # masked by the journal
     assert message == "journal-demo"
 
 
@@ -207,3 +211,18 @@ def test_the_page_sends_the_admin_token_from_its_fragment(browser: Any, mock: Mo
     context.close()
     assert len(sent) >= 2
     assert set(sent) == {"s3cret"}
+
+
+def test_with_an_admin_token_the_page_asks_for_it_and_works_with_it(browser: Any) -> None:
+    with MockServer.start(port=True, clock="manual", admin_token="s3cret") as mock:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{mock.url}/__mock/ui")  # the page itself needs no token: it holds no data
+        expect(page.locator("#live")).to_contain_text("refused (401)")
+        page.goto(f"{mock.url}/__mock/ui#token=s3cret")
+        page.reload()
+        expect(page.locator("#live")).to_have_text("live")
+        page.click("#clock-1")
+        expect(page.locator("#clock-now")).to_have_text("2025-06-15 15:06:41.000")
+        page.screenshot(path=str(SCREENSHOTS / "test_with_an_admin_token.png"))
+        context.close()

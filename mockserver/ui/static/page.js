@@ -37,8 +37,10 @@ export function isoTime(epoch) {
 }
 
 export function shortTime(value) {
+  // the time of day, to the millisecond; epoch seconds or ISO text (the journal's times) alike
   const text = isoTime(value);
-  return text.includes(" ") ? text.split(" ")[1].slice(0, 12) : text;
+  const time = text.split(/[ T]/)[1];
+  return time ? time.replace("Z", "").slice(0, 12) : text;
 }
 
 export function notify(message, kind = "error") {
