@@ -36,6 +36,7 @@ from mockserver.render import Renderer
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
 from mockserver.stateless import StatelessPaths, stateless_routes
 from mockserver.strict import ResponseChecker, violation
+from mockserver.ui import dashboard_routes
 from mockserver.vendors import vendor_for
 from mockserver.vendors.base import CONTROL_ERROR_HEADER, INJECTED_HEADER, Call, Handler, Vendor
 
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     for api in catalog.values():
         routes.extend(api_routes(engine, vendors[api.name], api))
     routes.extend(stateless_routes(engine, stateless))
+    routes.extend(dashboard_routes(engine))
     routes.extend(admin_routes(engine))  # after the APIs: Starlette tries routes in order, per request
     unknown = StatelessPaths(stateless)
     routes.append(_catch_all(engine, vendors, unknown))
