@@ -137,6 +137,21 @@ def test_a_broken_scenario_upload_shows_the_error_at_its_line(
     expect(row(page, "letta", run).locator("td.scenario")).to_have_text("broken")
 
 
+def test_a_checked_scenario_is_saved_through_the_admin_api(page: Any, mock: MockServer) -> None:
+    page.click('.tab[data-view="scenarios"]')
+    page.select_option("#editor-api", "letta")
+    page.fill("#editor-name", "saved-from-page")
+    page.fill("#editor-text", FIXED)
+    expect(page.locator("#editor-status")).to_have_text("OK: created → running → completed")
+    page.click("#editor-save")
+    expect(page.locator("#editor-status")).to_have_text("saved as saved-from-page")
+    stored = mock.client.get("/__mock/scenarios/letta/saved-from-page")
+    assert stored.status_code == 200, stored.text
+    run = create_run(mock, scenario="saved-from-page")
+    expect(row(page, "letta", run).locator("td.scenario")).to_have_text("saved-from-page")
+    page.screenshot(path=str(SCREENSHOTS / "scenario-saved.png"))
+
+
 def test_scenarios_drawn_per_api_set_default_and_queue(page: Any, mock: MockServer) -> None:
     page.click('.tab[data-view="scenarios"]')
     letta = page.locator('section.scenario-api[data-api="letta"]')
