@@ -13,9 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.bundled import bundled_specs
-from lifecycle.errors import SourceError
-from mockserver.catalog import load_catalog
 from mockserver.servers import free_port
 from tests.conftest import REPO
 
@@ -47,15 +44,6 @@ def run_script(script: str, folder: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
 
 
-def layers_scenario_folders(folder: Path) -> bool:
-    """Whether ``serve --scenarios`` lays a folder without a default over the bundled scenarios."""
-    try:
-        load_catalog(bundled_specs(), folder, apis=["privategpt"])
-    except SourceError:
-        return False
-    return True
-
-
 def test_the_section_shows_recording_and_replaying() -> None:
     assert len(BLOCKS) == 2
     assert "comeback record openapi/privategpt.yaml --target" in BLOCKS[0]
@@ -67,11 +55,7 @@ def test_the_commands_print_what_the_readme_shows(tmp_path: Path) -> None:
     (tmp_path / "openapi").symlink_to(REPO / "openapi")
     ports = {str(port): str(free_port()) for port in (8000, 8001, 8002)}
     bin_dir = Path(sys.executable).parent
-    for number, block in enumerate(BLOCKS):
-        if number == 1 and not layers_scenario_folders(tmp_path / "recorded"):
-            pytest.skip(
-                "here --scenarios replaces the bundled scenarios; the replay needs them layered (issue 13)"
-            )
+    for block in BLOCKS:
         script = block.replace(".venv/bin/", f"{bin_dir}/")
         for old, new in ports.items():
             script = script.replace(f"127.0.0.1:{old}", f"127.0.0.1:{new}").replace(
