@@ -2,7 +2,7 @@
 
 comeback serve                        the mock: every bundled spec and scenario on 127.0.0.1:8000
 comeback lint openapi/*.yaml          exit 0 clean, 1 findings, 2 usage error
-comeback check SPEC --base-url URL    exit 0 clean, 1 violations, 2 usage error or unreachable
+comeback check SPEC --base-url URL    exit 0 clean, 1 violations, 2 usage error or unreachable, 3 kit error
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import uvicorn
 
-from contracts.phases import PHASES
+from comeback import check_command
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.errors import SourceError
 from lifecycle.lint import lint_document
@@ -106,47 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
 
-    check = commands.add_parser("check", help="check a live server against a spec and its lifecycle")
-    check.add_argument("spec", type=Path, help="the spec file, e.g. openapi/letta.yaml")
-    check.add_argument("--base-url", required=True, help="where the server under test listens")
-    check.add_argument(
-        "--header",
-        action="append",
-        default=[],
-        metavar="'NAME: VALUE'",
-        help="sent with every request (repeatable)",
-    )
-    check.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a parameter value to use (repeatable)",
-    )
-    check.add_argument(
-        "--phase", action="append", choices=PHASES, help="run only these phases (repeatable; default: all)"
-    )
-    check.add_argument(
-        "--resources", type=int, default=3, help="resources to create in the lifecycle phase (default: 3)"
-    )
-    check.add_argument(
-        "--deadline", type=float, default=30.0, help="seconds for a resource to reach a terminal state"
-    )
-    check.add_argument(
-        "--tolerate", action="append", default=[], metavar="DEVIATION", help="excuse a known deviation (warn)"
-    )
-    check.add_argument(
-        "--no-tolerate", action="append", default=[], metavar="DEVIATION", help="fail on a known deviation"
-    )
-    check.add_argument(
-        "--examples", type=int, default=10, help="Schemathesis examples per operation and mode (default: 10)"
-    )
-    check.add_argument("--seed", type=int, default=0, help="seed of the generated data (default: 0)")
-    check.add_argument(
-        "--max-time", type=float, default=120.0, help="seconds for the conformance phase (default: 120)"
-    )
-    check.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
-    check.set_defaults(run=_check)
+    check_command.add_parser(commands)
     return parser
 
 
@@ -168,49 +128,6 @@ def _lint(arguments: argparse.Namespace) -> int:
         total += len(findings)
     print(f"{len(files)} file(s) checked, {total} finding(s)", file=sys.stderr)
     return EXIT_FINDINGS if total else EXIT_OK
-
-
-def _check(arguments: argparse.Namespace) -> int:
-    # imported here: the kit brings Schemathesis and Hypothesis, which `serve` should not pay for
-    from contracts.probes import Options  # noqa: PLC0415
-    from contracts.requests import UsageError  # noqa: PLC0415
-    from contracts.run import check as run_check  # noqa: PLC0415
-    from contracts.target import Unreachable  # noqa: PLC0415
-
-    try:
-        headers = dict(_pair(text, ":") for text in arguments.header)
-        params = dict(_pair(text, "=") for text in arguments.param)
-        options = Options(resources=arguments.resources, deadline=arguments.deadline)
-        report = run_check(
-            arguments.spec,
-            arguments.base_url,
-            headers=headers,
-            params=params,
-            phases=arguments.phase or PHASES,
-            options=options,
-            tolerate=arguments.tolerate,
-            no_tolerate=arguments.no_tolerate,
-            examples=arguments.examples,
-            seed=arguments.seed,
-            max_time=arguments.max_time,
-        )
-    except (Unreachable, UsageError, ValueError, OSError) as error:
-        print(f"comeback check: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except SourceError as error:
-        print(f"comeback check: the spec is not usable:\n{error}", file=sys.stderr)
-        return EXIT_USAGE
-    print(report.summary())
-    if arguments.junit is not None:
-        arguments.junit.write_text(report.junit(), encoding="utf-8")
-    return report.exit_code
-
-
-def _pair(text: str, separator: str) -> tuple[str, str]:
-    name, found, value = text.partition(separator)
-    if not found or not name.strip():
-        raise ValueError(f"{text!r} is not NAME{separator}VALUE")
-    return name.strip(), value.strip()
 
 
 def _serve(arguments: argparse.Namespace) -> int:
