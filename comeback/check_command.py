@@ -102,6 +102,13 @@ def add_parser(commands: Any) -> None:
         default=25,
         help="Schemathesis examples per operation and phase (default: 25)",
     )
+    check.add_argument(
+        "--operation",
+        action="append",
+        default=[],
+        metavar="OPERATION_ID",
+        help="conformance on these operations only (repeatable; default: all)",
+    )
     check.add_argument("--seed", type=int, default=0, help="seed of the generated data (default: 0)")
     check.add_argument(
         "--max-time", type=float, default=120.0, help="seconds for the conformance phase (default: 120)"
@@ -145,6 +152,7 @@ def run(arguments: argparse.Namespace) -> int:
             seed=arguments.seed,
             max_time=arguments.max_time,
             auth=arguments.auth,
+            operations=arguments.operation,
             progress=progress,
         )
     except (ValueError, OSError) as error:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,7 @@ class Settings:
     examples: int = 25
     seed: int = 0
     time_budget: float = 120.0
+    operations: tuple[str, ...] = ()  # only these operationIds (default: all)
     progress: Callable[[str], None] = lambda _: None
 
 
@@ -101,7 +103,10 @@ def conformance(spec_path: Path, lifecycle: Lifecycle, report: Report, settings:
             "operations": _per_operation(lifecycle),
         }
     )
-    schema = schemathesis.openapi.from_path(str(spec_path), config=config)
+    schema: Any = schemathesis.openapi.from_path(str(spec_path), config=config)
+    if settings.operations:
+        schema = schema.include(operation_id=list(settings.operations))
+    _fresh_caller_ids(schema, lifecycle)
     labels = {
         result.ok().label: str(result.ok().definition.raw.get("operationId", result.ok().label))
         for result in schema.get_all_operations()
@@ -116,10 +121,28 @@ def conformance(spec_path: Path, lifecycle: Lifecycle, report: Report, settings:
             if not (label == stream_label and check == "response_schema_conformance"):  # the stream probe's
                 report.expect(f"conformance.{check}", label)
     recorder = _Recorder(report, lifecycle, settings, labels, document)
-    started = time.monotonic()
     stream = from_schema(schema).execute()
+    try:
+        _consume(stream, recorder, report, settings)
+    finally:
+        _FRESH.pop(id(schema), None)
+    for label in labels:
+        for check in enabled:
+            if (f"conformance.{check}", label) not in report.cases:
+                continue
+            report.not_observed(
+                f"conformance.{check}",
+                label,
+                reason="no generated request reached this check (budget, or it does not apply)",
+            )
+        report.not_observed("conformance.transport", label, reason="no request was sent")
+
+
+def _consume(stream: Any, recorder: _Recorder, report: Report, settings: Settings) -> None:
+    """Record the engine's events as they come; stop it if it overruns the budget."""
+    started = time.monotonic()
     for event in stream:
-        if isinstance(event, events.ScenarioFinished):
+        if isinstance(event, events.ScenarioFinished) and event.label:
             recorder.scenario(event)
             elapsed = time.monotonic() - started
             settings.progress(f"conformance: {event.phase.value} {event.label or ''} ({elapsed:.0f}s)")
@@ -131,16 +154,6 @@ def conformance(spec_path: Path, lifecycle: Lifecycle, report: Report, settings:
             report.add(
                 Violation("conformance.transport", f"Schemathesis stopped: {event.exception}", unit="")
             )
-    for label in labels:
-        for check in enabled:
-            if (f"conformance.{check}", label) not in report.cases:
-                continue
-            report.not_observed(
-                f"conformance.{check}",
-                label,
-                reason="no generated request reached this check (budget, or it does not apply)",
-            )
-        report.not_observed("conformance.transport", label, reason="no request was sent")
 
 
 def _per_operation(lifecycle: Lifecycle) -> list[dict[str, Any]]:
@@ -165,6 +178,34 @@ def _per_operation(lifecycle: Lifecycle) -> list[dict[str, Any]]:
             }
         )
     return settings
+
+
+# schemas whose creates get a fresh caller-chosen id: id(schema) -> (operationId, query parameter)
+_FRESH: dict[int, tuple[str, str]] = {}
+
+
+def _fresh_caller_ids(schema: Any, lifecycle: Lifecycle) -> None:
+    """A caller-chosen id (PrivateGPT's ``message_id``) gets a fresh value in every generated create:
+    the spec's example would make every create after the first a documented duplicate (400), and
+    the create's other answers (to invalid bodies, say) would never be seen. Schemathesis allows a
+    ``before_call`` hook only globally: it is registered once and acts only on the kit's schemas."""
+    caller = lifecycle.create.caller_id
+    if caller is None or not caller.startswith("$request.query."):
+        return
+    if not _FRESH:
+        schemathesis.hook(_before_call)
+    _FRESH[id(schema)] = (lifecycle.create.operation, caller.removeprefix("$request.query."))
+
+
+def _before_call(context: Any, case: Any, kwargs: Any) -> None:
+    fresh = _FRESH.get(id(case.operation.schema))
+    if fresh is None or case.operation.definition.raw.get("operationId") != fresh[0]:
+        return
+    if isinstance(case.query, dict) and isinstance(case.query.get(fresh[1]), str):
+        case.query[fresh[1]] = f"comeback-{uuid.uuid4()}"
+
+
+_before_call.__name__ = "before_call"
 
 
 def schema_document(spec_path: Path) -> Mapping[str, Any]:

@@ -81,6 +81,7 @@ def check(  # noqa: PLR0915 (one straight sequence: validate, then each phase, t
     seed: int = 0,
     max_time: float = 120.0,
     auth: AuthMode | None = None,
+    operations: Iterable[str] = (),
     progress: Progress | None = None,
 ) -> Report:
     """Check the server at ``base_url`` against ``spec_path``; the report says how it went
@@ -91,6 +92,11 @@ def check(  # noqa: PLR0915 (one straight sequence: validate, then each phase, t
     names = credential_headers(schema_document(spec_path))
     report = Report(spec.name, references=secret_references(given, names))
     problems = unknown_deviations(spec, [*tolerate, *no_tolerate])
+    for operation in operations:
+        if operation not in spec.operations:
+            close = difflib.get_close_matches(operation, sorted(spec.operations), n=1)
+            guess = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(f"--operation {operation!r} is no operationId of {spec.name}{guess}")
     hint = check_base_url(base_url)
     if hint or problems:
         report.fail("; ".join([*([hint] if hint else []), *problems]), EXIT_USAGE)
@@ -128,6 +134,7 @@ def check(  # noqa: PLR0915 (one straight sequence: validate, then each phase, t
                         examples,
                         seed,
                         max_time,
+                        tuple(operations),
                         say,
                     )
                     conformance(spec_path, spec.lifecycle, report, settings)

@@ -14,7 +14,7 @@ from contracts.probes import Options
 from contracts.report import Report
 from contracts.run import check
 from lifecycle.bundled import bundled_specs
-from tests.servers.base import Defects, serve
+from tests.servers.base import STATES, Defects, serve
 from tests.servers.privategpt import PrivateGpt
 
 SPEC = next(path for path in bundled_specs() if path.stem == "privategpt")
@@ -52,8 +52,10 @@ def test_a_reset_after_a_500_is_a_finding_and_every_later_phase_still_runs(tmp_p
     junit, data = tmp_path / "report.xml", tmp_path / "report.json"
     with serve(PrivateGpt, Defects(delete_500=True, reset_after_500=True)) as url:
         code = main(
-            ["check", str(SPEC), "--base-url", url, "--phase", "delete", "--phase", "stream", "--quiet"]
-            + ["--deadline", "6", "--junit", str(junit), "--report-json", str(data)]
+            [
+                *["check", str(SPEC), "--base-url", url, "--phase", "delete", "--phase", "stream", "--quiet"],
+                *["--deadline", "6", "--junit", str(junit), "--report-json", str(data)],
+            ]
         )
     assert code == 1
     report = json.loads(data.read_text(encoding="utf-8"))
@@ -78,7 +80,14 @@ def test_a_transport_failure_is_charged_to_the_check_in_progress() -> None:
 
 
 def test_200_to_invalid_bodies_is_not_excused_by_the_400_not_422_deviation() -> None:
-    report = run(Defects(accept_invalid=True), ("conformance",), auth="none", max_time=20, examples=10)
+    report = run(
+        Defects(accept_invalid=True),
+        ("conformance",),
+        auth="none",
+        max_time=20,
+        examples=10,
+        operations=["createAsyncMessage"],
+    )
     create = "POST /v1/messages/async"
     found = [v for v in report.violations if v.check == "conformance.negative_data_rejection"]
     assert any(v.unit == create for v in found), report.summary()
@@ -136,10 +145,8 @@ def test_a_usage_error_still_writes_junit_and_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     junit, data = tmp_path / "r.xml", tmp_path / "r.json"
-    code = main(
-        ["check", str(SPEC), "--base-url", "127.0.0.1:8000", "--junit", str(junit)]
-        + ["--report-json", str(data)]
-    )
+    arguments = ["check", str(SPEC), "--base-url", "127.0.0.1:8000", "--junit", str(junit)]
+    code = main([*arguments, "--report-json", str(data)])
     assert code == 2
     assert "did you mean 'http://127.0.0.1:8000'?" in capsys.readouterr().err
     assert ElementTree.parse(junit).getroot().get("failures") == "1"
@@ -162,3 +169,12 @@ def test_help_lists_the_deviation_names(capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     assert "running-never-written" in out
     assert "validation-400-not-422" in out
+
+
+def test_param_values_reach_the_generated_requests() -> None:
+    with serve(PrivateGpt, Defects()) as url:
+        check(SPEC, url, phases=("conformance",), auth="none", params={"message_id": "given-1"}, max_time=3)
+        paths = STATES[url]["paths"]
+    status_reads = [path for path in paths if path.endswith("/status")]
+    assert status_reads
+    assert {path.split("/")[4] for path in status_reads} == {"given-1"}

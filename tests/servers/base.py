@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 Route = tuple[str, re.Pattern[str], str]  # method, path pattern, handler method name
+STATES: dict[str, dict[str, Any]] = {}  # base URL -> the state of the server serving it (for tests)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         self.query = dict(parse_qsl(query, keep_blank_values=True))
         self.raw_body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with self.server.lock:
+            self.server.state.setdefault("paths", []).append(path)
         token = self.defects.token
         if token is not None and self.headers.get("Authorization") != token:
             self.json(401, {"detail": "Not authenticated"})
@@ -138,9 +141,12 @@ def serve(handler: type[Handler], defects: Defects | None = None) -> Iterator[st
     server = Server(handler, defects or Defects())
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    STATES[url] = server.state
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield url
     finally:
+        STATES.pop(url, None)
         server.shutdown()
         server.server_close()
 
