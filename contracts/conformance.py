@@ -100,17 +100,24 @@ def conformance(spec_path: Path, lifecycle: Lifecycle, report: Report, settings:
             "parameters": dict(settings.params),
             "request-timeout": 10,
             "output": {"sanitization": {"enabled": False}},
-            "operations": _per_operation(lifecycle),
+            "operations": [
+                *_per_operation(lifecycle),
+                # the engine reads its filters from the config (a filtered schema is not enough)
+                *(
+                    {"include-operation-id": operation, "enabled": False}
+                    for operation in _operation_ids(document)
+                    if settings.operations and operation not in settings.operations
+                ),
+            ],
         }
     )
     schema: Any = schemathesis.openapi.from_path(str(spec_path), config=config)
-    if settings.operations:
-        schema = schema.include(operation_id=list(settings.operations))
     _fresh_caller_ids(schema, lifecycle)
     labels = {
         result.ok().label: str(result.ok().definition.raw.get("operationId", result.ok().label))
         for result in schema.get_all_operations()
         if hasattr(result, "ok")
+        and (not settings.operations or result.ok().definition.raw.get("operationId") in settings.operations)
     }
     enabled = [c for c in CHECKS if not (c == "ignored_auth" and settings.auth == "none")]
     stream_label = next(
@@ -206,6 +213,15 @@ def _before_call(context: Any, case: Any, kwargs: Any) -> None:
 
 
 _before_call.__name__ = "before_call"
+
+
+def _operation_ids(document: Mapping[str, Any]) -> list[str]:
+    return [
+        str(operation["operationId"])
+        for item in (document.get("paths") or {}).values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
 
 
 def schema_document(spec_path: Path) -> Mapping[str, Any]:
@@ -305,7 +321,8 @@ class _Recorder:
         if tolerated is None and key in self.seen:
             self.report.found.remove(self.seen[key])  # an excused sighting is replaced by a real one
         detail = next((line.strip() for line in (failure.message or "").splitlines() if line.strip()), "")
-        message = failure.title + (f" (got {status})" if status is not None else "")
+        # Schemathesis' failure code first (ST101...): its documentation is indexed by it
+        message = f"{failure.code} {failure.title}" + (f" (got {status})" if status is not None else "")
         message += f": {detail}" if detail else ""
         if deviation is not None and tolerated is None:
             message += f" (the known deviation {deviation.name!r} is not tolerated)"

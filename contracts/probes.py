@@ -61,7 +61,8 @@ class Probes:
             yield
         finally:
             self.report.add_time(check, unit, time.monotonic() - began)
-            self.current = before
+        # restored only on success: after an exception, ``current`` names the check it broke
+        self.current = before
 
     def create(self, **kwargs: str) -> Created:
         made = self.requests.create(self.target, **kwargs)

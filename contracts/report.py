@@ -13,6 +13,7 @@ a check is never shown as ok for something it did not see.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Mapping
@@ -52,9 +53,9 @@ class Violation:
             )
         if self.timeline:
             lines.append("    observed: " + " -> ".join(self.timeline))
-        commands = list(self.reproduce) or [
-            f"{exchange.curl(references)}   # {exchange.outcome()}" for exchange in self.exchanges
-        ]
+        commands = list(self.reproduce) or _collapsed(
+            [f"{exchange.curl(references)}   # {exchange.outcome()}" for exchange in self.exchanges]
+        )
         if commands:
             lines.append("    reproduce:")
             lines.extend("      " + command.replace("\n", "\n      ") for command in commands)
@@ -71,6 +72,15 @@ class Violation:
             "reproduce": list(self.reproduce)
             or [f"{e.curl(references)}   # {e.outcome()}" for e in self.exchanges],
         }
+
+
+def _collapsed(lines: list[str]) -> list[str]:
+    """Consecutive identical commands (polling) shown once, with how many times they ran."""
+    shown: list[str] = []
+    for line, group in itertools.groupby(lines):
+        count = len(list(group))
+        shown.append(line + (f" (x{count})" if count > 1 else ""))
+    return shown
 
 
 @dataclass

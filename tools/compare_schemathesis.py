@@ -17,13 +17,17 @@ from pathlib import Path
 
 from contracts.run import check
 from lifecycle.bundled import bundled_specs
-from tests.servers.base import Defects, serve
+from tests.servers.base import Defects, Handler, serve
+from tests.servers.letta import Letta
 from tests.servers.privategpt import PrivateGpt
 
-SPEC = next(path for path in bundled_specs() if path.stem == "privategpt")
-DEFECTS = Defects(accept_invalid=True, delete_500=True)
+SPECS = {path.stem: path for path in bundled_specs()}
+SERVERS: dict[str, tuple[type[Handler], Defects]] = {
+    "privategpt": (PrivateGpt, Defects(accept_invalid=True, delete_500=True)),
+    "letta": (Letta, Defects(limit_500=True, delete_500=True, reset_after_500=True)),
+}
 _SECTION = re.compile(r"^_+ (\S+ \S+|Stateful) (?:tests )?_+$")
-_FAILURE = re.compile(r"^- (?:ST\d+ )?(.+)$")
+_FAILURE = re.compile(r"^- (ST\d+) (.+)$")
 # what the kit leaves out of conformance by design, and why (shown in the table)
 BY_DESIGN = {
     "SSE event violates schema": "by design: the spec describes the stream body as one string of "
@@ -33,9 +37,9 @@ BY_DESIGN = {
 }
 
 
-def plain(url: str, seconds: int) -> set[tuple[str, str]]:
+def plain(spec: Path, url: str, seconds: int) -> set[tuple[str, str]]:
     executable = Path(sys.executable).with_name("schemathesis")
-    command = [str(executable), "run", str(SPEC), "--url", url, "--checks", "all", "--max-time", str(seconds)]
+    command = [str(executable), "run", str(spec), "--url", url, "--checks", "all", "--max-time", str(seconds)]
     output = subprocess.run(command, capture_output=True, text=True, check=False).stdout
     found: set[tuple[str, str]] = set()
     operation = None
@@ -45,40 +49,55 @@ def plain(url: str, seconds: int) -> set[tuple[str, str]]:
             operation = section.group(1)
             continue
         failure = _FAILURE.match(line.strip())
-        if operation and failure and not failure.group(1).startswith(("http", "curl")):
-            title = failure.group(1).strip()
-            if re.match(r"^(body|query|path|headers|cookies): ", title):
-                continue  # a detail line of the failure above, not a failure of its own
-            found.add((operation, title))
+        if operation and failure:
+            found.add((operation, f"{failure.group(1)} {failure.group(2).strip()}"))
     return found
 
 
-def kit(url: str, seconds: int) -> set[tuple[str, str]]:
+def kit(spec: Path, url: str, seconds: int) -> set[tuple[str, str]]:
     # the server has no auth, but the spec says it is required: check it as the spec says, as plain
     # Schemathesis does (with --auth none both are silent about auth, as they should be)
-    report = check(SPEC, url, phases=("conformance",), auth="required", max_time=seconds, examples=100)
+    report = check(spec, url, phases=("conformance",), auth="required", max_time=seconds, examples=100)
     return {(v.unit, v.message.split(" (got")[0].split(":")[0]) for v in report.found}
+
+
+def same(kit_title: str, title: str) -> bool:
+    """The same distinct failure: Schemathesis' identity is the failure code on an operation."""
+    return kit_title.split(maxsplit=1)[0] == title.split(maxsplit=1)[0]
 
 
 def main() -> None:
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 60
-    with serve(PrivateGpt, DEFECTS) as url:
-        schemathesis_found = plain(url, seconds)
-    with serve(PrivateGpt, DEFECTS) as url:
-        kit_found = kit(url, seconds)
-    print(f"budget {seconds}s each; defects: {DEFECTS}")
+    for api, (handler, defects) in SERVERS.items():
+        with serve(handler, defects) as url:
+            schemathesis_found = plain(SPECS[api], url, seconds)
+        with serve(handler, defects) as url:
+            kit_found = kit(SPECS[api], url, seconds)
+        table(api, defects, seconds, schemathesis_found, kit_found)
+
+
+def table(
+    api: str,
+    defects: Defects,
+    seconds: int,
+    schemathesis_found: set[tuple[str, str]],
+    kit_found: set[tuple[str, str]],
+) -> None:
+    print(f"\n### {api}: budget {seconds}s each; defects: {defects}\n")
     print("| operation | failure (plain Schemathesis) | kit |")
     print("|---|---|---|")
     for operation, title in sorted(schemathesis_found):
-        if operation == "Stateful":  # Schemathesis groups these under "Stateful tests"
-            where = sorted(op for op, t in kit_found if t == title)
-            verdict = f"yes ({', '.join(where)})" if where else BY_DESIGN.get(title, "NO")
+        design = next((why for text, why in BY_DESIGN.items() if text in title), "NO")
+        if operation.startswith("Stateful"):  # Schemathesis groups these under "Stateful tests"
+            where = sorted(op for op, t in kit_found if same(t, title))
+            verdict = f"yes ({', '.join(where)})" if where else design
         else:
-            verdict = "yes" if (operation, title) in kit_found else BY_DESIGN.get(title, "NO")
+            found = [t for op, t in kit_found if op == operation and same(t, title)]
+            verdict = f"yes ({found[0]})" if found else design
         print(f"| {operation} | {title} | {verdict} |")
-    for operation, title in sorted(kit_found - schemathesis_found):
-        if ("Stateful", title) not in schemathesis_found:
-            print(f"| {operation} | (kit only) {title} | yes |")
+    for operation, title in sorted(kit_found):
+        if not any(op in (operation, "Stateful tests") and same(title, t) for op, t in schemathesis_found):
+            print(f"| {operation} | (kit only) | {title} |")
 
 
 if __name__ == "__main__":

@@ -15,9 +15,12 @@ from contracts.report import Report
 from contracts.run import check
 from lifecycle.bundled import bundled_specs
 from tests.servers.base import STATES, Defects, serve
+from tests.servers.letta import Letta
 from tests.servers.privategpt import PrivateGpt
 
 SPEC = next(path for path in bundled_specs() if path.stem == "privategpt")
+LETTA = next(path for path in bundled_specs() if path.stem == "letta")
+AGENT = "agent-123e4567-e89b-42d3-8456-426614174000"
 FAST = Options(resources=1, deadline=6.0, settle=0.5, first_poll=0.05, max_poll=0.5)
 
 
@@ -63,20 +66,16 @@ def test_a_reset_after_a_500_is_a_finding_and_every_later_phase_still_runs(tmp_p
     assert outcomes["delete.answer"]["outcome"] == "failed"
     assert outcomes["delete.then_read"]["outcome"] == "not observed"
     assert "could not be deleted: 500" in outcomes["delete.then_read"]["reason"]
-    assert outcomes["stream.opens"]["outcome"] == "passed"  # the next phase ran
+    # the next phase ran, and met the reset of the connection the 500 left behind
+    assert outcomes["stream.opens"]["outcome"] == "failed"
+    reset = next(f for f in report["findings"] if f["check"] == "stream.opens")
+    assert "expected an HTTP answer" in reset["message"]
+    assert "failed:" in reset["reproduce"][-1]  # the request that met the reset, with what happened
+    assert "transport failure in stream.opens" in outcomes["stream.frames"]["reason"]
     suite = ElementTree.parse(junit).getroot()
     failures = [case for case in suite if case.find("failure") is not None]
     assert int(suite.get("failures", "-1")) == len(failures)
     assert all(case.get("time") is not None for case in suite)
-
-
-def test_a_transport_failure_is_charged_to_the_check_in_progress() -> None:
-    with serve(PrivateGpt, Defects(delete_500=True, reset_after_500=True)) as url:
-        report = check(SPEC, url, phases=("delete",), options=FAST)
-        # the same connection is reused by the next phase: the reset lands there
-        assert report.exit_code == 1
-    transport = [v for v in report.found if "expected an HTTP answer" in v.message]
-    assert transport == [] or transport[0].exchanges
 
 
 def test_200_to_invalid_bodies_is_not_excused_by_the_400_not_422_deviation() -> None:
@@ -178,3 +177,55 @@ def test_param_values_reach_the_generated_requests() -> None:
     status_reads = [path for path in paths if path.endswith("/status")]
     assert status_reads
     assert {path.split("/")[4] for path in status_reads} == {"given-1"}
+
+
+# -- Letta ----------------------------------------------------------------------------------------
+def test_letta_delete_500_then_a_reset_is_two_findings_and_the_stream_phase_still_runs() -> None:
+    """Letta 0.16.8: DELETE answers 500, then the kept-alive connection is reset."""
+    with serve(Letta, Defects(delete_500=True, reset_after_500=True)) as url:
+        report = check(LETTA, url, phases=("delete", "stream"), options=FAST)
+    assert report.exit_code == 1
+    answer = next(v for v in report.violations if v.check == "delete.answer")
+    assert "delete-run-500" in answer.message
+    assert report.outcome("delete.then_read") == ("not observed", "the resource could not be deleted: 500")
+    reset = [v for v in report.violations if "expected an HTTP answer" in v.message]
+    assert reset, report.summary()
+    assert reset[0].check.startswith("stream.")  # charged to the check that met the reset
+    assert report.outcome("stream.cancel_closes")[0] != "failed" or reset[0].check == "stream.cancel_closes"
+
+
+def test_letta_documented_503_on_the_stream_is_no_alarm() -> None:
+    with serve(Letta, Defects(stream_status=503)) as url:
+        report = check(LETTA, url, phases=("stream",), options=FAST)
+    assert report.violations == [], report.summary()
+    assert report.outcome("stream.opens")[1].startswith("the stream answered 503, documented as unavailable")
+    assert report.outcome("stream.cancel_closes")[0] == "not observed"
+
+
+def test_letta_cancelled_run_that_flips_to_completed_3s_later_is_caught() -> None:
+    options = Options(resources=1, deadline=10.0, settle=1.0, first_poll=0.05, max_poll=0.5)
+    with serve(Letta, Defects(cancel_flips_after=3.0, work_seconds=2.5)) as url:
+        report = check(LETTA, url, phases=("cancel",), options=options)
+    sticky = [v for v in report.violations if v.check == "cancel.sticky"]
+    assert sticky, report.summary()
+    assert "cancel-not-sticky" in sticky[0].message
+
+
+def test_letta_500_on_a_negative_limit_is_found_in_conformance() -> None:
+    with serve(Letta, Defects(limit_500=True)) as url:
+        report = check(
+            LETTA, url, phases=("conformance",), auth="none", max_time=10, operations=["listStepsForRun"]
+        )
+    errors = [v for v in report.violations if v.check == "conformance.not_a_server_error"]
+    assert errors, report.summary()
+    assert errors[0].unit == "GET /v1/runs/{run_id}/steps"
+
+
+def test_letta_agent_not_found_hints_param_and_the_param_makes_it_pass(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with serve(Letta, Defects(extra={"agents": {AGENT}})) as url:
+        base = ["check", str(LETTA), "--base-url", url, "--phase", "lifecycle", "--quiet", "--deadline", "6"]
+        assert main(base) == 2
+        assert "pass --param agent_id=VALUE" in capsys.readouterr().err
+        assert main([*base, "--param", f"agent_id={AGENT}"]) == 0

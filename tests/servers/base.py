@@ -8,6 +8,7 @@ client reuses it (what Letta 0.16.8 does after its DELETE 500).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -65,7 +66,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_one_request(self) -> None:
         if self.poisoned:
-            # reset the kept-alive connection instead of answering: RST, not a clean close
+            # wait for the client to reuse the kept-alive connection, then reset it instead of
+            # answering: RST, not a clean close
+            with contextlib.suppress(OSError):
+                self.connection.recv(1, socket.MSG_PEEK)
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             return
