@@ -29,7 +29,14 @@ def problems(lifecycle: Lifecycle, seen: list[Observation]) -> Iterator[tuple[st
     """(check, message, excusing deviation) for everything wrong in ``seen``."""
     answered = [o for o in seen if o.status == 200]
     for observation in answered:
-        if observation.state is None:
+        if observation.state is None and observation.note:
+            yield (
+                "lifecycle.state_known",
+                f"expected a JSON body showing a state; the read answered 200 with {observation.note} "
+                f"(at {observation.at:.2f}s)",
+                None,
+            )
+        elif observation.state is None:
             values = {k: v for k, v in observation.values.items() if k in _shown_fields(lifecycle)}
             yield (
                 "lifecycle.state_known",

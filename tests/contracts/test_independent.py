@@ -78,6 +78,15 @@ def test_a_reset_after_a_500_is_a_finding_and_every_later_phase_still_runs(tmp_p
     assert all(case.get("time") is not None for case in suite)
 
 
+def test_a_body_that_is_neither_utf8_nor_json_is_a_finding_not_a_crash() -> None:
+    report = run(Defects(garbage_status=True), ("lifecycle", "delete"))
+    assert report.error is None
+    found = [v.message for v in report.violations if v.check == "lifecycle.state_known"]
+    assert found
+    assert "not a JSON object" in found[0]
+    assert report.outcome("delete.answer")[0] == "passed"  # the next phase ran
+
+
 def test_200_to_invalid_bodies_is_not_excused_by_the_400_not_422_deviation() -> None:
     report = run(
         Defects(accept_invalid=True),

@@ -38,6 +38,7 @@ class Defects:
     delete_500: bool = False
     drop_stream: bool = False  # end the stream without its terminal signal
     work_seconds: float = 1.0  # how long a resource works before it completes
+    garbage_status: bool = False  # the status read answers 200 with bytes that are neither UTF-8 nor JSON
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -74,6 +75,14 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         super().handle_one_request()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # the standard library answers 501 to a method it has no handler for; a web framework
+        # answers 405 (with Allow) on a known path, as the servers imitated here do
+        if code == 501 and getattr(self, "command", None):
+            self._dispatch()
+            return
+        super().send_error(code, message, explain)
 
     def _dispatch(self) -> None:
         path, _, query = self.path.partition("?")

@@ -115,7 +115,13 @@ class PrivateGpt(Handler):
 
     def status(self, mid: str) -> None:
         message = self._find(mid)
-        if message is not None:
+        if message is not None and self.defects.garbage_status:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"\xff\xfe{oops}")
+        elif message is not None:
             self.json(200, self._view(message))
 
     def cancel(self, mid: str) -> None:
