@@ -118,9 +118,10 @@ class PrivateGpt(Handler):
         if message is not None and self.defects.garbage_status:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", "9")
+            garbage = b"\xff\xfe{oops}"
+            self.send_header("Content-Length", str(len(garbage)))
             self.end_headers()
-            self.wfile.write(b"\xff\xfe{oops}")
+            self.wfile.write(garbage)
         elif message is not None:
             self.json(200, self._view(message))
 
