@@ -95,6 +95,8 @@ def conformance(spec_path: Path, lifecycle: Lifecycle, report: Report, settings:
             "seed": settings.seed,
             "max-time": max(1, round(settings.time_budget)),
             "continue-on-failure": True,
+            # no crash cache in the user's folder: each run is judged on what it sees itself
+            "cache": {"enabled": False},
             "checks": checks,
             "generation": {"max-examples": settings.examples, "database": "none"},
             "parameters": dict(settings.params),
