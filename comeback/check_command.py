@@ -30,8 +30,8 @@ def _deviation_names() -> str:
             continue
         found = [str(d.get("name")) for d in block.get("deviations") or [] if isinstance(d, dict)]
         if found:
-            names.append(f"{path.stem}: {', '.join(found)}")
-    return "; ".join(names)
+            names.append(f"  {path.stem}: {', '.join(found)}")
+    return "\n".join(names)
 
 
 def add_parser(commands: Any) -> None:
@@ -41,7 +41,8 @@ def add_parser(commands: Any) -> None:
         help="check a live server against a spec and its lifecycle",
         description="Check a live server against a spec and its lifecycle. Exit 0 clean, 1 violations, "
         "2 usage error or unreachable, 3 internal error of the kit; the reports are written on every exit.",
-        epilog=f"Known deviations (for --tolerate / --no-tolerate): {_deviation_names()}",
+        epilog=f"known deviations (for --tolerate / --no-tolerate):\n{_deviation_names()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # one API per line, names unbroken
     )
     check.add_argument("spec", type=Path, help="the spec file, e.g. openapi/letta.yaml")
     check.add_argument(

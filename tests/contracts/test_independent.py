@@ -176,7 +176,8 @@ def test_help_lists_the_deviation_names(capsys: pytest.CaptureFixture[str]) -> N
         main(["check", "--help"])
     out = capsys.readouterr().out
     assert "running-never-written" in out
-    assert "validation-400-not-422" in out
+    assert "  privategpt: validation-400-not-422, " in out
+    assert "chatbody-only-messages-required" in out  # never broken across lines
 
 
 def test_param_values_reach_the_generated_requests() -> None:
