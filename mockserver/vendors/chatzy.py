@@ -13,10 +13,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from lifecycle.openapi import Operation
 from lifecycle.timeline import Timeline
+from mockserver.conversation import stable_uuid
 from mockserver.inputs import Problem
 from mockserver.render import iso
 from mockserver.store import Resource
-from mockserver.streams import frame
+from mockserver.streams import frame, reply_so_far
 from mockserver.vendors.base import SCENARIO_HEADER, Call, Vendor
 
 _CODES = {
@@ -128,10 +129,13 @@ class Chatzy(Vendor):
         if conversation is None:
             return self.error(404, f"Conversation {conversation_id} not found")
         current = self.engine.find(self.name, conversation_id)
+        stored = conversation["messages"]
         if current is not None:
             self.engine.observe(current)
             self._keep_reply(conversation, current)
-        newest_first = list(reversed(conversation["messages"]))
+            live = None if current.extra.get("reply_kept") else self._reply_message(current)
+            stored = stored + ([live] if live is not None else [])
+        newest_first = list(reversed(stored))
         limit, offset = int(call.inputs.query.get("limit", 20)), int(call.inputs.query.get("offset", 0))
         page = newest_first[offset : offset + limit]
         data = {
@@ -144,26 +148,36 @@ class Chatzy(Vendor):
         return self.respond(call, {"data": data})
 
     def _keep_reply(self, conversation: dict[str, Any], turn: Resource) -> None:
-        """Store the assistant's reply of a finished turn once (its text is the turn's fake reply)."""
+        """Store the assistant's reply of a finished turn once: the text its stream delivered."""
         if not self.engine.is_terminal(turn) or turn.extra.get("reply_kept"):
             return
         turn.extra["reply_kept"] = True
-        reply = self.renderer.fake.value(
-            {"type": "string", "minLength": 20}, f"reply:{turn.id}:{turn.created_at}"
-        )
-        conversation["messages"].append(
-            {
-                "message_id": self.engine.new_uuid(),
-                "role": "assistant",
-                "content": reply,
-                "created_at": iso(turn.timeline.current.at),
-            }
-        )
+        reply = self._reply_message(turn)
+        if reply is not None:
+            conversation["messages"].append(reply)
+
+    def _reply_message(self, turn: Resource) -> dict[str, Any] | None:
+        """The assistant's message of a turn as it stands: the reply so far (None before any)."""
+        text = reply_so_far(self.engine, turn)
+        if not text:
+            return None
+        history = turn.timeline.history
+        began = history[1].at if len(history) > 1 else turn.timeline.current.at
+        return {
+            "message_id": stable_uuid(turn.id, repr(turn.created_at), "assistant"),
+            "role": "assistant",
+            "content": text,
+            "created_at": iso(began),
+        }
 
     def _turn_messages(self, conversation: dict[str, Any], turn: Resource) -> list[dict[str, Any]]:
+        """The turn's user message and the assistant's reply so far (kept once the turn ends)."""
         self._keep_reply(conversation, turn)
         since = iso(turn.created_at)
-        return [message for message in conversation["messages"] if message["created_at"] >= since]
+        messages = [message for message in conversation["messages"] if message["created_at"] >= since]
+        if not turn.extra.get("reply_kept") and (live := self._reply_message(turn)) is not None:
+            messages.append(live)
+        return messages
 
     def prepare(self, resource: Resource, operation: Operation, body: Any) -> Any:
         return body
