@@ -40,7 +40,9 @@ _EXPOSED_HEADERS = [
     "pagination-page",
     "pagination-take",
     "retry-after",
+    "retry-after-ms",
     "www-authenticate",
+    "x-mock-fault-injected",  # the mock's own response headers: page code may read them too
 ]
 
 
