@@ -70,6 +70,9 @@ class Letta(Vendor):
                 callback_url=request.get("callback_url"),
                 ttft_ns=None,
                 total_duration_ns=None,
+                # a message sent straight to an agent belongs to no conversation and no template
+                conversation_id=None,
+                base_template_id=None,
             )
         return body
 
@@ -86,8 +89,12 @@ class Letta(Vendor):
             runs = [r for r in runs if not self.engine.is_terminal(r)]
         if query.get("stop_reason"):
             runs = [r for r in runs if r.timeline.values.get("stop_reason") == query["stop_reason"]]
+        if query.get("agent_ids"):
+            runs = [r for r in runs if r.scope.get("agent_id") in query["agent_ids"]]
         if "background" in query and query["background"] is False:
             runs = []  # every run the mock makes is a background run
+        if query.get("conversation_id"):
+            runs = []  # runs sent straight to an agent belong to no conversation
         ascending = query.get("order", "desc") == "asc" or query.get("ascending") is True
         runs.sort(key=lambda r: r.created_at, reverse=not ascending)
         return cursor_page(runs, [r.id for r in runs], query), {}

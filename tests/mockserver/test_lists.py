@@ -210,3 +210,14 @@ def test_invent_from_date_and_unreadable_next_token(mock: Mock) -> None:
     assert early != late
     response = mock.client.get("/chats/chat-1/messages", params={"next": "???"}, headers=AUTH["invent"])
     assert response.json() == []
+
+
+def test_letta_agent_ids_and_conversation_filters(mock: Mock) -> None:
+    mine = clients.create(mock.client, "letta")
+    body = {"messages": [{"role": "user", "content": "hi"}]}
+    other = mock.client.post(
+        f"/v1/agents/{OTHER_AGENT}/messages/async", json=body, headers=AUTH["letta"]
+    ).json()["id"]
+    assert {r["id"] for r in letta_runs(mock, agent_ids=[AGENT, OTHER_AGENT])} == {mine, other}
+    assert [r["id"] for r in letta_runs(mock, agent_ids=[OTHER_AGENT])] == [other]
+    assert letta_runs(mock, conversation_id="conv-00000000-0000-4000-8000-000000000000") == []
