@@ -27,6 +27,7 @@ _CODES = {
     409: "turn_in_progress",
 }
 _TOKEN_SECONDS = 60.0
+_GREETING = "Hi! How can I help you today?"
 _JWT_HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
 
 
@@ -64,9 +65,16 @@ class Chatzy(Vendor):
 
     async def handle_initConversation(self, call: Call) -> Response:  # named after the operationId
         conversation_id = self.engine.new_uuid()
-        self.conversations[conversation_id] = {"chatbot_id": call.inputs.query["chatbot_id"], "messages": []}
+        opened_at = self.engine.clock.now()
+        self.conversations[conversation_id] = {
+            "chatbot_id": call.inputs.query["chatbot_id"],
+            "messages": [],
+            "opened_at": opened_at,
+        }
         body = self.renderer.fake_body(call.operation, 200, conversation_id)
         body["data"].update(valid=True, conversation_id=conversation_id)
+        if isinstance(body["data"].get("introductory_message"), dict):  # the chatbot's greeting
+            body["data"]["introductory_message"].update(switch=True, buttons=[], content=_GREETING)
         return self.respond(call, body)
 
     async def create(self, call: Call) -> Response:
@@ -109,6 +117,11 @@ class Chatzy(Vendor):
                 "created_at": user_message["created_at"],
             },
         )
+        if isinstance(body["data"].get("introductory_message"), dict):  # greeted when it opened
+            body["data"]["introductory_message"] = {
+                "assistant_message_id": stable_uuid(conversation_id, "greeting"),
+                "created_at": iso(conversation.get("opened_at", now)),
+            }
         return self.respond(call, body)
 
     async def handle_generateSecret(self, call: Call) -> Response:  # named after the operationId

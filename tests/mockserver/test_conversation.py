@@ -185,3 +185,26 @@ def test_chatzy_stream_status_and_message_list_show_one_conversation(base: str) 
     assert partial["role"] == "assistant"
     assert streamed.startswith(partial["content"])
     assert len(partial["content"]) < len(streamed)
+
+
+def test_open_fields_carry_values_a_real_server_sends(base: str) -> None:
+    with _client(base, "invent") as client:
+        message = client.post(
+            "/chats/chat-7/messages", json={"message": [{"type": "text", "text": "x"}]}
+        ).json()
+        assert (message["role"], message["model"], message["tools"]) == ("assistant", "gpt-4o", [])
+        assert "member" not in message
+        assert message["is_broadcast_message"] is False
+        opened = client.get("/init_conversation", params={"chatbot_id": CHATBOT}).json()["data"]
+        greeting = opened["introductory_message"]
+        assert (greeting["content"], greeting["buttons"]) == ("Hi! How can I help you today?", [])
+        body = {
+            "chatbot_id": CHATBOT,
+            "conversation_id": opened["conversation_id"],
+            "messages": {"role": "user", "content": "x"},
+        }
+        sent = client.post("/get_inference", json=body).json()["data"]
+        assert sent["introductory_message"]["created_at"] <= sent["user_message"]["created_at"]
+    with _client(base, "letta") as client:
+        run = client.post(f"/v1/agents/{AGENT}/messages/async", json={"input": "x"}).json()
+        assert (run["conversation_id"], run["base_template_id"]) == (None, None)
