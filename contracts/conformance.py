@@ -79,6 +79,12 @@ def conformance(
                 )
     if time.monotonic() - started <= time_budget:
         report.ran("conformance.stateful")
+        # a stateful failure names its operation by label ("POST /path"); deviations name operationIds
+        ids = {
+            result.ok().label: str(result.ok().definition.raw.get("operationId", ""))
+            for result in schema.get_all_operations()
+            if isinstance(result, Ok)
+        }
         for failure, text in _stateful(schema, examples):
             _record(
                 report,
@@ -87,6 +93,7 @@ def conformance(
                 operation=f"stateful sequence, {failure.operation or 'an operation'}",
                 failure=failure,
                 text=text,
+                operation_id=ids.get(failure.operation or ""),
             )
 
 
@@ -211,6 +218,7 @@ def _record(
     operation: str,
     failure: Failure,
     text: str,
+    operation_id: str | None = None,
 ) -> None:
     name = "conformance." + re.sub(r"[^a-z0-9]+", "_", (failure.title or "failure").lower()).strip("_")
     excuse = next(
@@ -218,7 +226,7 @@ def _record(
             d
             for d in lifecycle.deviations
             if d.kind == "extra-statuses"
-            and d.effect["operation"] == operation
+            and d.effect["operation"] == (operation_id or operation)
             and d.name in tolerate
             and type(failure).__name__ in _STATUS_FAILURES
         ),
