@@ -9,7 +9,9 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from lifecycle.model import Lifecycle
 from lifecycle.openapi import Operation
+from lifecycle.streaming import working_phase
 from lifecycle.timeline import Timeline
 from mockserver.conversation import SYSTEM_PROMPT_TOKENS, count_tokens, stable_uuid, text_of
 from mockserver.engine import Engine
@@ -116,7 +118,7 @@ class Letta(Vendor):
             "reply": reply,
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total": prompt + completion},
             "step_id": "step-" + stable_uuid(run.id, "step"),
-            "at": timeline.current.at,
+            "at": reply_began(timeline, self.lifecycle),
         }
 
     def run_messages(self, run: Resource) -> list[dict[str, Any]]:
@@ -142,8 +144,8 @@ class Letta(Vendor):
                 {
                     "message_type": "assistant_message",
                     "id": message_id(run, "assistant_message"),
-                    "date": iso(max(run.created_at, talk["at"])).replace("Z", "+00:00"),
-                    "otid": f"{run.id}-assistant",
+                    "date": iso(talk["at"]).replace("Z", "+00:00"),
+                    "otid": assistant_otid(run),
                     "step_id": talk["step_id"],
                     "content": talk["reply"],
                     **base,
@@ -285,7 +287,8 @@ class _Frames:
         return {
             "message_type": kind,
             "id": message_id(resource, kind),
-            "date": iso(self.engine.clock.now()),
+            # the stored message's date: every chunk of one message carries it, as the list shows it
+            "date": iso(reply_began(resource.timeline, self.vendor.lifecycle)).replace("Z", "+00:00"),
             "run_id": resource.id,
             "seq_id": seq_id,
             **fields,
@@ -297,7 +300,7 @@ class _Frames:
     def token(self, resource: Resource, text: str, index: int) -> str:
         return _data(
             self._message(
-                resource, "assistant_message", index + 1, content=text, otid=f"{resource.id}-assistant"
+                resource, "assistant_message", index + 1, content=text, otid=assistant_otid(resource)
             )
         )
 
@@ -341,6 +344,17 @@ class _Frames:
             "run_id": resource.id,
         }
         return _data(ping)
+
+
+def reply_began(timeline: Timeline, lifecycle: Lifecycle) -> float:
+    """When the assistant's reply began: the start of the working phase, else (a run that went
+    straight from created to its end) the moment it ended. Stable once there is any reply."""
+    phase = working_phase(timeline, lifecycle)
+    return phase.start if phase is not None else timeline.current.at
+
+
+def assistant_otid(run: Resource) -> str:
+    return stable_uuid(run.id, "assistant-otid")
 
 
 def message_id(run: Resource, kind: str) -> str:

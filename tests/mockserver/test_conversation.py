@@ -73,8 +73,13 @@ def letta_faces(client: httpx.Client) -> None:
     assert messages[1]["content"] == streamed.rstrip()
     assert streamed
     assert all(m["id"].startswith("message-") and m["run_id"] == run_id for m in messages)
-    streamed_ids = {p["id"] for p in payloads if p["message_type"] == "assistant_message"}
-    assert streamed_ids == {messages[1]["id"]}  # the stream's message is the stored one
+    streamed_ids = {
+        (p["id"], p["date"], p["otid"]) for p in payloads if p["message_type"] == "assistant_message"
+    }
+    stored = messages[1]
+    assert streamed_ids == {
+        (stored["id"], stored["date"], stored["otid"])
+    }  # the stream's message is the stored one
     assert [m["message_type"] for m in midway] == ["user_message", "assistant_message"]
     assert streamed.startswith(midway[1]["content"])
     assert len(midway[1]["content"]) < len(streamed.rstrip())
