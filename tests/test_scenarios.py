@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,7 @@ def test_a_stream_end_must_be_one_of_the_apis_signals() -> None:
     )
 
 
+@functools.cache
 def _bundled(api: str) -> Lifecycle:
     return load_spec((SPECS / f"{api}.yaml").read_text(encoding="utf-8"), f"{api}.yaml").lifecycle
 
