@@ -78,7 +78,12 @@ def reply_schedule(engine: Engine, resource: Resource, timeline: Timeline) -> Sc
 def reply_so_far(engine: Engine, resource: Resource) -> str:
     """The part of the reply a stream has delivered by now: what polled faces show as the reply."""
     tokens = reply_tokens(engine.settings.seed, resource)
-    due = reply_schedule(engine, resource, engine.observe(resource)).due(engine.clock.now())
+    timeline = engine.observe(resource)
+    kept = resource.extra.get("reply_schedule")
+    if kept is None or kept[0] != len(timeline.history):  # a schedule changes only with the timeline
+        kept = (len(timeline.history), reply_schedule(engine, resource, timeline))
+        resource.extra["reply_schedule"] = kept
+    due = kept[1].due(engine.clock.now())
     return "".join(tokens[:due]).rstrip()
 
 
