@@ -15,7 +15,7 @@ IMAGE_SOURCES = [
     {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="},
     {"type": "letta", "file_id": "file-123"},
 ]
-INPUT_PARTS = [
+INPUT_PARTS: list[dict[str, Any]] = [
     {"type": "text", "text": "Look at this"},
     *({"type": "image", "source": source} for source in IMAGE_SOURCES),
     {"type": "tool_call", "id": "call_1", "name": "lookup", "input": {"q": "x"}},
