@@ -3,11 +3,22 @@ them (issue 11, item 4); what those specs refuse is refused in the vendor's erro
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
-from tests.mockserver.conftest import AGENT, AUTH, Mock
+from mockserver.app import create_app
+from tests.mockserver.conftest import AGENT, AUTH, Mock, settings
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[Mock]:
+    """One strict mock for the module: these tests only create resources, each its own."""
+    with TestClient(create_app(settings())) as client:
+        yield Mock(client)
+
 
 IMAGE_SOURCES = [
     {"type": "url", "url": "https://example.com/cat.png"},
