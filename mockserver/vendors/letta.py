@@ -139,6 +139,8 @@ class Letta(Vendor):
                 **base,
             }
         ]
+        if not talk["user"]:
+            messages = []  # approvals or tool returns only: the request had no user text to store
         if talk["reply"]:
             messages.append(
                 {
