@@ -179,7 +179,7 @@ def streams(counts: list[int], speed: float) -> list[dict[str, Any]]:
                     "rss_peak_mib": round(max(peak), 1),
                 }
             )
-            httpx.post(f"{mock.url}/__mock/reset")
+            httpx.post(f"{mock.url}/__mock/reset", json={})
     return rows
 
 

@@ -79,11 +79,10 @@ def conformance(
                 )
     if time.monotonic() - started <= time_budget:
         report.ran("conformance.stateful")
-        # a stateful failure names its operation by label ("POST /path"); deviations name operationIds
-        ids = {
-            result.ok().label: str(result.ok().definition.raw.get("operationId", ""))
-            for result in schema.get_all_operations()
-            if isinstance(result, Ok)
+        labels = {  # "POST /path" -> operationId, so a stateful failure finds its deviation too
+            op.ok().label: str(op.ok().definition.raw.get("operationId", ""))
+            for op in schema.get_all_operations()
+            if isinstance(op, Ok)
         }
         for failure, text in _stateful(schema, examples):
             _record(
@@ -93,7 +92,7 @@ def conformance(
                 operation=f"stateful sequence, {failure.operation or 'an operation'}",
                 failure=failure,
                 text=text,
-                operation_id=ids.get(failure.operation or ""),
+                operation_id=labels.get(failure.operation or ""),
             )
 
 
@@ -226,7 +225,7 @@ def _record(
             d
             for d in lifecycle.deviations
             if d.kind == "extra-statuses"
-            and d.effect["operation"] == (operation_id or operation)
+            and d.effect["operation"] in (operation, operation_id)
             and d.name in tolerate
             and type(failure).__name__ in _STATUS_FAILURES
         ),

@@ -43,7 +43,9 @@ def test_retry_after_is_scenario_time_and_scales_with_speed() -> None:
         )
     assert (response.headers["retry-after"], response.headers["retry-after-ms"]) == ("1", "500")
     exposed = response.headers["access-control-expose-headers"].lower()
-    assert {"x-mock-fault-injected", "retry-after", "retry-after-ms"} <= set(exposed.split(", "))
+    assert {"x-mock-fault-injected", "x-mock-control-error", "retry-after", "retry-after-ms"} <= set(
+        exposed.split(", ")
+    )
 
 
 def test_header_latency_delays_the_answer(mock: Mock) -> None:
@@ -71,7 +73,7 @@ def test_scenario_fault_for_the_next_n_calls_of_a_step(mock: Mock) -> None:
 
 def test_seeded_probability_is_the_same_on_every_run(mock: Mock) -> None:
     def statuses() -> list[int]:
-        mock.client.post("/__mock/reset")
+        mock.client.post("/__mock/reset", json={})
         run = mock.client.post(
             f"/v1/agents/{AGENT}/messages/async",
             json={"input": "hi"},
