@@ -60,6 +60,7 @@ class Scenario:
     match_text: str | None = None
     deviations: frozenset[str] = frozenset()
     source: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # as written
 
     @property
     def stream_plan(self) -> StreamPlan:
@@ -130,6 +131,7 @@ def scenario_from_document(
         match_text=(data.get("match") or {}).get("text_contains"),
         deviations=frozenset(data.get("deviations", ())),
         source=document.name,
+        data=data,
     )
 
 
@@ -155,6 +157,11 @@ def _closest_state(word: str, aliases: Mapping[str, str]) -> str | None:
     """The nearest name or shown value (case does not count: ``Running`` -> ``RUNNING``)."""
     folded = {alias.lower(): alias for alias in aliases}
     return folded.get(word.lower()) or closest(word, aliases)
+
+
+def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as its file (or inline data) wrote it: ready to dump as YAML or JSON."""
+    return dict(scenario.data)
 
 
 def _lifecycle_findings(document: Document, lifecycle: Lifecycle) -> list[Finding]:

@@ -3,7 +3,7 @@
 A resource's conversation is the user's input (from its create body) and one reply: the scenario's
 ``stream.text``, else seeded generated text (``streams.reply_tokens``). The stream sends the reply
 token by token on the timeline's schedule; polled faces (Letta's run messages, steps and usage,
-Invent's message parts and usage, Chatzy's message list) show ``streams.reply_so_far``, the same
+Invent's message parts and usage, Chatzy's message list) show ``streams.reply_delivered``, the same
 part of it at the same moment. The helpers here are what those faces share: token counts derived
 from the text, stable ids, the user's text out of a vendor's content shapes.
 

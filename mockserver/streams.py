@@ -74,7 +74,7 @@ def reply_schedule(engine: Engine, resource: Resource, timeline: Timeline) -> Sc
     return schedule(timeline, lifecycle, count, pace, cut_short=cut_short)
 
 
-def reply_so_far(engine: Engine, resource: Resource) -> str:
+def reply_delivered(engine: Engine, resource: Resource) -> str:
     """The part of the reply a stream has delivered by now: what polled faces show as the reply."""
     tokens = reply_tokens(engine.settings.seed, resource)
     timeline = engine.observe(resource)
@@ -206,6 +206,12 @@ async def _frames(
         )
         if woke == "idle" and (keepalive := encoder.keepalive(resource)) is not None:
             yield "ping", keepalive
+
+
+def reply_so_far(engine: Engine, resource: Resource) -> tuple[list[str], Schedule]:
+    """The reply's tokens and when each is due, as the resource's stream sends them (without faults);
+    for watchers that show the text without being a stream client (the dashboard)."""
+    return reply_tokens(engine.settings.seed, resource), reply_schedule(engine, resource, resource.timeline)
 
 
 def _ends_in_error(lifecycle: Lifecycle, resource: Resource) -> bool:

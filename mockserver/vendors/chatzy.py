@@ -18,7 +18,7 @@ from mockserver.conversation import stable_uuid
 from mockserver.inputs import Problem
 from mockserver.render import iso
 from mockserver.store import Resource
-from mockserver.streams import frame, reply_so_far
+from mockserver.streams import frame, reply_delivered
 from mockserver.vendors.base import SCENARIO_HEADER, Call, Vendor
 
 _CODES = {
@@ -181,7 +181,7 @@ class Chatzy(Vendor):
 
     def _reply_message(self, turn: Resource) -> dict[str, Any] | None:
         """The assistant's message of a turn as it stands: the reply so far (None before any)."""
-        text = reply_so_far(self.engine, turn)
+        text = reply_delivered(self.engine, turn)
         if not text:
             return None
         history = turn.timeline.history

@@ -17,7 +17,7 @@ from lifecycle.openapi import Operation
 from mockserver.conversation import count_tokens, text_of
 from mockserver.inputs import Problem
 from mockserver.store import Resource
-from mockserver.streams import reply_so_far
+from mockserver.streams import reply_delivered
 from mockserver.vendors.base import Call, Vendor
 
 
@@ -81,7 +81,7 @@ class Invent(Vendor):
             return body
         request = resource.request if isinstance(resource.request, dict) else {}
         user_parts = resource.extra.get("edited") or request.get("message") or []
-        reply = reply_so_far(self.engine, resource)
+        reply = reply_delivered(self.engine, resource)
         body["messages"] = [{"role": "user", "parts": user_parts}]
         if reply:
             body["messages"].append({"role": "assistant", "parts": [{"type": "text", "text": reply}]})

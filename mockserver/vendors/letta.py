@@ -18,7 +18,7 @@ from mockserver.engine import Engine
 from mockserver.inputs import Problem
 from mockserver.render import iso
 from mockserver.store import Resource
-from mockserver.streams import frame, reply_so_far, reply_tokens
+from mockserver.streams import frame, reply_delivered, reply_tokens
 from mockserver.vendors.base import Call, Vendor
 
 _STREAM_LIFETIME_SECONDS = 3 * 3600  # older runs answer 410, as the real server does
@@ -109,7 +109,7 @@ class Letta(Vendor):
         user = text_of(request.get("input")) or text_of(
             [m.get("content") for m in request.get("messages") or [] if isinstance(m, dict)]
         )
-        reply = reply_so_far(self.engine, run)
+        reply = reply_delivered(self.engine, run)
         prompt = count_tokens(user) + SYSTEM_PROMPT_TOKENS
         completion = count_tokens(reply)
         return {
