@@ -113,13 +113,14 @@ def scenario_from_document(
     if findings:
         raise SourceError(sorted(findings, key=lambda finding: (finding.line or 0, finding.pointer)))
     stem = document.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    aliases = state_aliases(lifecycle)
     return Scenario(
         name=name or stem,
         api=data["api"],
         description=data["description"],
         steps=tuple(
             Step(
-                state=raw["state"],
+                state=_state_named(raw["state"], aliases),
                 after=parse_duration(raw["after"]) if "after" in raw else None,
                 after_reads=raw.get("after_reads"),
                 set=dict(raw.get("set", {})),
@@ -135,6 +136,30 @@ def scenario_from_document(
         source=document.name,
         data=data,
     )
+
+
+def shown_name(show: Mapping[str, Any]) -> str:
+    """How the API shows a state: its status value (``RUNNING``), or the values of its status
+    fields joined by ``/`` in the spec's order (``is_streaming/null``), as the README writes them."""
+    return "/".join("null" if value is None else str(value) for value in show.values())
+
+
+def state_aliases(lifecycle: Lifecycle) -> dict[str, str]:
+    """Every way a scenario may name a state -> the lifecycle's name: the name itself and the value
+    the API shows (so a QA engineer can write ``RUNNING`` or ``is_streaming/processing``)."""
+    aliases = {shown_name(state.show): name for name, state in lifecycle.states.items() if state.show}
+    aliases.update({name: name for name in lifecycle.states})  # a lifecycle name always means itself
+    return aliases
+
+
+def _state_named(raw: str, aliases: Mapping[str, str]) -> str:
+    return aliases.get(raw, raw)
+
+
+def _closest_state(word: str, aliases: Mapping[str, str]) -> str | None:
+    """The nearest name or shown value (case does not count: ``Running`` -> ``RUNNING``)."""
+    folded = {alias.lower(): alias for alias in aliases}
+    return folded.get(word.lower()) or closest(word, aliases)
 
 
 def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
@@ -164,10 +189,13 @@ def _lifecycle_findings(document: Document, lifecycle: Lifecycle) -> list[Findin
         lifecycle.callback.records.values() if lifecycle.callback else ()
     )
     shown = {name for state in lifecycle.states.values() for name in state.show}
+    aliases = state_aliases(lifecycle)
+    others = [alias for alias, name in aliases.items() if alias != name]
+    shown_states = f"; or as the API shows them: {one_of(others).removeprefix('one of ')}" if others else ""
     previous: str | None = None
     for index, raw in enumerate(data["steps"]):
         pointer = f"/steps/{index}"
-        state_name = raw["state"]
+        state_name = _state_named(raw["state"], aliases)
         waived = {(note["kind"], note.get("field", "")) for note in raw.get("off_contract", ())}
         state = lifecycle.states.get(state_name)
         if state is None:
@@ -175,9 +203,9 @@ def _lifecycle_findings(document: Document, lifecycle: Lifecycle) -> list[Findin
                 document.finding(
                     f"{pointer}/state",
                     "unknown state",
-                    found=repr(state_name),
-                    expected=one_of(lifecycle.states),
-                    suggestion=closest(state_name, lifecycle.states),
+                    found=repr(raw["state"]),
+                    expected=one_of(lifecycle.states) + shown_states,
+                    suggestion=_closest_state(str(raw["state"]), aliases),
                 )
             )
             previous = None

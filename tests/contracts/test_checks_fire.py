@@ -316,7 +316,10 @@ def run_conformance(mistake: Mistake, operations: tuple[str, ...] = ()) -> set[s
 
 
 def run_body(method: str, path: str) -> bool:
-    return method == "GET" and path.startswith("/v1/runs/run-") and path.count("/") == 3
+    """A response that is one Run: a read, or the create (so the per-operation phase meets it too,
+    not only a stateful sequence that happens to follow the create's GetRun link)."""
+    read = method == "GET" and path.startswith("/v1/runs/run-") and path.count("/") == 3
+    return read or (method == "POST" and path.endswith("/messages/async"))
 
 
 def wrong_type(
