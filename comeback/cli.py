@@ -16,6 +16,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 import uvicorn
@@ -49,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="comeback",
         description="Mock server and contract-test kit for asynchronous chat and message APIs.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('comeback')}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     lint_command.add_parser(commands)
 
@@ -58,7 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.add_argument(
-        "--api", action="append", dest="apis", metavar="NAME", help="serve only this API (repeatable)"
+        "--api",
+        action="append",
+        dest="apis",
+        metavar="NAME",
+        help="serve only this API (repeatable; default: every API of the specs)",
     )
     serve.add_argument(
         "--specs", type=Path, nargs="+", metavar="FILE", help="spec files (default: the bundled specs)"
@@ -76,20 +82,27 @@ def _parser() -> argparse.ArgumentParser:
         "--clock",
         choices=["real", "manual"],
         default="real",
-        help="manual: time moves only via POST /__mock/clock",
+        help="real, or manual: time moves only via POST /__mock/clock (default: real)",
     )
     serve.add_argument(
-        "--speed", type=float, default=1.0, help="real clock only: run scenarios this many times faster"
+        "--speed",
+        type=float,
+        default=1.0,
+        help="real clock only: run scenarios this many times faster (default: 1)",
     )
     serve.add_argument(
         "--token", help="accept only this credential (default: any credential, but one is required)"
     )
-    serve.add_argument("--no-auth", action="store_true", help="accept requests without credentials")
-    serve.add_argument("--strict", action="store_true", help="validate every response against the spec")
+    serve.add_argument(
+        "--no-auth", action="store_true", help="accept requests without credentials (default: off)"
+    )
+    serve.add_argument(
+        "--strict", action="store_true", help="validate every response against the spec (default: off)"
+    )
     serve.add_argument(
         "--cors-origin", action="append", metavar="ORIGIN", help="allowed browser origin (default: any)"
     )
-    serve.add_argument("--no-cors", action="store_true", help="send no CORS headers")
+    serve.add_argument("--no-cors", action="store_true", help="send no CORS headers (default: off)")
     serve.add_argument(
         "--callback-host",
         action="append",
@@ -119,16 +132,22 @@ def _parser() -> argparse.ArgumentParser:
         "--max-resources", type=int, default=10_000, help="keep at most this many resources (default: 10000)"
     )
     serve.add_argument(
-        "--max-age", type=float, default=3600.0, help="forget idle resources after this many seconds"
+        "--max-age",
+        type=float,
+        default=3600.0,
+        help="forget idle resources after this many seconds (default: 3600)",
     )
     serve.add_argument(
         "--workers",
         type=int,
         default=1,
-        help="worker processes (stateless load only: each has its own resources)",
+        help="worker processes (stateless load only: each has its own resources; default: 1)",
     )
     serve.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="how much the server logs (default: info)",
     )
     serve.set_defaults(run=_serve)
 

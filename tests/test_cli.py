@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+from importlib.metadata import version
+
 import pytest
 
-from comeback.cli import main
+from comeback.cli import _parser, main
 from tests.conftest import SPECS, TEST_SPECS
 
 
@@ -37,3 +40,35 @@ def test_unknown_command_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as caught:
         main(["frobnicate"])
     assert caught.value.code == 2
+
+
+def _options(parser: argparse.ArgumentParser, command: str) -> list[tuple[str, argparse.Action]]:
+    """Every option of every command, with the command's name (sub-commands walked)."""
+    found: list[tuple[str, argparse.Action]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.extend(_options(sub, f"{command} {name}"))
+        elif action.option_strings:
+            found.append((command, action))
+    return found
+
+
+def test_every_option_help_shows_its_default() -> None:
+    options = _options(_parser(), "comeback")
+    assert len(options) > 40  # every command was walked
+    missing = [
+        f"{command} {'/'.join(action.option_strings)}: {action.help!r}"
+        for command, action in options
+        if not isinstance(action, argparse._HelpAction | argparse._VersionAction)
+        and not action.required
+        and "default" not in (action.help or "").lower()
+    ]
+    assert missing == []
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"comeback {version('comeback')}"
