@@ -102,7 +102,16 @@ def _parser() -> argparse.ArgumentParser:
         help="worker processes (stateless load only: each has its own resources)",
     )
     serve.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="(default: info)",
+    )
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="also log one line per request (default: off; the journal, GET /__mock/journal, "
+        "records every request)",
     )
     serve.set_defaults(run=_serve)
 
@@ -263,6 +272,7 @@ def _serve(arguments: argparse.Namespace) -> int:
             host=arguments.host,
             port=arguments.port,
             log_level=arguments.log_level,
+            access_log=arguments.access_log,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         return EXIT_OK
@@ -271,6 +281,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         host=arguments.host,
         port=arguments.port,
         log_level=arguments.log_level,
+        access_log=arguments.access_log,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return EXIT_OK

@@ -29,12 +29,14 @@ from mockserver.clock import Clock, ManualClock, ScaledClock
 from mockserver.engine import Engine
 from mockserver.inputs import InputRules, fast_registry
 from mockserver.journal import JournalEntry
+from mockserver.leanpath import LeanRoutes
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
 from mockserver.strict import ResponseChecker, violation
 from mockserver.vendors import vendor_for
 from mockserver.vendors.base import INJECTED_HEADER, Call, Handler, Vendor
 
 log = logging.getLogger("comeback.mock")
+_NO_QUERY: Mapping[str, str] = {}
 _EXPOSED_HEADERS = [
     "pagination-count",
     "pagination-page",
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     )
     engine = Engine(settings, catalog, clock)
     routes: list[BaseRoute] = []
+    operation_routes: list[Route] = []
     vendors = {name: vendor_for(engine, api) for name, api in catalog.items()}
     for api in catalog.values():
         vendor = vendors[api.name]
@@ -90,7 +93,9 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
                 AuthRule.compile(api.spec.data, operation.definition),
                 checker,
             )
-            routes.append(Route(operation.path, endpoint.handle, methods=[operation.method.upper()]))
+            route = Route(operation.path, endpoint.handle, methods=[operation.method.upper()])
+            operation_routes.append(route)
+    routes.extend(operation_routes)
     routes.extend(admin_routes(engine))  # after the APIs: Starlette tries routes in order, per request
     routes.append(
         Route("/{path:path}", _unknown_path(engine, vendors), methods=[m.upper() for m in HTTP_METHODS])
@@ -106,6 +111,8 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
                 expose_headers=_EXPOSED_HEADERS,
             )
         )
+    # innermost, inside the guard and CORS: the operations' routes without the router's per-route work
+    middleware.append(Middleware(LeanRoutes, routes=operation_routes))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -133,8 +140,10 @@ class _Endpoint:
         started, arrived = time.perf_counter(), self.engine.clock.now()
         settings = self.engine.settings
         call: Call | None = None
+        headers = dict(request.headers)  # once: auth looks names up in it, the journal keeps it
         try:
-            if settings.auth and not self.auth.allows(request.headers, request.query_params, settings.token):
+            query = request.query_params if self.auth.reads_query else _NO_QUERY
+            if settings.auth and not self.auth.allows(headers, query, settings.token):
                 response = self.vendor.unauthorized()
             else:
                 inputs = await self.rules.read(request)
@@ -165,8 +174,8 @@ class _Endpoint:
         self.engine.journal.record(
             JournalEntry(
                 method=request.method,
-                path=request.url.path,
-                query=request.url.query,
+                path=_url_path(request),
+                query=_url_query(request),
                 status=response.status_code,
                 api=self.vendor.name,
                 operation=self.operation.operation_id,
@@ -174,10 +183,21 @@ class _Endpoint:
                 scenario=resource.scenario if resource is not None else None,
                 time=arrived,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
-                headers=dict(request.headers),
+                headers=headers,
             )
         )
         return response
+
+
+def _url_path(request: Request) -> str:
+    """``request.url.path`` without building the whole URL (host parsing, split, join) per request."""
+    return str(request.scope["path"]).replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+
+
+def _url_query(request: Request) -> str:
+    """``request.url.query``, read from the scope."""
+    query: bytes = request.scope.get("query_string", b"")
+    return query.decode()
 
 
 def _unknown_path(engine: Engine, vendors: dict[str, Vendor]) -> Callable[[Request], Awaitable[Response]]:

@@ -8,7 +8,7 @@ body and status.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
@@ -143,7 +143,8 @@ class InputRules:
             )
             return None, b""
         raw = b""
-        async for chunk in request.stream():  # read in chunks so an undeclared huge body is cut off early
+        chunks = request.stream() if _may_have_body(request.scope) else _no_chunks()
+        async for chunk in chunks:  # read in chunks so an undeclared huge body is cut off early
             raw += chunk
             if len(raw) > self.max_body_bytes:
                 problems.append(
@@ -193,6 +194,25 @@ class InputRules:
                     Problem("invalid", ("body", *invalid.instance_path), invalid.message, invalid.instance)
                 )
         return body, raw
+
+
+def _may_have_body(scope: Mapping[str, Any]) -> bool:
+    """False when HTTP/1.x framing says the body is empty: neither ``Content-Length`` (other than 0)
+    nor ``Transfer-Encoding``. Then the server's empty body message is not waited for (a status
+    read, the commonest request, saves a round through the event loop)."""
+    if scope.get("http_version") not in ("1.0", "1.1"):
+        return True
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    """The chunks of an empty body."""
+    nothing: tuple[bytes, ...] = ()
+    for chunk in nothing:
+        yield chunk
 
 
 def _parameter_pointer(
