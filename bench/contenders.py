@@ -71,6 +71,7 @@ def contenders(bodies: Mapping[str, str], workdir: Path, probe: str) -> list[Con
         "--http",
         "h11",
         "--no-access-log",  # as comeback serve
+        "--no-proxy-headers",
         "--timeout-keep-alive",
         "75",
     ]

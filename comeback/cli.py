@@ -273,6 +273,7 @@ def _serve(arguments: argparse.Namespace) -> int:
             port=arguments.port,
             log_level=arguments.log_level,
             access_log=arguments.access_log,
+            proxy_headers=False,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         return EXIT_OK
@@ -282,6 +283,8 @@ def _serve(arguments: argparse.Namespace) -> int:
         port=arguments.port,
         log_level=arguments.log_level,
         access_log=arguments.access_log,
+        # the mock reads neither the client address nor the scheme: X-Forwarded-* need no parsing
+        proxy_headers=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return EXIT_OK

@@ -19,7 +19,7 @@ import httpx
 
 from lifecycle.expressions import parse_expression
 from lifecycle.model import Lifecycle
-from lifecycle.scenario import Scenario
+from lifecycle.scenario import Scenario, body_texts
 from lifecycle.timeline import Timeline, advance, cancel, count_read, force_next, start
 from mockserver.catalog import Api
 from mockserver.clock import Clock, ManualClock
@@ -84,7 +84,8 @@ class Engine:
             if requested not in scenarios:
                 raise UnknownScenarioError(api, requested, sorted(scenarios))
             return scenarios[requested]
-        matched = next((s for s in scenarios.values() if s.matches(body)), None)
+        texts = body_texts(body)  # the body's strings, found once for every scenario's trigger
+        matched = next((s for s in scenarios.values() if s.matches_texts(texts)), None)
         return matched or scenarios[self.defaults[api]]
 
     # -- resources --------------------------------------------------------------------------------

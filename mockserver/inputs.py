@@ -8,7 +8,7 @@ body and status.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
@@ -143,7 +143,7 @@ class InputRules:
             )
             return None, b""
         raw = b""
-        chunks = request.stream() if _may_have_body(request.scope) else _no_chunks()
+        chunks = request.stream() if _may_have_body(request.scope) else _NO_CHUNKS
         async for chunk in chunks:  # read in chunks so an undeclared huge body is cut off early
             raw += chunk
             if len(raw) > self.max_body_bytes:
@@ -208,11 +208,17 @@ def _may_have_body(scope: Mapping[str, Any]) -> bool:
     return False
 
 
-async def _no_chunks() -> AsyncIterator[bytes]:
-    """The chunks of an empty body."""
-    nothing: tuple[bytes, ...] = ()
-    for chunk in nothing:
-        yield chunk
+class _NoChunks:
+    """The chunks of an empty body: an async iterator that ends at once (and can be reused)."""
+
+    def __aiter__(self) -> _NoChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        raise StopAsyncIteration
+
+
+_NO_CHUNKS = _NoChunks()
 
 
 def _parameter_pointer(

@@ -11,7 +11,10 @@ from starlette.routing import Match, Route
 from starlette.testclient import TestClient
 
 from comeback.cli import _parser
+from lifecycle.bundled import bundled_scenarios, bundled_specs
+from lifecycle.scenario import body_texts
 from mockserver.app import create_app
+from mockserver.catalog import load_catalog
 from mockserver.inputs import _may_have_body
 from mockserver.leanpath import LeanRoutes
 from mockserver.store import Resource
@@ -156,3 +159,17 @@ def test_a_token_frame_is_the_event_the_vendor_encodes(text: str) -> None:
 def test_serve_writes_no_access_log_line_per_request_unless_asked() -> None:
     assert _parser().parse_args(["serve"]).access_log is False
     assert _parser().parse_args(["serve", "--access-log"]).access_log is True
+
+
+def test_scenario_triggers_are_looked_for_in_every_string_of_the_body_once() -> None:
+    body = {"model": "m", "n": 3, "ok": True, "none": None, "messages": [{"content": ["Please FAIL now"]}]}
+    assert body_texts(body) == ("m", "please fail now")
+    catalog = load_catalog(tuple(bundled_specs()), bundled_scenarios(), apis=frozenset({"privategpt"}))
+    scenarios = catalog["privategpt"].scenarios.values()
+    triggered = [s for s in scenarios if s.match_text is not None]
+    assert triggered
+    for scenario in triggered:
+        hit = {"messages": [{"role": "user", "content": f"x {scenario.match_text.upper()} y"}]}  # type: ignore[union-attr]
+        assert scenario.matches(hit)
+        assert scenario.matches_texts(body_texts(hit))
+        assert not scenario.matches({"messages": [{"content": 42}]})
