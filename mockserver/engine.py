@@ -13,9 +13,7 @@ import random
 import uuid
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from lifecycle.expressions import parse_expression
 from lifecycle.model import Lifecycle
@@ -27,6 +25,9 @@ from mockserver.journal import Journal
 from mockserver.render import Renderer, iso
 from mockserver.settings import Settings
 from mockserver.store import Resource, Store
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("comeback.mock")
 
@@ -236,6 +237,10 @@ class Engine:
             "metadata": resource.extra.get("metadata", {}),
         }
         timeout = lifecycle.callback.timeout_seconds
+        # imported on the first callback: httpx and what it loads take ~20 MB a mock without
+        # callbacks never needs (idle memory, start-up time)
+        import httpx  # noqa: PLC0415
+
         if self._client is None:
             self._client = httpx.AsyncClient()
         outcome: dict[str, Any] = {"sent_at": self.clock.now(), "status_code": None, "error": None}
