@@ -1,4 +1,4 @@
-"""The benchmark: ``bench/setup.sh && python -m bench.run`` (about 11 minutes; ``--quick``: about 3).
+"""The benchmark: ``bench/setup.sh && python -m bench.run`` (about 11 minutes; ``--quick``: about 4).
 
 Measures in one run on one machine, and writes ``bench/results/<date>.md`` and ``.json``:
 
@@ -424,16 +424,30 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="one short round, fewer streams, no kit (~3 min)")
     size.add_argument(
-        "--smoke", action="store_true", help="a tiny load, to see the harness run (figures meaningless)"
+        "--quick",
+        action="store_true",
+        help="one round of 5 s, 1,000 and 5,000 streams, no kit: ~4 minutes (default: off, full run)",
+    )
+    size.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a tiny load, to see the harness run; figures meaningless (default: off)",
+    )
+    parser.add_argument(
+        "--words-per-second",
+        type=float,
+        help="pace of each stream's words (default: 2; the smoke run uses 20)",
     )
     parser.add_argument(
         "--servers",
         help="comma-separated contenders to run (default: all: comeback,comeback-pure,floor,prism,wiremock)",
     )
     parser.add_argument(
-        "--out", type=Path, default=ROOT / "bench" / "results", help="(default: bench/results)"
+        "--out",
+        type=Path,
+        default=ROOT / "bench" / "results",
+        help="folder for the .md and .json results (default: bench/results)",
     )
     arguments = parser.parse_args(argv)
     mode_name = "smoke" if arguments.smoke else "quick" if arguments.quick else "full"
@@ -449,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     print("request/response ...", flush=True)
     results["request_response"] = request_response(mode, only)
     print("streams ...", flush=True)
-    results["streams"] = streams(mode.streams, mode.stream_rate)
+    results["streams"] = streams(mode.streams, arguments.words_per_second or mode.stream_rate)
     print("start-up and footprint ...", flush=True)
     results["start"] = start_and_footprint(mode.start_runs)
     print("contract kit ...", flush=True)
