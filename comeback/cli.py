@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -21,8 +22,11 @@ from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.errors import SourceError
 from lifecycle.lint import lint_document
 from lifecycle.source import load_document
+from mockserver import serving
 from mockserver.app import create_app
-from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_to_json
+from mockserver.catalog import read_source
+from mockserver.serving import DEFAULT_HEADER_TIMEOUT, GRACE_SECONDS, HEADER_TIMEOUT_KEY
+from mockserver.settings import ENVIRONMENT_KEY, LOOPBACK_NAMES, Settings, settings_to_json
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 # uvicorn's default of 5 s closes idle connections that pooling clients (browsers, SDKs, load tools)
@@ -87,7 +91,26 @@ def _parser() -> argparse.ArgumentParser:
         "--callback-host",
         action="append",
         metavar="HOST",
-        help="send callbacks only to this host (repeatable)",
+        help="also send callbacks to this host; '*' for any (repeatable; default: loopback only)",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="HOST",
+        help="also answer requests whose Host header names HOST ('.example.com' for a domain, "
+        "'*' for any; repeatable; default: loopback addresses, localhost and the --host value)",
+    )
+    serve.add_argument(
+        "--admin-token",
+        metavar="T",
+        help="require the header 'X-Mock-Admin-Token: T' on /__mock/ (default: none required)",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help="close connections whose request headers take longer (default: %(default)s)",
     )
     serve.add_argument(
         "--max-resources", type=int, default=10_000, help="keep at most this many resources (default: 10000)"
@@ -164,9 +187,10 @@ def _lint(arguments: argparse.Namespace) -> int:
     total = 0
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            print(f"{path}: cannot read: {error.strerror}", file=sys.stderr)
+            text = read_source(path)
+        except SourceError as error:  # unreadable or not UTF-8: a usage error, as for serve
+            for finding in error.findings:
+                print(finding, file=sys.stderr)
             return EXIT_USAGE
         try:
             findings = lint_document(load_document(text, str(path)))
@@ -223,9 +247,15 @@ def _pair(text: str, separator: str) -> tuple[str, str]:
 
 
 def _serve(arguments: argparse.Namespace) -> int:
-    if arguments.speed <= 0:
-        print("comeback serve: --speed must be positive", file=sys.stderr)
-        return EXIT_USAGE
+    for name, value, low, high in (
+        ("--speed", arguments.speed, 1e-6, 1e6),
+        ("--max-age", arguments.max_age, 1e-3, 1e9),
+        ("--max-resources", arguments.max_resources, 1, 10**9),
+        ("--header-timeout", arguments.header_timeout, 0.01, 3600),
+    ):
+        if not math.isfinite(value) or not low <= value <= high:
+            print(f"comeback serve: {name} must be a number from {low:g} to {high:g}", file=sys.stderr)
+            return EXIT_USAGE
     origins: tuple[str, ...] = () if arguments.no_cors else tuple(arguments.cors_origin or ["*"])
     settings = Settings(
         spec_paths=tuple(arguments.specs or bundled_specs()),
@@ -239,8 +269,10 @@ def _serve(arguments: argparse.Namespace) -> int:
         strict=arguments.strict,
         cors_origins=origins,
         max_resources=arguments.max_resources,
-        callback_hosts=frozenset(arguments.callback_host) if arguments.callback_host else None,
+        callback_hosts=LOOPBACK_NAMES | {host.lower() for host in arguments.callback_host or ()},
         max_age_seconds=arguments.max_age,
+        allowed_hosts=(arguments.host, *(arguments.allow_host or ())),
+        admin_token=arguments.admin_token,
     )
     try:
         app = create_app(settings)
@@ -265,6 +297,7 @@ def _serve(arguments: argparse.Namespace) -> int:
             "only for stateless load; for scenario walks use one worker."
         )
         os.environ[ENVIRONMENT_KEY] = settings_to_json(settings)
+        os.environ[HEADER_TIMEOUT_KEY] = str(arguments.header_timeout)
         uvicorn.run(
             "mockserver.app:app_from_environment",
             factory=True,
@@ -275,10 +308,13 @@ def _serve(arguments: argparse.Namespace) -> int:
             access_log=arguments.access_log,
             proxy_headers=False,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            http="mockserver.serving:HeaderTimeoutProtocol",
+            timeout_graceful_shutdown=GRACE_SECONDS,
         )
         return EXIT_OK
-    uvicorn.run(
+    serving.run(
         app,
+        header_timeout=arguments.header_timeout,
         host=arguments.host,
         port=arguments.port,
         log_level=arguments.log_level,

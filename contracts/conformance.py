@@ -79,6 +79,11 @@ def conformance(
                 )
     if time.monotonic() - started <= time_budget:
         report.ran("conformance.stateful")
+        labels = {  # "POST /path" -> operationId, so a stateful failure finds its deviation too
+            op.ok().label: str(op.ok().definition.raw.get("operationId", ""))
+            for op in schema.get_all_operations()
+            if isinstance(op, Ok)
+        }
         for failure, text in _stateful(schema, examples):
             _record(
                 report,
@@ -87,6 +92,7 @@ def conformance(
                 operation=f"stateful sequence, {failure.operation or 'an operation'}",
                 failure=failure,
                 text=text,
+                operation_id=labels.get(failure.operation or ""),
             )
 
 
@@ -211,6 +217,7 @@ def _record(
     operation: str,
     failure: Failure,
     text: str,
+    operation_id: str | None = None,
 ) -> None:
     name = "conformance." + re.sub(r"[^a-z0-9]+", "_", (failure.title or "failure").lower()).strip("_")
     excuse = next(
@@ -218,7 +225,7 @@ def _record(
             d
             for d in lifecycle.deviations
             if d.kind == "extra-statuses"
-            and d.effect["operation"] == operation
+            and d.effect["operation"] in (operation, operation_id)
             and d.name in tolerate
             and type(failure).__name__ in _STATUS_FAILURES
         ),

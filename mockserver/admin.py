@@ -3,7 +3,6 @@ the manual clock, and forcing a resource's next step. Answers are JSON; errors a
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -11,16 +10,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lifecycle.scenario import Scenario
-from mockserver.engine import Engine
+from mockserver.admin_journal import journal_routes
+from mockserver.engine import ClockError, Engine
+from mockserver.problems import problem, read_json
 from mockserver.render import iso
 from mockserver.store import Resource
 
 PREFIX = "/__mock"
-
-
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+__all__ = ["PREFIX", "admin_routes", "problem"]
 
 
 class _Admin:
@@ -30,7 +27,7 @@ class _Admin:
         self.engine = engine
 
     def describe(self, resource: Resource) -> dict[str, Any]:
-        timeline = self.engine.observe(resource)
+        timeline = self.engine.look(resource)  # an admin look is not a client's: no touch, no read
         return {
             "api": resource.api,
             "id": resource.id,
@@ -78,15 +75,6 @@ class _Admin:
         self.engine.force_next(found)
         return JSONResponse(self.describe(found))
 
-    async def journal(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.engine.journal.clear()
-            return JSONResponse({"cleared": True})
-        api = request.query_params.get("api")
-        return JSONResponse(
-            [e.as_dict() for e in self.engine.journal.entries() if api is None or e.api == api]
-        )
-
     async def scenarios(self, request: Request) -> Response:
         listing = {
             name: {
@@ -118,7 +106,9 @@ class _Admin:
         api = request.path_params["api"]
         if api not in self.engine.catalog:
             return problem(404, "Unknown API", f"no API {api!r}", known_apis=sorted(self.engine.catalog))
-        body = await _json(request)
+        body = await read_json(request)
+        if isinstance(body, Response):
+            return body
         name = body.get("name") if isinstance(body, dict) else None
         scenarios = self.engine.catalog[api].scenarios
         if not isinstance(name, str) or name not in scenarios:
@@ -144,16 +134,16 @@ class _Admin:
 
     async def clock(self, request: Request) -> Response:
         if request.method == "POST":
-            body = await _json(request)
+            body = await read_json(request)
+            if isinstance(body, Response):
+                return body
             seconds = body.get("seconds") if isinstance(body, dict) else None
-            if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
-                return problem(
-                    400, "Bad clock advance", 'send {"seconds": <non-negative number>}', found=seconds
-                )
             try:
-                self.engine.advance_clock(float(seconds))
+                self.engine.advance_clock(seconds)
             except TypeError as error:
                 return problem(409, "Clock is not manual", str(error))
+            except ClockError as error:
+                return problem(400, "Bad clock advance", str(error), found=seconds)
         mode = "manual" if self.engine.settings.clock == "manual" else "real"
         return JSONResponse(
             {
@@ -170,7 +160,7 @@ class _Admin:
             Route(f"{PREFIX}/resources", self.resources, methods=["GET"]),
             Route(f"{PREFIX}/resources/{{api}}/{{resource_id}}", self.resource, methods=["GET"]),
             Route(f"{PREFIX}/resources/{{api}}/{{resource_id}}/next", self.next_step, methods=["POST"]),
-            Route(f"{PREFIX}/journal", self.journal, methods=["GET", "DELETE"]),
+            *journal_routes(self.engine, PREFIX),
             Route(f"{PREFIX}/scenarios", self.scenarios, methods=["GET"]),
             Route(f"{PREFIX}/scenarios/{{api}}/default", self.set_default, methods=["PUT"]),
             Route(f"{PREFIX}/scenarios/{{api}}/next", self.queue_next, methods=["POST"]),
@@ -181,10 +171,3 @@ class _Admin:
 def admin_routes(engine: Engine) -> list[Route]:
     """The admin endpoints, bound to ``engine``."""
     return _Admin(engine).routes()
-
-
-async def _json(request: Request) -> Any:
-    try:
-        return json.loads(await request.body() or b"null")
-    except ValueError:
-        return None

@@ -27,13 +27,14 @@ from mockserver.auth import AuthRule
 from mockserver.catalog import Api, load_catalog
 from mockserver.clock import Clock, ManualClock, ScaledClock
 from mockserver.engine import Engine
-from mockserver.inputs import InputRules, fast_registry
-from mockserver.journal import JournalEntry
+from mockserver.guard import Guard, admin_policy
+from mockserver.inputs import RAW_BODY, InputRules, fast_registry
+from mockserver.journal import JournalEntry, body_text
 from mockserver.leanpath import LeanRoutes
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
 from mockserver.strict import ResponseChecker, violation
 from mockserver.vendors import vendor_for
-from mockserver.vendors.base import INJECTED_HEADER, Call, Handler, Vendor
+from mockserver.vendors.base import CONTROL_ERROR_HEADER, INJECTED_HEADER, Call, Handler, Vendor
 
 log = logging.getLogger("comeback.mock")
 _NO_QUERY: Mapping[str, str] = {}
@@ -100,7 +101,8 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     routes.append(
         Route("/{path:path}", _unknown_path(engine, vendors), methods=[m.upper() for m in HTTP_METHODS])
     )
-    middleware = []
+    # the guard first: a refused Host or admin request never reaches CORS, routing or a handler
+    middleware = [Middleware(Guard, policy=admin_policy(settings))]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -154,7 +156,9 @@ class _Endpoint:
                     response = await self.vendor.dispatch(call, self.handler)
             if (
                 self.checker is not None
-                and INJECTED_HEADER not in response.headers  # a fault asked for: not the mock's mistake
+                # a fault asked for, or a malformed control header: not the mock's mistake
+                and INJECTED_HEADER not in response.headers
+                and CONTROL_ERROR_HEADER not in response.headers
                 and (problems := self.checker.problems(self.operation, response))
             ):
                 log.error(
@@ -183,6 +187,8 @@ class _Endpoint:
                 time=arrived,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
                 headers=headers,
+                request_body=body_text(request.scope.get(RAW_BODY)),
+                response_body=body_text(getattr(response, "body", None)),  # a stream has none
             )
         )
         return response
@@ -256,6 +262,7 @@ def _unknown_path(engine: Engine, vendors: dict[str, Vendor]) -> Callable[[Reque
                 engine.clock.now(),
                 0.0,
                 dict(request.headers),
+                response_body=body_text(bytes(response.body)),
             )
         )
         return response

@@ -13,7 +13,9 @@ import random
 import uuid
 from collections import deque
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import httpx
 
 from lifecycle.expressions import parse_expression
 from lifecycle.model import Lifecycle
@@ -21,15 +23,19 @@ from lifecycle.scenario import Scenario, body_texts
 from lifecycle.timeline import Timeline, advance, cancel, count_read, force_next, start
 from mockserver.catalog import Api
 from mockserver.clock import Clock, ManualClock
-from mockserver.journal import Journal
+from mockserver.journal import Journal, Masker, credential_names
 from mockserver.render import Renderer, iso
+from mockserver.safejson import finite
 from mockserver.settings import Settings
 from mockserver.store import Resource, Store
 
-if TYPE_CHECKING:
-    import httpx
-
 log = logging.getLogger("comeback.mock")
+MAX_ADVANCE_SECONDS = 366 * 86_400  # one call moves the manual clock at most a year
+CLOCK_LIMIT = 221_845_392_000.0  # 9000-01-01: far enough from year 9999 that every timestamp renders
+
+
+class ClockError(ValueError):
+    """A clock advance that is not a finite, bounded, non-negative number of seconds."""
 
 
 class UnknownScenarioError(LookupError):
@@ -48,7 +54,14 @@ class Engine:
         self.catalog = catalog
         self.clock = clock
         self.store = Store(settings.max_resources, settings.max_age_seconds)
-        self.journal = Journal(settings.journal_size)
+        secret_headers, secret_query = credential_names(api.spec.data for api in catalog.values())
+        self.journal = Journal(
+            settings.journal_size,
+            settings.journal_bytes,
+            settings.journal_value_bytes,
+            settings.journal_body_bytes,
+            Masker(secret_headers, secret_query),
+        )
         self.defaults = {name: api.default for name, api in catalog.items()}
         self.queued: dict[str, deque[Scenario]] = {}
         self.renderers = {name: Renderer(api.spec, settings.seed) for name, api in catalog.items()}
@@ -58,6 +71,14 @@ class Engine:
         self._ids = random.Random(settings.seed)
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
+        self._sleepers: set[asyncio.Future[str]] = set()  # every task waiting in sleep_until or pause
+        self.closing = False  # the process is shutting down: streams end, nothing new waits
+
+    def begin_shutdown(self) -> None:
+        """End every wait at once (call on the event loop): open streams close within a moment."""
+        self.closing = True
+        for waiter in list(self._sleepers):
+            _settle(waiter, "shutdown")
 
     def new_uuid(self) -> str:
         """A version-4 UUID drawn from the mock's seed."""
@@ -110,6 +131,11 @@ class Engine:
     def find(self, api: str, resource_id: str) -> Resource | None:
         return self.store.get(api, resource_id)
 
+    def look(self, resource: Resource) -> Timeline:
+        """The timeline at the clock's now, without counting as a client's use (admin listings)."""
+        resource.timeline = advance(resource.timeline, self.clock.now())
+        return resource.timeline
+
     def observe(self, resource: Resource) -> Timeline:
         """The resource's timeline at the clock's now (kept, so later looks start from here)."""
         now = self.clock.now()
@@ -152,10 +178,18 @@ class Engine:
         resource.timeline = advance(resource.timeline, self.clock.now())
         return self.is_terminal(resource)
 
-    def advance_clock(self, seconds: float) -> float:
+    def advance_clock(self, seconds: Any) -> float:
+        """Move the manual clock; ``ClockError`` (and nothing changed) unless ``seconds`` is a finite
+        number from 0 to a year that keeps the clock before 9000-01-01."""
         if not isinstance(self.clock, ManualClock):
             raise TypeError("the clock is not manual; start the mock with --clock manual")
-        return self.clock.advance(seconds)
+        if not finite(seconds) or not 0 <= seconds <= MAX_ADVANCE_SECONDS:
+            raise ClockError(
+                f'send {{"seconds": N}} with N a number from 0 to {MAX_ADVANCE_SECONDS} (366 days)'
+            )
+        if self.clock.now() + seconds > CLOCK_LIMIT:
+            raise ClockError("the clock would pass 9000-01-01; reset or restart the mock instead")
+        return self.clock.advance(float(seconds))
 
     async def reset(self) -> None:
         for task in list(self._tasks):
@@ -180,7 +214,10 @@ class Engine:
         most two timers: thousands of open streams wait this way at once."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[str] = loop.create_future()
+        if self.closing:
+            return "shutdown"
         resource.waiters.append(waiter)
+        self._sleepers.add(waiter)
         timers = []
         delay = None
         if moment is not None:
@@ -196,8 +233,23 @@ class Engine:
         finally:
             for timer in timers:
                 timer.cancel()
+            self._sleepers.discard(waiter)
             if waiter in resource.waiters:
                 resource.waiters.remove(waiter)
+
+    async def pause(self, seconds: float) -> bool:
+        """Sleep ``seconds`` real seconds (a fault's delay); False when cut short by shutdown."""
+        if self.closing:
+            return False
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[str] = loop.create_future()
+        self._sleepers.add(waiter)
+        timer = loop.call_later(max(0.0, seconds), _settle, waiter, "due")
+        try:
+            return await waiter == "due"
+        finally:
+            timer.cancel()
+            self._sleepers.discard(waiter)
 
     # -- callbacks ------------------------------------------------------------------------------
     def _start_callback(self, resource: Resource) -> None:
@@ -212,18 +264,45 @@ class Engine:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def callback_refusal(self, url: str) -> str | None:
+        """Why a callback to ``url`` may not be sent (None: it may). Loopback hosts only, unless
+        ``--callback-host`` allowed more ("*": any)."""
+        try:
+            parsed = httpx.URL(url)
+            host = parsed.host
+        except (httpx.InvalidURL, ValueError, TypeError) as error:
+            return f"not a usable URL: {error}"
+        if parsed.scheme not in ("http", "https"):
+            return f"scheme {parsed.scheme!r} is not http or https"
+        if not host:
+            return "the URL names no host"
+        if parsed.port is not None and not 0 < parsed.port < 65536:
+            return f"port {parsed.port} is out of range"
+        allowed = self.settings.callback_hosts
+        if "*" not in allowed and host.lower() not in allowed:
+            shown = ", ".join(sorted(allowed)) or "none"
+            return f"host {host!r} is not allowed (allowed: {shown}; widen with --callback-host)"
+        return None
+
     async def _deliver_callback(self, resource: Resource, url: str) -> None:
-        """Wait for the first terminal state, then POST once (no retry), and record the outcome."""
+        """Wait for the first terminal state, then POST once (no retry), and record the outcome.
+        Nothing a client sends can make this task fail: every error becomes ``callback_error``."""
         try:
             while not self.is_done(resource):
-                if resource.extra.get("deleted"):
+                if resource.extra.get("deleted") or self.closing:
                     return
                 await self.sleep_until(resource, resource.timeline.next_change_at())
             await self._post_callback(resource, url)
+        except Exception as error:  # a bug or a hostile URL must not leave callback_* unexplained
+            self._callback_outcome(resource, url, None, f"callback failed: {type(error).__name__}: {error}")
         finally:
             resource.watchers -= 1
 
     async def _post_callback(self, resource: Resource, url: str) -> None:
+        refusal = self.callback_refusal(url)
+        if refusal is not None:
+            self._callback_outcome(resource, url, None, f"callback not sent: {refusal}")
+            return
         lifecycle = self.lifecycle(resource.api)
         assert lifecycle.callback is not None
         renderer = self.renderers[resource.api]
@@ -236,27 +315,42 @@ class Engine:
             "completed_at": values.get(completed) if completed else iso(timeline.current.at),
             "metadata": resource.extra.get("metadata", {}),
         }
-        timeout = lifecycle.callback.timeout_seconds
-        # imported on the first callback: httpx and what it loads take ~20 MB a mock without
-        # callbacks never needs (idle memory, start-up time)
-        import httpx  # noqa: PLC0415
-
         if self._client is None:
             self._client = httpx.AsyncClient()
-        outcome: dict[str, Any] = {"sent_at": self.clock.now(), "status_code": None, "error": None}
-        allowed = self.settings.callback_hosts
-        host = httpx.URL(url).host if url.startswith(("http://", "https://")) else ""
-        if allowed is not None and host not in allowed:
-            outcome["error"] = f"callback not sent: host {host or url!r} is not allowed (--callback-host)"
-            resource.extra["callback"] = outcome
-            return
+        sent_at = self.clock.now()
         try:
-            response = await self._client.post(url, json=payload, timeout=timeout)
-            outcome["status_code"] = response.status_code
+            response = await self._client.post(url, json=payload, timeout=lifecycle.callback.timeout_seconds)
         except httpx.HTTPError as error:
-            outcome["error"] = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        resource.extra["callback"] = outcome
-        log.info("callback for %s to %s: %s", resource.id, url, outcome)
+            reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            self._callback_outcome(resource, url, None, f"callback failed: {reason}")
+            return
+        self._callback_outcome(resource, url, response.status_code, None, sent_at)
+
+    def _callback_outcome(
+        self,
+        resource: Resource,
+        url: str,
+        status: int | None,
+        error: str | None,
+        sent_at: float | None = None,
+    ) -> None:
+        """Record what became of a callback (``callback_*`` fields) and log it, URL without query."""
+        resource.extra["callback"] = {"sent_at": sent_at, "status_code": status, "error": error}
+        shown = _url_for_log(url)
+        if error is None:
+            log.info("callback for %s %s to %s: sent, answered %s", resource.api, resource.id, shown, status)
+        else:
+            log.warning("callback for %s %s to %s: %s", resource.api, resource.id, shown, error)
+
+
+def _url_for_log(url: str) -> str:
+    """The URL without user info, query or fragment (they may carry credentials)."""
+    try:
+        parsed = httpx.URL(url)
+        port = f":{parsed.port}" if parsed.port is not None else ""
+        return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"[:200]
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return repr(url[:100])
 
 
 def _settle(waiter: asyncio.Future[str], value: str) -> None:

@@ -7,7 +7,7 @@ body and status.
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,7 +18,9 @@ from starlette.requests import Request
 
 from lifecycle.findings import join
 from lifecycle.openapi import Operation, deref_located
+from mockserver.safejson import BadJson, loads
 
+RAW_BODY = "comeback.raw_body"  # scope key: the body as read, for the journal (also when refused)
 ProblemKind = Literal["missing", "invalid", "json", "content-type", "too-large"]
 
 
@@ -115,11 +117,15 @@ class InputRules:
                     )
                 continue
             value = _coerce(raw, parameter.schema)
-            error = (
-                None
-                if parameter.validator.is_valid(value)
-                else next(iter(parameter.validator.iter_errors(value)), None)
-            )
+            try:
+                error = (
+                    None
+                    if parameter.validator.is_valid(value)
+                    else next(iter(parameter.validator.iter_errors(value)), None)
+                )
+            except (ValueError, UnicodeError, OverflowError, RecursionError) as refused:
+                problems.append(Problem("invalid", (parameter.location, parameter.name), str(refused)))
+                continue
             if error is not None:
                 problems.append(
                     Problem(
@@ -137,22 +143,31 @@ class InputRules:
 
     async def _read_body(self, request: Request, problems: list[Problem]) -> tuple[Any, bytes]:
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+        # a length of more than 18 digits is too large without turning it into a number
+        if (
+            declared is not None
+            and declared.isdigit()
+            and (len(declared) > 18 or int(declared) > self.max_body_bytes)
+        ):
             problems.append(
                 Problem("too-large", ("body",), f"Request body is larger than {self.max_body_bytes} bytes")
             )
             return None, b""
-        raw = b""
-        chunks = request.stream() if _may_have_body(request.scope) else _NO_CHUNKS
-        async for chunk in chunks:  # read in chunks so an undeclared huge body is cut off early
-            raw += chunk
-            if len(raw) > self.max_body_bytes:
+        chunks: list[bytes] = []
+        size = 0
+        stream = request.stream() if _may_have_body(request.scope) else _NO_CHUNKS
+        async for chunk in stream:  # read in chunks so an undeclared huge body is cut off early
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.max_body_bytes:
                 problems.append(
                     Problem(
                         "too-large", ("body",), f"Request body is larger than {self.max_body_bytes} bytes"
                     )
                 )
                 return None, b""
+        raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        request.scope[RAW_BODY] = raw
         if not self.accepts_json:
             return None, raw
         if not raw.strip():
@@ -171,24 +186,23 @@ class InputRules:
             )
             return None, raw
         try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as decode_error:
+            body = loads(raw)  # refuses what json.loads lets through but nothing after could survive
+        except BadJson as decode_error:
             problems.append(
-                Problem(
-                    "json",
-                    ("body",),
-                    f"JSON decode error: {decode_error}",
-                    raw[:200].decode("utf-8", "replace"),
-                )
+                Problem("json", ("body",), str(decode_error), raw[:200].decode("utf-8", "replace"))
             )
             return None, raw
         if self.body_validator is not None:
-            valid = self.body_validator.is_valid(body)
-            errors = (
-                []
-                if valid
-                else sorted(self.body_validator.iter_errors(body), key=lambda e: list(e.instance_path))
-            )
+            try:
+                valid = self.body_validator.is_valid(body)
+                errors = (
+                    []
+                    if valid
+                    else sorted(self.body_validator.iter_errors(body), key=lambda e: list(e.instance_path))
+                )
+            except (ValueError, UnicodeError, OverflowError, RecursionError) as refused:
+                problems.append(Problem("invalid", ("body",), f"cannot validate this body: {refused}"))
+                return None, raw
             for invalid in errors[:10]:
                 problems.append(
                     Problem("invalid", ("body", *invalid.instance_path), invalid.message, invalid.instance)
@@ -276,13 +290,14 @@ def _coerce(raw: str | list[str], schema: Mapping[str, Any]) -> Any:
     for branch in schema.get("anyOf", ()):
         if isinstance(branch, Mapping) and isinstance(branch.get("type"), str):
             kinds.append(branch["type"])
-    if "integer" in kinds and raw.lstrip("-").isdigit():
+    if "integer" in kinds and raw.lstrip("-").isdecimal() and raw.isascii() and len(raw) <= 4300:
         return int(raw)
     if "number" in kinds:
         try:
-            return float(raw)
+            number = float(raw)
         except ValueError:
             return raw
+        return number if math.isfinite(number) else raw  # NaN, inf, 1e400: left as text, so refused
     if "boolean" in kinds and raw.lower() in ("true", "false"):
         return raw.lower() == "true"
     if "null" in kinds and raw in ("", "null"):

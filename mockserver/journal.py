@@ -1,14 +1,105 @@
-"""The request journal: what clients asked, in order, bounded in size."""
+"""The request journal: what clients asked and what the mock answered, in order, bounded in bytes.
+
+Every entry is cleaned before it is kept (``Journal.record``): credentials are masked (the
+``Authorization`` and ``Cookie`` headers, every header and query parameter the specs' security
+schemes name, and secret-looking fields of JSON bodies), and long header values and bodies are cut
+with a marker, so the journal never holds more than ``budget_bytes`` however large the requests.
+The oldest entries go first, when either the entry count or the byte budget is passed.
+
+``select`` filters entries; ``verify`` counts the calls that match a pattern and, when none do,
+names the nearest ones and how each differs, so a test in any language gets a readable failure.
+"""
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from mockserver.render import iso
+from mockserver.safejson import BadJson, loads
+
+MASK = "***"
+TRUNCATED = "…[truncated {} characters]"
+_ENTRY_OVERHEAD = 256  # bytes of fixed fields and object headers, roughly
+# headers that carry credentials whatever the spec says
+ALWAYS_MASKED_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-mock-admin-token"}
+)
+# JSON body fields masked by name (exact, case-insensitive)
+SECRET_FIELDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "secret",
+        "client_secret",
+        "api_key",
+        "apikey",
+        "access_token",
+        "refresh_token",
+        "authorization",
+    }
+)
 
 
-@dataclass(frozen=True, slots=True)
+class Masker:
+    """Masks credentials in headers, query strings and JSON text."""
+
+    def __init__(self, headers: Iterable[str] = (), query: Iterable[str] = ()) -> None:
+        self.headers = ALWAYS_MASKED_HEADERS | {name.lower() for name in headers}
+        self.query = frozenset(name.lower() for name in query)
+        fields = sorted(SECRET_FIELDS | self.query)
+        names = "|".join(re.escape(name) for name in fields)
+        self._probe = re.compile(f'"(?:{names})"')  # on lower-cased text: a cheap test before the regex
+        # a string value of a secret field, also when the text was cut inside it (no closing quote)
+        self._field = re.compile(rf'("(?i:{names})"\s*:\s*")((?:[^"\\]|\\.)*)("|$)')
+
+    def header(self, name: str, value: str) -> str:
+        if name.lower() not in self.headers:
+            return value
+        scheme, space, rest = value.strip().partition(" ")
+        # keep the scheme word (Bearer, Basic): tests may check which scheme a client used
+        return f"{scheme} {MASK}" if space and rest and scheme.isalpha() else MASK
+
+    def query_string(self, query: str) -> str:
+        if not query or not self.query or not any(name in query.lower() for name in self.query):
+            return query
+        pairs = parse_qsl(query, keep_blank_values=True)
+        return urlencode([(k, MASK if k.lower() in self.query else v) for k, v in pairs], safe="*")
+
+    def text(self, text: str) -> str:
+        if self._probe.search(text.lower()) is None:  # most bodies: no secret field at all
+            return text
+        return self._field.sub(lambda m: m.group(1) + MASK + m.group(3), text)
+
+
+def credential_names(documents: Iterable[Mapping[str, Any]]) -> tuple[set[str], set[str]]:
+    """The header and query parameter names the specs' security schemes use."""
+    headers: set[str] = set()
+    query: set[str] = set()
+    for document in documents:
+        schemes = (document.get("components") or {}).get("securitySchemes") or {}
+        for scheme in schemes.values():
+            if not isinstance(scheme, Mapping):
+                continue
+            if scheme.get("type") == "apiKey" and isinstance(scheme.get("name"), str):
+                where = scheme.get("in")
+                (query if where == "query" else headers if where == "header" else set()).add(
+                    scheme["name"].lower()
+                )
+            elif scheme.get("type") in ("http", "oauth2", "openIdConnect"):
+                headers.add("authorization")
+    return headers, query
+
+
+@dataclass(slots=True)  # not frozen: its __init__ runs twice per request, and frozen costs 3x there
 class JournalEntry:
+    """One request: what came in, what went out. Bodies are text (cut and masked once recorded)."""
+
     method: str
     path: str
     query: str
@@ -17,26 +108,226 @@ class JournalEntry:
     operation: str | None
     resource_id: str | None
     scenario: str | None
-    time: float  # the mock clock's reading when the request arrived
+    time: float  # the mock clock's reading when the request arrived (epoch seconds)
     latency_ms: float
     headers: dict[str, str]
+    request_body: str | None = None
+    response_body: str | None = None  # None: no body kept (an event stream, or nothing sent)
+    size: int = 0  # bytes this entry counts against the journal's budget
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["time"] = iso(self.time)
+        data["epoch"] = self.time
+        data["request_body"] = self.body("request")
+        data["response_body"] = self.body("response")
+        del data["size"]
+        return data
+
+    def body(self, which: str) -> Any:
+        """A body as JSON when it parses (not cut), else as the recorded text."""
+        text = self.request_body if which == "request" else self.response_body
+        if not text:
+            return text or None
+        try:
+            return loads(text)
+        except BadJson:
+            return text
 
 
 class Journal:
-    def __init__(self, size: int) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=size)
+    """Entries in arrival order; the oldest go when ``size`` entries or ``budget_bytes`` are passed."""
 
-    def record(self, entry: JournalEntry) -> None:
-        self._entries.append(entry)
+    def __init__(
+        self,
+        size: int,
+        budget_bytes: int = 16 * 1_048_576,
+        value_bytes: int = 4_096,
+        body_bytes: int = 16_384,
+        masker: Masker | None = None,
+    ) -> None:
+        self.size = size
+        self.budget_bytes = budget_bytes
+        self.value_bytes = value_bytes
+        self.body_bytes = body_bytes
+        self.masker = masker or Masker()
+        self._entries: deque[JournalEntry] = deque()
+        self._bytes = 0
+
+    def record(self, entry: JournalEntry) -> JournalEntry:
+        """Keep a cleaned copy of ``entry`` (masked, cut) and return it."""
+        kept = self.clean(entry)
+        self._entries.append(kept)
+        self._bytes += kept.size
+        while self._entries and (len(self._entries) > self.size or self._bytes > self.budget_bytes):
+            self._bytes -= self._entries.popleft().size
+        return kept
+
+    def clean(self, entry: JournalEntry) -> JournalEntry:
+        masker, cut, secret = self.masker, self.value_bytes, self.masker.headers
+        headers = {
+            name: value if name not in secret and len(value) <= cut else _cut(masker.header(name, value), cut)
+            for name, value in entry.headers.items()
+        }
+        query = _cut(masker.query_string(entry.query), cut) if entry.query else ""
+        request_body, response_body = self._body(entry.request_body), self._body(entry.response_body)
+        size = (
+            _ENTRY_OVERHEAD
+            + len(entry.path)
+            + len(query)
+            + len(request_body or "")
+            + len(response_body or "")
+        )
+        for name, value in headers.items():
+            size += len(name) + len(value)
+        return JournalEntry(  # the constructor, not dataclasses.replace: this runs on every request
+            entry.method,
+            entry.path,
+            query,
+            entry.status,
+            entry.api,
+            entry.operation,
+            entry.resource_id,
+            entry.scenario,
+            entry.time,
+            entry.latency_ms,
+            headers,
+            request_body,
+            response_body,
+            size,
+        )
+
+    def _body(self, body: str | None) -> str | None:
+        if body is None:
+            return None
+        kept = body[: self.body_bytes]
+        # masked after the cut, so a secret cut in half is masked too
+        return self.masker.text(kept) + (TRUNCATED.format(len(body) - len(kept)) if kept != body else "")
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
 
     def entries(self) -> list[JournalEntry]:
         return list(self._entries)
 
     def clear(self) -> None:
         self._entries.clear()
+        self._bytes = 0
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + TRUNCATED.format(len(text) - limit)
+
+
+def body_text(raw: bytes | None) -> str | None:
+    """Request or response bytes as text for the journal (None stays None)."""
+    return None if raw is None else raw.decode("utf-8", "replace")
+
+
+# -- filters and verification ----------------------------------------------------------------------
+FILTERS = ("api", "operation", "resource", "method", "status")
+PATTERN_KEYS = frozenset({"method", "path", "operation", "api", "resource", "status", "body", "count"})
+
+
+class PatternError(ValueError):
+    """A filter or verify pattern that cannot be used; the message says what to send."""
+
+
+def select(entries: Iterable[JournalEntry], filters: Mapping[str, Any]) -> list[JournalEntry]:
+    """Entries matching every given filter (api, operation, resource, method, status)."""
+    return [entry for entry in entries if not differences(entry, filters)]
+
+
+def check_pattern(pattern: Any) -> dict[str, Any]:
+    """A verify pattern, checked: raise ``PatternError`` with what is wrong."""
+    if not isinstance(pattern, dict):
+        raise PatternError('send a JSON object such as {"method": "POST", "operation": "createRun"}')
+    unknown = sorted(set(pattern) - PATTERN_KEYS)
+    if unknown:
+        raise PatternError(f"unknown key(s) {unknown}; known: {sorted(PATTERN_KEYS)}")
+    for key in ("method", "path", "operation", "api", "resource"):
+        if key in pattern and not isinstance(pattern[key], str):
+            raise PatternError(f"{key} must be a string")
+    for key in ("status", "count"):
+        value = pattern.get(key)
+        small = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1000
+        if value is not None and not small:
+            raise PatternError(f"{key} must be a small non-negative integer")
+    body = pattern.get("body")
+    if body is not None and not (isinstance(body, dict) and all(isinstance(k, str) for k in body)):
+        raise PatternError('body must map field paths to values, e.g. {"messages.0.content": "Hi*"}')
+    return pattern
+
+
+def differences(entry: JournalEntry, pattern: Mapping[str, Any]) -> list[str]:
+    """How ``entry`` differs from ``pattern`` (empty: it matches). Strings in ``path`` and in body
+    values are globs (``*`` any text, ``?`` one character); everything else must be equal."""
+    found: list[str] = []
+
+    def compare(name: str, expected: Any, actual: Any, glob: bool = False) -> None:
+        same = (
+            isinstance(actual, str) and fnmatch.fnmatchcase(actual, expected)
+            if glob and isinstance(expected, str)
+            else actual == expected
+        )
+        if not same:
+            found.append(f"{name}: expected {expected!r}, found {actual!r}")
+
+    if "method" in pattern:
+        compare("method", str(pattern["method"]).upper(), entry.method)
+    for key, actual in (("path", entry.path), ("operation", entry.operation), ("api", entry.api)):
+        if key in pattern:
+            compare(key, pattern[key], actual, glob=key == "path")
+    if "resource" in pattern:
+        compare("resource", pattern["resource"], entry.resource_id)
+    if "status" in pattern and pattern["status"] is not None:
+        compare("status", _int(pattern["status"]), entry.status)
+    body_pattern = pattern.get("body") or {}
+    if body_pattern:
+        body = entry.body("request")
+        for field, expected in body_pattern.items():
+            compare(f"body.{field}", expected, _field(body, field), glob=True)
+    return found
+
+
+def verify(entries: list[JournalEntry], pattern: dict[str, Any], nearest: int = 3) -> dict[str, Any]:
+    """How many entries match ``pattern``; with none, the ``nearest`` ones and their differences."""
+    checks = {key: value for key, value in pattern.items() if key != "count"}
+    matched = [entry for entry in entries if not differences(entry, checks)]
+    answer: dict[str, Any] = {"matched": len(matched), "calls": [e.as_dict() for e in matched[-50:]]}
+    if "count" in pattern:
+        answer["expected"] = pattern["count"]
+        answer["ok"] = len(matched) == pattern["count"]
+    if not matched:
+        ranked = sorted(
+            ((differences(entry, checks), position, entry) for position, entry in enumerate(entries)),
+            key=lambda item: (len(item[0]), -item[1]),
+        )
+        answer["nearest"] = [
+            {"call": f"{e.method} {e.path}", "operation": e.operation, "time": iso(e.time), "differences": d}
+            for d, _, e in ranked[:nearest]
+        ]
+    return answer
+
+
+def _field(body: Any, path: str) -> Any:
+    node = body
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def _int(value: Any) -> Any:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 ClockMode = Literal["real", "manual"]
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +29,18 @@ class Settings:
     max_body_bytes: int = 1_048_576
     max_resources: int = 10_000
     max_age_seconds: float = 3_600.0
-    journal_size: int = 5_000
-    callback_hosts: frozenset[str] | None = None  # None: callbacks may go to any host
+    journal_size: int = 5_000  # entries; and at most journal_bytes in all (oldest go first)
+    journal_bytes: int = 16 * 1_048_576
+    journal_value_bytes: int = 4_096  # a longer header value is cut, with a marker
+    journal_body_bytes: int = 16_384  # a longer request or response body is cut, with a marker
+    # callbacks go only to these hosts; "*" allows any (``--callback-host``)
+    callback_hosts: frozenset[str] = LOOPBACK_NAMES
+    # Host header values served besides loopback addresses and localhost (``--allow-host``);
+    # "testserver" is what Starlette's in-process test client sends. ``comeback serve`` replaces
+    # this with the bound host and its --allow-host values.
+    allowed_hosts: tuple[str, ...] = ("testserver",)
+    admin_token: str | None = None  # required as X-Mock-Admin-Token on /__mock/ when set
+    admin_max_body_bytes: int = 1_048_576
     keepalive_seconds: float = (
         15.0  # real seconds of stream silence before a keep-alive (PrivateGPT's idle time)
     )
@@ -65,4 +76,6 @@ def settings_from_json(text: str) -> Settings:
         if name in data:
             data[name] = frozenset(data[name])
     data["cors_origins"] = tuple(data.get("cors_origins", ()))
+    if "allowed_hosts" in data:
+        data["allowed_hosts"] = tuple(data["allowed_hosts"])
     return Settings(**data)

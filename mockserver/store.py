@@ -7,12 +7,15 @@ with another request: nothing is lost under concurrent use.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from lifecycle.timeline import Timeline
+
+log = logging.getLogger("comeback.mock")
 
 
 @dataclass(slots=True, eq=False)
@@ -98,4 +101,13 @@ class Store:
                     if len(victims) == excess:
                         break
             for key in victims:
-                del self._items[key]
+                resource = self._items.pop(key)
+                if not keep_in_flight:  # every finished one went in the first pass: these are in flight
+                    log.warning(
+                        "--max-resources %d reached with every resource in flight: forgot %s %s "
+                        "(state %s, the oldest not watched by a stream or callback)",
+                        self.max_count,
+                        resource.api,
+                        resource.id,
+                        resource.timeline.state,
+                    )

@@ -8,7 +8,6 @@ when the status turns terminal. Vendors only encode frames (``Encoder``).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from collections.abc import AsyncIterator, Callable
@@ -98,17 +97,19 @@ async def events(
             pace=pace_of(engine.settings.seed, resource),
             batch=batch,
         )
-        async for text in _spoiled(frames, current_fault, engine.settings.speed):
+        async for text in _spoiled(frames, current_fault, engine):
             yield text
     finally:
         resource.watchers -= 1
 
 
 async def _spoiled(
-    frames: AsyncIterator[tuple[Kind, str]], current_fault: Callable[[], Fault | None], speed: float
+    frames: AsyncIterator[tuple[Kind, str]], current_fault: Callable[[], Fault | None], engine: Engine
 ) -> AsyncIterator[str]:
-    """``frames`` with the fault in effect applied to each (times in real seconds, over ``--speed``)."""
+    """``frames`` with the fault in effect applied to each (times in real seconds, over ``--speed``;
+    a shutdown cuts the waits short and ends the stream)."""
     sent, stalled, malformed = 0, set(), set()
+    speed = engine.settings.speed
     async for kind, text in frames:
         fault = current_fault()
         if fault is None:
@@ -117,11 +118,12 @@ async def _spoiled(
             continue
         if fault.stall and id(fault) not in stalled:
             stalled.add(id(fault))
-            await asyncio.sleep(fault.stall / speed)  # nothing at all, not even keep-alives
+            if not await engine.pause(fault.stall / speed):  # nothing at all, not even keep-alives
+                return
         if kind == "close" and fault.no_terminal:
             return
-        if fault.drip:
-            await asyncio.sleep(fault.drip / speed)
+        if fault.drip and not await engine.pause(fault.drip / speed):
+            return
         yield text
         sent += 1
         if fault.malformed and id(fault) not in malformed:
@@ -147,7 +149,7 @@ async def _frames(
     opened = False
     while True:
         timeline = engine.observe(resource)
-        if resource.extra.get("deleted"):
+        if resource.extra.get("deleted") or engine.closing:  # deleted, or the server is stopping
             return
         if len(timeline.history) != planned_for:  # the schedule changes only with the timeline
             plan = schedule(timeline, lifecycle, len(tokens), pace, cut_short=cut_short)

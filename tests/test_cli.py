@@ -30,7 +30,7 @@ def test_lint_findings_exit_one_and_are_printed(capsys: pytest.CaptureFixture[st
 
 def test_lint_of_a_missing_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lint", "no/such/spec.yaml"]) == 2
-    assert "no/such/spec.yaml: cannot read" in capsys.readouterr().err
+    assert "no/such/spec.yaml: /: cannot read" in capsys.readouterr().err
 
 
 def test_unknown_command_is_a_usage_error() -> None:

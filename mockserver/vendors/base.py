@@ -8,7 +8,6 @@ module overrides only what its API does differently.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -31,6 +30,9 @@ from mockserver.streams import Encoder, events
 
 SCENARIO_HEADER = "x-mock-scenario"
 INJECTED_HEADER = "x-mock-fault-injected"
+# on a 400 for a malformed mock control header (X-Mock-Fault, X-Mock-Scenario): the client's
+# mistake against the mock, not the vendor's API, so strict mode lets it through
+CONTROL_ERROR_HEADER = "x-mock-control-error"
 
 
 @dataclass(slots=True)
@@ -93,6 +95,12 @@ class Vendor:
     def unauthorized(self) -> Response:
         return self.error(401, "Unauthorized")
 
+    def control_error(self, header: str, message: str) -> Response:
+        """The vendor's 400 for a malformed mock control header, marked as such."""
+        response = self.bad_request(f"{header}: {message}" if header == "X-Mock-Fault" else message)
+        response.headers[CONTROL_ERROR_HEADER] = header
+        return response
+
     def bad_request(self, message: str) -> Response:
         return self.error(400, message)
 
@@ -115,11 +123,11 @@ class Vendor:
         try:
             fault, key, count = self._fault_for(call)
         except FaultError as error:
-            return self.bad_request(f"X-Mock-Fault: {error}")
+            return self.control_error("X-Mock-Fault", str(error))
         if fault is not None:
             delay = fault.delay(count, key)
             if delay > 0:
-                await asyncio.sleep(delay / self.engine.settings.speed)
+                await self.engine.pause(delay / self.engine.settings.speed)  # a shutdown cuts it short
             if fault.errs(count, key):
                 return self.fault_response(fault)
             call.fault = fault
@@ -219,7 +227,7 @@ class Vendor:
                 self.name, call.request.headers.get(SCENARIO_HEADER), call.inputs.body
             )
         except UnknownScenarioError as error:
-            return self.bad_request(str(error))
+            return self.control_error("X-Mock-Scenario", str(error))
         resource_id = self.new_id(call)
         if isinstance(resource_id, Response):
             return resource_id

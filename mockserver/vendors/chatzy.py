@@ -5,6 +5,7 @@ per conversation, short-lived single-use stream tokens, and ``{"error": {code, m
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -26,6 +27,9 @@ _CODES = {
     409: "turn_in_progress",
 }
 _TOKEN_SECONDS = 60.0
+# expired tokens are remembered one more lifetime (to answer "expired", not "unknown"), and never
+# more than this many at once: a client minting tokens on a manual clock must not grow memory
+_TOKEN_MEMORY = 10_000
 _JWT_HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
 
 
@@ -58,7 +62,13 @@ class Chatzy(Vendor):
         ).encode()
         payload = base64.urlsafe_b64encode(claims).rstrip(b"=").decode()
         token = f"{_JWT_HEADER}.{payload}.{self.engine.new_token()}"
-        self.tokens[token] = {"conversation_id": conversation_id, "issued_at": now, "used": False}
+        tokens = self.tokens
+        tokens[token] = {"conversation_id": conversation_id, "issued_at": now, "used": False}
+        for old in list(itertools.islice(tokens, 64)):  # oldest first (dicts keep insertion order)
+            if len(tokens) > _TOKEN_MEMORY or now - tokens[old]["issued_at"] > 2 * _TOKEN_SECONDS:
+                del tokens[old]
+            else:
+                break
         return token
 
     async def handle_initConversation(self, call: Call) -> Response:  # named after the operationId
@@ -88,7 +98,7 @@ class Chatzy(Vendor):
                 self.name, call.request.headers.get(SCENARIO_HEADER), request
             )
         except LookupError as error:
-            return self.bad_request(str(error))
+            return self.control_error("X-Mock-Scenario", str(error))
         resource = self.engine.create(self.name, conversation_id, {}, request, scenario)
         call.resource = resource
         now = self.engine.clock.now()

@@ -24,10 +24,10 @@ def test_resources_show_scenario_state_and_history(mock: Mock) -> None:
 
 def test_force_next_step(mock: Mock) -> None:
     run = clients.create(mock.client, "letta", "never-finishes")
-    forced = mock.client.post(f"/__mock/resources/letta/{run}/next").json()
+    forced = mock.client.post(f"/__mock/resources/letta/{run}/next", json={}).json()
     assert forced["state"] == "created"  # never-finishes has no next step: nothing to force
     slow = clients.create(mock.client, "letta", "slow")
-    forced = mock.client.post(f"/__mock/resources/letta/{slow}/next").json()
+    forced = mock.client.post(f"/__mock/resources/letta/{slow}/next", json={}).json()
     assert forced["state"] == "completed"
     assert forced["history"][-1]["cause"] == "forced"
     assert clients.state(mock.client, "letta", slow) == "completed"
@@ -43,15 +43,15 @@ def test_journal_records_requests_in_order(mock: Mock) -> None:
     ]
     assert entries[1]["resource_id"] == run
     assert entries[1]["latency_ms"] >= 0
-    assert entries[1]["headers"]["authorization"] == "Bearer any"
-    mock.client.delete("/__mock/journal")
+    assert entries[1]["headers"]["authorization"] == "Bearer ***"  # credentials are masked
+    mock.client.request("DELETE", "/__mock/journal", json={})
     assert mock.journal() == []
 
 
 def test_reset_forgets_everything(mock: Mock) -> None:
     run = clients.create(mock.client, "letta")
     mock.client.put("/__mock/scenarios/letta/default", json={"name": "slow"})
-    assert mock.client.post("/__mock/reset").json() == {"reset": True}
+    assert mock.client.post("/__mock/reset", json={}).json() == {"reset": True}
     assert mock.client.get("/__mock/resources").json() == []
     assert mock.journal() == []
     assert clients.read(mock.client, "letta", run)[0] == 404

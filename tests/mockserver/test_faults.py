@@ -52,7 +52,7 @@ def test_scenario_fault_for_the_next_n_calls_of_a_step(mock: Mock) -> None:
 
 def test_seeded_probability_is_the_same_on_every_run(mock: Mock) -> None:
     def statuses() -> list[int]:
-        mock.client.post("/__mock/reset")
+        mock.client.post("/__mock/reset", json={})
         run = mock.client.post(
             f"/v1/agents/{AGENT}/messages/async",
             json={"input": "hi"},

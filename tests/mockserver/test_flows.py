@@ -209,6 +209,6 @@ def test_every_bundled_scenario_shows_each_of_its_steps(
     resource_id = clients.create(mock.client, api, scenario)
     seen = [current()]
     for _ in states[1:]:
-        mock.client.post(f"/__mock/resources/{api}/{resource_id}/next")
+        mock.client.post(f"/__mock/resources/{api}/{resource_id}/next", json={})
         seen.append(current())
     assert seen == states

@@ -110,7 +110,7 @@ class Served:
     def admin(self, path: str, body: dict[str, Any] | None = None) -> None:
         """POST to the mock's admin API through the same in-process client Schemathesis uses."""
         with asgi.get_client(self) as client:
-            response = client.post(f"/__mock/{path}", json=body)
+            response = client.post(f"/__mock/{path}", json=body if body is not None else {})
         assert response.status_code == 200, response.text
 
     def reset(self) -> None:

@@ -153,7 +153,7 @@ def test_200_concurrent_clients_see_only_allowed_transitions_and_lose_nothing() 
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://mock", timeout=30
+                transport=httpx.ASGITransport(app=app), base_url="http://localhost", timeout=30
             ) as client,
         ):
             results = await asyncio.gather(*(client_session(client, n) for n in range(200)))
@@ -187,8 +187,6 @@ def test_callbacks_to_hosts_not_allowed_are_recorded_not_sent() -> None:
         client.post("/__mock/clock", json={"seconds": 5})
         _wait_for(lambda: client.get(f"/v1/runs/{run['id']}").json()["callback_error"] is not None)
         final = client.get(f"/v1/runs/{run['id']}").json()
-    assert (
-        final["callback_error"]
-        == "callback not sent: host 'hooks.example.com' is not allowed (--callback-host)"
-    )
+    assert final["callback_error"].startswith("callback not sent: host 'hooks.example.com' is not allowed")
+    assert "--callback-host" in final["callback_error"]
     assert final["callback_status_code"] is None

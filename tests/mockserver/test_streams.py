@@ -86,7 +86,7 @@ def run(coroutine: Any) -> Any:
 def test_privategpt_stream_follows_the_status(base: str) -> None:
     async def scenario() -> None:
         async with httpx.AsyncClient(base_url=base, headers=AUTH["privategpt"], timeout=10) as client:
-            await client.post("/__mock/reset")
+            await client.post("/__mock/reset", json={})
             message = (await client.post("/v1/messages/async", json=PGPT_BODY)).json()["message_id"]
             status = f"/v1/messages/async/{message}/status"
             async with client.stream("GET", f"/v1/messages/async/{message}/stream") as response:

@@ -1,0 +1,140 @@
+"""Running the mock as a process (``comeback serve``): graceful shutdown, a header timeout, logs.
+
+- Shutdown: on the first SIGTERM or SIGINT the listener closes and ``Engine.begin_shutdown`` wakes
+  every open stream, which ends at once (without its terminal frame, as a dropped connection
+  would); requests in flight finish; the process exits when the connections are gone, and
+  uvicorn's graceful timeout cancels whatever is left after ``GRACE_SECONDS``. A second signal
+  exits at once.
+- Header timeout: uvicorn's keep-alive timer stops as soon as a byte arrives, so a client that
+  sends half a request line and stalls would hold its connection forever. ``HeaderTimeoutProtocol``
+  closes a connection (with a 408) whose request headers are not complete within
+  ``COMEBACK_HEADER_TIMEOUT`` seconds of its first byte (or of connecting).
+- Logs: the mock's own lines (``comeback.*``, e.g. callbacks and forced evictions) are shown at
+  the chosen level, and the access log shows query strings with credentials masked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import sys
+from types import FrameType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+from mockserver.engine import Engine
+from mockserver.journal import Masker
+
+GRACE_SECONDS = 3  # after the first signal, tasks still running this long are cancelled
+HEADER_TIMEOUT_KEY = "COMEBACK_HEADER_TIMEOUT"  # read by worker processes too (they re-import this)
+DEFAULT_HEADER_TIMEOUT = 10.0
+_TIMEOUT_ANSWER = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+
+class HeaderTimeoutProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+    """uvicorn's HTTP protocol (httptools or h11) plus a deadline for complete request headers.
+
+    Both protocols create a new ``cycle`` exactly when a request's headers are complete, which is
+    what this watches; it reads no other internals."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        before = self.cycle
+        super().data_received(data)
+        if self.cycle is not before:  # a request's headers are complete
+            self._disarm()
+        elif self._header_timer is None and (self.cycle is None or self.cycle.response_complete):
+            self._arm()  # bytes of the next request, whose headers are not complete yet
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        seconds = float(os.environ.get(HEADER_TIMEOUT_KEY, DEFAULT_HEADER_TIMEOUT))
+        self._header_timer = asyncio.get_running_loop().call_later(seconds, self._expire)
+
+    def _disarm(self) -> None:
+        timer = getattr(self, "_header_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._header_timer = None
+
+    def _expire(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing() or (self.cycle is not None and not self.cycle.response_complete):
+            return
+        self.transport.write(_TIMEOUT_ANSWER)
+        self.transport.close()
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server, telling the engine at the first signal and exiting at the second."""
+
+    def __init__(self, config: uvicorn.Config, engine: Engine) -> None:
+        super().__init__(config)
+        self.engine = engine
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().startup(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit:  # the second signal, of either kind: stop waiting for anything
+            self.force_exit = True
+        super().handle_exit(sig, frame)
+        if self._loop is not None and not self._loop.is_closed():
+            # a signal handler may interrupt the loop anywhere: hand the work to the loop itself
+            self._loop.call_soon_threadsafe(self.engine.begin_shutdown)
+
+
+class MaskedAccessLog(logging.Filter):
+    """Masks credentials in the query strings uvicorn's access log prints."""
+
+    def __init__(self, masker: Masker) -> None:
+        super().__init__()
+        self.masker = masker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            path, _, query = args[2].partition("?")
+            record.args = (*args[:2], f"{path}?{self.masker.query_string(query)}", *args[3:])
+        return True
+
+
+def configure_logging(level: str, engine: Engine) -> None:
+    """Show the mock's own log lines at ``level`` and mask credentials in the access log."""
+    logger = logging.getLogger("comeback")
+    logger.setLevel(level.upper())
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logging.getLogger("uvicorn.access").addFilter(MaskedAccessLog(engine.journal.masker))
+
+
+def run(app: Starlette, *, header_timeout: float, **options: Any) -> None:
+    """Serve ``app`` in this process until a signal; ``options`` go to ``uvicorn.Config``."""
+    engine: Engine = app.state.engine
+    os.environ[HEADER_TIMEOUT_KEY] = str(header_timeout)
+    config = uvicorn.Config(
+        app, http=HeaderTimeoutProtocol, timeout_graceful_shutdown=GRACE_SECONDS, **options
+    )
+    config.load()  # sets up uvicorn's loggers, so the filter below lands on the configured one
+    configure_logging(options.get("log_level", "info"), engine)
+    GracefulServer(config, engine).run()
+
+
+__all__ = ["GracefulServer", "HeaderTimeoutProtocol", "configure_logging", "run"]
