@@ -1,7 +1,9 @@
 """The ``comeback`` command: one entry point, one subcommand per task.
 
 comeback serve                        the mock: every bundled spec and scenario on 127.0.0.1:8000
-comeback lint openapi/*.yaml          exit 0 clean, 1 findings, 2 usage error
+comeback lint openapi/*.yaml          exit 0 clean, 1 findings, 2 usage error (specs and scenarios)
+comeback scenarios list|show          the scenarios serve would use (bundled, layered, derived)
+comeback init SPEC                    draft an x-lifecycle block for a spec that has none
 comeback check SPEC --base-url URL    exit 0 clean, 1 violations, 2 usage error or unreachable
 """
 
@@ -17,14 +19,14 @@ from pathlib import Path
 
 import uvicorn
 
+from comeback import init_command, lint_command, scenarios_command
+from comeback.scenario_options import add_scenario_options
 from contracts.phases import PHASES
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.errors import SourceError
-from lifecycle.lint import lint_document
-from lifecycle.source import load_document
 from mockserver import serving
 from mockserver.app import create_app
-from mockserver.catalog import read_source
+from mockserver.reload import show_reloads
 from mockserver.serving import DEFAULT_HEADER_TIMEOUT, GRACE_SECONDS, HEADER_TIMEOUT_KEY
 from mockserver.settings import ENVIRONMENT_KEY, LOOPBACK_NAMES, Settings, settings_to_json
 
@@ -48,11 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Mock server and contract-test kit for asynchronous chat and message APIs.",
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    lint = commands.add_parser(
-        "lint", help="check specs: OpenAPI 3.1, the x-lifecycle block, and their consistency"
-    )
-    lint.add_argument("files", nargs="*", type=Path, help="spec files (default: the bundled specs)")
-    lint.set_defaults(run=_lint)
+    lint_command.add_parser(commands)
 
     serve = commands.add_parser(
         "serve", help="start the mock server", description="Serve the specs' APIs from one port."
@@ -65,8 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--specs", type=Path, nargs="+", metavar="FILE", help="spec files (default: the bundled specs)"
     )
+    add_scenario_options(serve)
     serve.add_argument(
-        "--scenarios", type=Path, metavar="DIR", help="scenario folder with one sub-folder per API"
+        "--watch",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="reload changed scenario files while serving; broken files keep their previous version "
+        "(default: on)",
     )
     serve.add_argument("--seed", type=int, default=0, help="seed of the fake data (default: 0)")
     serve.add_argument(
@@ -179,28 +182,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
     check.set_defaults(run=_check)
+    scenarios_command.add_parser(commands)
+    init_command.add_parser(commands)
     return parser
-
-
-def _lint(arguments: argparse.Namespace) -> int:
-    files: list[Path] = arguments.files or bundled_specs()
-    total = 0
-    for path in files:
-        try:
-            text = read_source(path)
-        except SourceError as error:  # unreadable or not UTF-8: a usage error, as for serve
-            for finding in error.findings:
-                print(finding, file=sys.stderr)
-            return EXIT_USAGE
-        try:
-            findings = lint_document(load_document(text, str(path)))
-        except SourceError as error:
-            findings = list(error.findings)
-        for finding in findings:
-            print(finding)
-        total += len(findings)
-    print(f"{len(files)} file(s) checked, {total} finding(s)", file=sys.stderr)
-    return EXIT_FINDINGS if total else EXIT_OK
 
 
 def _check(arguments: argparse.Namespace) -> int:
@@ -259,7 +243,9 @@ def _serve(arguments: argparse.Namespace) -> int:
     origins: tuple[str, ...] = () if arguments.no_cors else tuple(arguments.cors_origin or ["*"])
     settings = Settings(
         spec_paths=tuple(arguments.specs or bundled_specs()),
-        scenario_dir=arguments.scenarios or bundled_scenarios(),
+        scenario_dir=None if arguments.only_scenarios else bundled_scenarios(),
+        scenario_layers=tuple(arguments.scenarios or ()),
+        watch=arguments.watch,
         apis=frozenset(arguments.apis) if arguments.apis else None,
         seed=arguments.seed,
         clock=arguments.clock,
@@ -284,12 +270,16 @@ def _serve(arguments: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if settings.watch:
+        show_reloads()
     # the specs, schemas and fake-data tables live as long as the process: keep them out of the
     # garbage collector's way, so full collections stay short under load
     gc.freeze()
-    served = ", ".join(sorted(app.state.engine.catalog))
     address = f"http://{arguments.host}:{arguments.port}"
+    served = ", ".join(sorted([*app.state.engine.catalog, *app.state.stateless]))
     print(f"comeback mock: serving {served} on {address} (admin API under /__mock/)")
+    for stateless in app.state.stateless.values():
+        print(stateless.notice)
     if arguments.workers > 1:
         print(
             f"comeback mock: {arguments.workers} workers, each with its OWN resources, clock, journal and "

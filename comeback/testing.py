@@ -12,24 +12,31 @@ Used by the pytest plugin (``comeback_mock`` fixture) and usable on its own:
 from __future__ import annotations
 
 import difflib
+import os
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import replace
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx
-from starlette.testclient import TestClient
 
+from lifecycle import SourceError
 from lifecycle.bundled import bundled_scenarios, bundled_specs
-from lifecycle.scenario import Scenario, scenario_from_data
+from lifecycle.scenario import Scenario, load_scenario, scenario_from_data
+from lifecycle.source import load_document
 from mockserver.app import create_app
 from mockserver.catalog import Api, load_catalog
 from mockserver.engine import Engine
 from mockserver.journal import JournalEntry
+from mockserver.reload import add_scenario
 from mockserver.servers import serve_in_thread
 from mockserver.settings import ClockMode, Settings
 from mockserver.store import Resource
+
+ScenarioPath = str | os.PathLike[str]
 
 START = 1_750_000_000.0  # where a manual clock starts: 2025-06-15T15:06:40Z, the same in every run
 
@@ -111,9 +118,16 @@ class MockServer:
         clock: ClockMode = "manual",
         port: bool = False,
         strict: bool = True,
+        scenarios: Sequence[ScenarioPath] = (),
         **settings: Any,
     ) -> Iterator[MockServer]:
-        """A fresh mock for one test: in-process by default, on a real 127.0.0.1 port with ``port=True``."""
+        """A fresh mock for one test: in-process by default, on a real 127.0.0.1 port with ``port=True``.
+
+        ``scenarios``: scenario files, added to their API, and folders (``DIR/<api>/NAME.yaml``),
+        laid over the bundled scenarios in order, as ``comeback serve --scenarios DIR`` does.
+        """
+        paths = [Path(path) for path in scenarios]
+        folders = tuple(path for path in paths if path.is_dir())
         chosen = Settings(
             spec_paths=tuple(bundled_specs()),
             scenario_dir=bundled_scenarios(),
@@ -124,7 +138,10 @@ class MockServer:
             strict=strict,
             callback_hosts=frozenset({"127.0.0.1", "localhost"}),  # a test never calls out
         )
-        app = create_app(replace(chosen, **settings), catalog=bundled_catalog())
+        chosen = replace(chosen, scenario_layers=folders, **settings)
+        # the bundled catalog is loaded once per process; folders of a test's own are read each time
+        app = create_app(chosen, catalog=None if folders else bundled_catalog())
+        mock_files = [path for path in paths if not path.is_dir()]
         with ExitStack() as stack:
             if port:
                 url = stack.enter_context(serve_in_thread(app))
@@ -132,7 +149,10 @@ class MockServer:
             else:
                 url = "http://testserver"
                 client = stack.enter_context(_in_process(app))
-            yield cls(app.state.engine, client, url)
+            mock = cls(app.state.engine, client, url)
+            for path in mock_files:
+                mock.add_scenario(path)
+            yield mock
 
     # -- scenarios ------------------------------------------------------------------------------
     def scenario(
@@ -150,8 +170,36 @@ class MockServer:
             data, f"<inline scenario {name!r}>", self.engine.lifecycle(api), name=name, api=api
         )
 
-    def next_scenario(self, api: str, scenario: str | Scenario) -> Scenario:
-        """The scenario the next resource created on ``api`` walks (a bundled name, or an inline one)."""
+    def load_scenario(self, path: ScenarioPath) -> Scenario:
+        """A scenario file (YAML), checked against its API's lifecycle exactly as the mock's own files
+        are; raises ``SourceError`` with the same located messages. The file's ``api`` names the API."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise FileNotFoundError(f"scenario file {path}: {error.strerror}") from None
+        data = load_document(text, path.as_posix()).data
+        api = data.get("api") if isinstance(data, dict) else None
+        if api not in self.engine.catalog:
+            known = ", ".join(sorted(self.engine.catalog))
+            raise KeyError(f"{path}: 'api' must name a served API ({known}); found {api!r}")
+        return load_scenario(text, path.as_posix(), self.engine.lifecycle(api))
+
+    def add_scenario(self, scenario: ScenarioPath | Scenario) -> Scenario:
+        """Add a scenario (a file, or one from ``.scenario``) to its API: from now on it can be chosen
+        by name (``X-Mock-Scenario``), by its trigger, and with ``default: true`` it is the default."""
+        if not isinstance(scenario, Scenario):
+            scenario = self.load_scenario(scenario)
+        findings = add_scenario(self.engine, scenario)
+        if findings:
+            raise SourceError(findings)
+        return scenario
+
+    def next_scenario(self, api: str, scenario: str | Scenario | os.PathLike[str]) -> Scenario:
+        """The scenario the next resource created on ``api`` walks: a name the API knows, an inline
+        scenario, or a scenario file (a ``Path``)."""
+        if isinstance(scenario, os.PathLike):
+            scenario = self.load_scenario(scenario)
         if isinstance(scenario, str):
             known = self.engine.catalog[api].scenarios
             if scenario not in known:
@@ -190,6 +238,16 @@ class MockServer:
 
 
 def _in_process(app: Any) -> AbstractContextManager[httpx.Client]:
-    """Starlette's test client: the app runs in this process, its lifespan included."""
+    """Starlette's test client: the app runs in this process, its lifespan included.
+
+    Imported here, not at the top: without the ``[test]`` extra (no httpx2) Starlette warns on import
+    that its client falls back to httpx, which it still supports; that warning would otherwise reach
+    every pytest run of a project that merely has this package installed (and fail ``-W error``)."""
+    from starlette.exceptions import StarletteDeprecationWarning  # noqa: PLC0415
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StarletteDeprecationWarning)
+        from starlette.testclient import TestClient  # noqa: PLC0415
+
     client: AbstractContextManager[httpx.Client] = TestClient(app, base_url="http://testserver")  # type: ignore[assignment]
     return client

@@ -29,8 +29,12 @@ from lifecycle.validation import schema_findings, shipped_validator
 LIFECYCLE = "/x-lifecycle"
 
 
-def lint_document(document: Document, *, validate_openapi: bool = True) -> list[Finding]:
-    """Every problem of the spec in ``document``, sorted by line."""
+def lint_document(
+    document: Document, *, validate_openapi: bool = True, require_lifecycle: bool = True
+) -> list[Finding]:
+    """Every problem of the spec in ``document``, sorted by line.
+
+    ``require_lifecycle=False`` accepts a spec without ``x-lifecycle`` (served statelessly)."""
     data = document.data
     if not isinstance(data, Mapping):
         return [
@@ -45,11 +49,11 @@ def lint_document(document: Document, *, validate_openapi: bool = True) -> list[
     findings.extend(_link_findings(document, ops))
     findings.extend(example_findings(document))
     block = data.get("x-lifecycle")
-    if block is None:
+    if block is None and require_lifecycle:
         findings.append(
             document.finding("", "missing required key", expected="'x-lifecycle' (the API's lifecycle)")
         )
-    else:
+    elif block is not None:
         shape = schema_findings(shipped_validator("x-lifecycle.schema.json"), block, document, LIFECYCLE)
         findings.extend(shape)
         if not shape:

@@ -60,6 +60,7 @@ class Scenario:
     match_text: str | None = None
     deviations: frozenset[str] = frozenset()
     source: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # as written
 
     @property
     def stream_plan(self) -> StreamPlan:
@@ -136,7 +137,13 @@ def scenario_from_document(
         match_text=(data.get("match") or {}).get("text_contains"),
         deviations=frozenset(data.get("deviations", ())),
         source=document.name,
+        data=data,
     )
+
+
+def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as its file (or inline data) wrote it: ready to dump as YAML or JSON."""
+    return dict(scenario.data)
 
 
 def _lifecycle_findings(document: Document, lifecycle: Lifecycle) -> list[Finding]:

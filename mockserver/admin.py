@@ -84,6 +84,7 @@ class _Admin:
                         "name": s.name,
                         "description": s.description,
                         "match": s.match_text,
+                        "source": api.sources.get(s.name, ""),  # a file, "derived ...", or a PUT
                         "steps": [
                             {
                                 "state": st.state,
@@ -170,4 +171,6 @@ class _Admin:
 
 def admin_routes(engine: Engine) -> list[Route]:
     """The admin endpoints, bound to ``engine``."""
-    return _Admin(engine).routes()
+    from mockserver.admin_scenarios import scenario_routes  # noqa: PLC0415  # it imports problem() from here
+
+    return _Admin(engine).routes() + scenario_routes(engine)

@@ -23,16 +23,21 @@ from starlette.routing import BaseRoute, Route, compile_path
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.openapi import HTTP_METHODS, Operation, schema_registry
 from mockserver.admin import admin_routes, problem
+from mockserver.admin_scenarios import admin_not_found
 from mockserver.auth import AuthRule
-from mockserver.catalog import Api, load_catalog
+from mockserver.catalog import Api, StatelessApi, load_apis
 from mockserver.clock import Clock, ManualClock, ScaledClock
 from mockserver.engine import Engine
 from mockserver.guard import Guard, admin_policy
 from mockserver.inputs import RAW_BODY, InputRules, fast_registry
 from mockserver.journal import JournalEntry, body_text
 from mockserver.leanpath import LeanRoutes
+from mockserver.reload import watching
+from mockserver.render import Renderer
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
+from mockserver.stateless import StatelessPaths, stateless_routes
 from mockserver.strict import ResponseChecker, violation
+from mockserver.ui import dashboard_routes
 from mockserver.vendors import vendor_for
 from mockserver.vendors.base import CONTROL_ERROR_HEADER, INJECTED_HEADER, Call, Handler, Vendor
 
@@ -63,8 +68,9 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     ``catalog`` reuses specs and scenarios loaded before (a test session loads them once).
     """
     settings = settings or default_settings()
+    stateless: dict[str, StatelessApi] = {}
     if catalog is None:
-        catalog = load_catalog(settings.spec_paths, settings.scenario_dir, apis=settings.apis)
+        catalog, stateless = load_apis(settings.spec_paths, settings.scenario_folders(), apis=settings.apis)
     elif settings.apis is not None:
         catalog = {name: api for name, api in catalog.items() if name in settings.apis}
     clock: Clock = (
@@ -72,35 +78,14 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     )
     engine = Engine(settings, catalog, clock)
     routes: list[BaseRoute] = []
-    operation_routes: list[Route] = []
     vendors = {name: vendor_for(engine, api) for name, api in catalog.items()}
     for api in catalog.values():
-        vendor = vendors[api.name]
-        checker = ResponseChecker(api.spec.data, schema_registry(api.spec.data)) if settings.strict else None
-        registry = fast_registry(api.spec.data)
-        for operation in api.spec.operations.values():
-            endpoint = _Endpoint(
-                engine,
-                vendor,
-                operation,
-                vendor.handler_for(operation),
-                InputRules.compile(
-                    api.spec.data,
-                    registry,
-                    operation,
-                    settings.max_body_bytes,
-                    read_body=operation.operation_id not in vendor.unread_bodies,
-                ),
-                AuthRule.compile(api.spec.data, operation.definition),
-                checker,
-            )
-            route = Route(operation.path, endpoint.handle, methods=[operation.method.upper()])
-            operation_routes.append(route)
-    routes.extend(operation_routes)
+        routes.extend(api_routes(engine, vendors[api.name], api))
+    routes.extend(stateless_routes(engine, stateless))
+    routes.extend(dashboard_routes(engine))
     routes.extend(admin_routes(engine))  # after the APIs: Starlette tries routes in order, per request
-    routes.append(
-        Route("/{path:path}", _unknown_path(engine, vendors), methods=[m.upper() for m in HTTP_METHODS])
-    )
+    unknown = StatelessPaths(stateless)
+    routes.append(_catch_all(engine, vendors, unknown))
     # the guard first: a refused Host or admin request never reaches CORS, routing or a handler
     middleware = [Middleware(Guard, policy=admin_policy(settings))]
     if settings.cors_origins:
@@ -114,16 +99,85 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
             )
         )
     # innermost, inside the guard and CORS: the operations' routes without the router's per-route work
-    middleware.append(Middleware(LeanRoutes, routes=operation_routes))
+    # (it reads the router's routes on each call: hot reload swaps them)
+    built: list[Starlette] = []
+    middleware.append(
+        Middleware(LeanRoutes, routes=lambda: built[0].router.routes, is_operation=_is_operation)
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        async with watching(engine, enabled=settings.watch, serve_spec=lambda api: _serve_spec(app, api)):
+            yield
         await engine.close()
 
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    built.append(app)
     app.state.engine = engine
+    app.state.stateless = stateless
+    app.state.vendors, app.state.stateless_paths = vendors, unknown  # for a spec hot reload
     return app
+
+
+def api_routes(engine: Engine, vendor: Vendor, api: Api) -> list[Route]:
+    """One route per operation of ``api``."""
+    settings = engine.settings
+    checker = ResponseChecker(api.spec.data, schema_registry(api.spec.data)) if settings.strict else None
+    registry = fast_registry(api.spec.data)
+    routes = []
+    for operation in api.spec.operations.values():
+        endpoint = _Endpoint(
+            engine,
+            vendor,
+            operation,
+            vendor.handler_for(operation),
+            InputRules.compile(
+                api.spec.data,
+                registry,
+                operation,
+                settings.max_body_bytes,
+                read_body=operation.operation_id not in vendor.unread_bodies,
+            ),
+            AuthRule.compile(api.spec.data, operation.definition),
+            checker,
+        )
+        routes.append(Route(operation.path, endpoint.handle, methods=[operation.method.upper()]))
+    return routes
+
+
+def _serve_spec(app: Starlette, api: Api) -> None:
+    """Hot reload of a changed spec: its API's routes, vendor and renderer are rebuilt and replace
+    the old ones in one assignment of the route list (requests in progress finish on the old ones)."""
+    engine: Engine = app.state.engine
+    engine.renderers[api.name] = Renderer(api.spec, engine.settings.seed)
+    vendor = vendor_for(engine, api)
+    fresh = api_routes(engine, vendor, api)
+    routes = app.router.routes
+    first = next(
+        (i for i, r in enumerate(routes) if _api_of(r) == api.name), len(routes) - 1
+    )  # where the API's routes were, so the order of APIs is kept
+    kept = [route for route in routes if _api_of(route) != api.name]
+    vendors: dict[str, Vendor] = app.state.vendors
+    vendors[api.name] = vendor
+    # the catch-all's 405 table and listing are built once: build them again for the changed paths
+    kept = [route for route in kept if getattr(route, "path", None) != CATCH_ALL]
+    kept.append(_catch_all(engine, vendors, app.state.stateless_paths))
+    app.router.routes = kept[:first] + fresh + kept[first:]
+
+
+CATCH_ALL = "/{path:path}"
+
+
+def _catch_all(engine: Engine, vendors: dict[str, Vendor], stateless: StatelessPaths) -> Route:
+    """The last route: requests no operation matched (see ``_unknown_path``)."""
+    return Route(
+        CATCH_ALL, _unknown_path(engine, vendors, stateless), methods=[m.upper() for m in HTTP_METHODS]
+    )
+
+
+def _api_of(route: BaseRoute) -> str | None:
+    endpoint = getattr(getattr(route, "endpoint", None), "__self__", None)
+    return endpoint.vendor.name if isinstance(endpoint, _Endpoint) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +248,11 @@ class _Endpoint:
         return response
 
 
+def _is_operation(route: BaseRoute) -> bool:
+    """A route of one of the spec's operations (what the lean path may take)."""
+    return isinstance(route, Route) and isinstance(getattr(route.endpoint, "__self__", None), _Endpoint)
+
+
 def _header_dict(request: Request) -> dict[str, str]:
     """``dict(request.headers)`` in one pass: names in first-seen order, the first value of a
     repeated name (``Headers`` looks each name up again, scanning the list every time)."""
@@ -216,7 +275,9 @@ def _url_query(request: Request) -> str:
     return query.decode()
 
 
-def _unknown_path(engine: Engine, vendors: dict[str, Vendor]) -> Callable[[Request], Awaitable[Response]]:
+def _unknown_path(
+    engine: Engine, vendors: dict[str, Vendor], stateless: StatelessPaths
+) -> Callable[[Request], Awaitable[Response]]:
     """Requests no operation matched: 405 (with Allow) on a known path, else a 404 problem."""
     paths: dict[str, tuple[re.Pattern[str], Vendor, set[str]]] = {}
     for name, api in engine.catalog.items():
@@ -226,6 +287,7 @@ def _unknown_path(engine: Engine, vendors: dict[str, Vendor]) -> Callable[[Reque
             )
             pattern[2].add(operation.method.upper())
     listing = sorted(f"{method} {path}" for path, (_, _, methods) in paths.items() for method in methods)
+    listing = sorted(listing + stateless.listing)
 
     # under an API's fixed path prefix (e.g. /v1/messages/async/ with an empty id): that vendor's 404
     prefixes = sorted(
@@ -246,6 +308,10 @@ def _unknown_path(engine: Engine, vendors: dict[str, Vendor]) -> Callable[[Reque
             response = match[0].error(405, "Method Not Allowed", {"Allow": allowed})
         elif owner is not None:
             response = owner.error(404, "Not Found")
+        elif path.startswith("/__mock"):
+            response = admin_not_found(request)
+        elif (refused := stateless.method_not_allowed(path)) is not None:
+            response = refused
         else:
             detail = f"{request.method} {path} is not an operation of the served APIs"
             response = problem(404, "No such operation", detail, operations=listing)

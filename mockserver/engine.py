@@ -19,10 +19,11 @@ import httpx
 
 from lifecycle.expressions import parse_expression
 from lifecycle.model import Lifecycle
-from lifecycle.scenario import Scenario, body_texts
+from lifecycle.scenario import Scenario
 from lifecycle.timeline import Timeline, advance, cancel, count_read, force_next, start
 from mockserver.catalog import Api
 from mockserver.clock import Clock, ManualClock
+from mockserver.events import EventHub
 from mockserver.journal import Journal, Masker, credential_names
 from mockserver.render import Renderer, iso
 from mockserver.safejson import finite
@@ -51,7 +52,10 @@ class Engine:
 
     def __init__(self, settings: Settings, catalog: Mapping[str, Api], clock: Clock) -> None:
         self.settings = settings
-        self.catalog = catalog
+        # a copy: hot reload and PUT /__mock/scenarios swap one API's entry (a catalog may be shared)
+        self.catalog = dict(catalog)
+        self.file_apis = dict(catalog)  # each API as its files make it (hot reload keeps this current)
+        self.put_scenarios: dict[str, dict[str, Scenario]] = {}  # PUT /__mock/scenarios, over the files
         self.clock = clock
         self.store = Store(settings.max_resources, settings.max_age_seconds)
         secret_headers, secret_query = credential_names(api.spec.data for api in catalog.values())
@@ -62,6 +66,8 @@ class Engine:
             settings.journal_body_bytes,
             Masker(secret_headers, secret_query),
         )
+        self.events = EventHub(clock, self.store, settings.speed)  # live feed for the dashboard
+        self.journal.on_record = self.events.journal_recorded
         self.defaults = {name: api.default for name, api in catalog.items()}
         self.queued: dict[str, deque[Scenario]] = {}
         self.renderers = {name: Renderer(api.spec, settings.seed) for name, api in catalog.items()}
@@ -79,6 +85,7 @@ class Engine:
         self.closing = True
         for waiter in list(self._sleepers):
             _settle(waiter, "shutdown")
+        self.events.close()  # the dashboard's event streams end too
 
     def new_uuid(self) -> str:
         """A version-4 UUID drawn from the mock's seed."""
@@ -106,8 +113,7 @@ class Engine:
             if requested not in scenarios:
                 raise UnknownScenarioError(api, requested, sorted(scenarios))
             return scenarios[requested]
-        texts = body_texts(body)  # the body's strings, found once for every scenario's trigger
-        matched = next((s for s in scenarios.values() if s.matches_texts(texts)), None)
+        matched = self.catalog[api].choose_by_trigger(body)
         return matched or scenarios[self.defaults[api]]
 
     # -- resources --------------------------------------------------------------------------------
@@ -126,6 +132,7 @@ class Engine:
             resource.extra["naive_fields"] = naive
         self.store.add(resource, now, self.is_done)
         self._start_callback(resource)
+        self.events.resource_changed(resource)
         return resource
 
     def find(self, api: str, resource_id: str) -> Resource | None:
@@ -148,6 +155,7 @@ class Engine:
         resource.timeline = count_read(resource.timeline, self.clock.now())
         if resource.timeline.state != before:
             resource.notify()
+        self.events.resource_changed(resource)
 
     def cancel(self, resource: Resource) -> bool:
         """Cancel the resource; True when its state changed (False: it was already terminal)."""
@@ -156,11 +164,13 @@ class Engine:
         changed = len(resource.timeline.history) != before
         if changed:
             resource.notify()
+            self.events.resource_changed(resource)
         return changed
 
     def force_next(self, resource: Resource) -> None:
         resource.timeline = force_next(resource.timeline, self.clock.now())
         resource.notify()
+        self.events.resource_changed(resource)
 
     def delete(self, resource: Resource) -> None:
         lifecycle = self.lifecycle(resource.api)
@@ -169,6 +179,7 @@ class Engine:
         self.store.remove(resource)
         resource.extra["deleted"] = True
         resource.notify()
+        self.events.resource_deleted(resource)
 
     def is_terminal(self, resource: Resource) -> bool:
         return self.lifecycle(resource.api).states[resource.timeline.state].terminal
@@ -189,7 +200,9 @@ class Engine:
             )
         if self.clock.now() + seconds > CLOCK_LIMIT:
             raise ClockError("the clock would pass 9000-01-01; reset or restart the mock instead")
-        return self.clock.advance(float(seconds))
+        now = self.clock.advance(float(seconds))
+        self.events.clock_moved()
+        return now
 
     async def reset(self) -> None:
         for task in list(self._tasks):
@@ -201,6 +214,7 @@ class Engine:
         self._ids.seed(self.settings.seed)
         self.defaults = {name: api.default for name, api in self.catalog.items()}
         self.queued.clear()
+        self.events.reset()
 
     async def close(self) -> None:
         await self.reset()
@@ -293,6 +307,7 @@ class Engine:
                     return
                 await self.sleep_until(resource, resource.timeline.next_change_at())
             await self._post_callback(resource, url)
+            self.events.resource_changed(resource)  # the callback's outcome is part of the resource
         except Exception as error:  # a bug or a hostile URL must not leave callback_* unexplained
             self._callback_outcome(resource, url, None, f"callback failed: {type(error).__name__}: {error}")
         finally:

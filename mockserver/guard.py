@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver.admin import PREFIX, problem
 from mockserver.settings import Settings
+from mockserver.ui import is_page_file
 
 ADMIN_TOKEN_HEADER = "x-mock-admin-token"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -111,7 +112,7 @@ def admin_refusal(
             "a web page on another origin may not drive the mock",
             origin=origin.decode("latin-1")[:200],
         )
-    if policy.token is not None:
+    if policy.token is not None and not is_page_file(method, path):  # the page's files hold no data
         sent = headers.get(ADMIN_TOKEN_HEADER.encode(), b"")
         if not hmac.compare_digest(sent, policy.token.encode()):
             return problem(

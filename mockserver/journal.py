@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -153,6 +153,7 @@ class Journal:
         self.masker = masker or Masker()
         self._entries: deque[JournalEntry] = deque()
         self._bytes = 0
+        self.on_record: Callable[[JournalEntry], None] | None = None  # the dashboard's live feed
 
     def record(self, entry: JournalEntry) -> JournalEntry:
         """Keep a cleaned copy of ``entry`` (masked, cut) and return it."""
@@ -161,6 +162,8 @@ class Journal:
         self._bytes += kept.size
         while self._entries and (len(self._entries) > self.size or self._bytes > self.budget_bytes):
             self._bytes -= self._entries.popleft().size
+        if self.on_record is not None:
+            self.on_record(kept)
         return kept
 
     def clean(self, entry: JournalEntry) -> JournalEntry:

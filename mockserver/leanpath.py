@@ -20,28 +20,49 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class LeanRoutes:
-    """ASGI middleware taking the requests that one of ``routes`` fully matches (see the module)."""
+    """ASGI middleware taking the requests that an operation route fully matches (see the module).
 
-    def __init__(self, app: ASGIApp, routes: Sequence[Route]) -> None:
+    ``routes`` gives the router's current routes; the leading run of those ``is_operation`` accepts
+    is indexed again whenever the router's list is replaced (hot reload swaps it in one assignment).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        routes: Callable[[], Sequence[BaseRoute]],
+        is_operation: Callable[[BaseRoute], bool],
+    ) -> None:
         self.app = app
+        self.routes = routes
+        self.is_operation = is_operation
+        self._indexed: Sequence[BaseRoute] | None = None
         # method -> [(fixed path prefix, route)], in the routes' order (Starlette's order)
         self.by_method: dict[str, list[tuple[str, Route]]] = {}
+
+    def _index(self, routes: Sequence[BaseRoute]) -> None:
+        by_method: dict[str, list[tuple[str, Route]]] = {}
         for route in routes:
+            if not (isinstance(route, Route) and self.is_operation(route)):
+                break  # only the leading operations: a route before them could match first otherwise
             prefix = route.path.split("{", 1)[0]
             for method in sorted(route.methods or ()):
-                self.by_method.setdefault(method, []).append((prefix, route))
+                by_method.setdefault(method, []).append((prefix, route))
+        self.by_method, self._indexed = by_method, routes
 
     def match(self, scope: Scope) -> tuple[Route, dict[str, Any]] | None:
         """The route Starlette would pick for ``scope`` among these, with its path parameters."""
         if scope["type"] != "http" or scope.get("root_path"):
             return None
+        current = self.routes()
+        if current is not self._indexed:
+            self._index(current)
         path: str = scope["path"]
         for prefix, route in self.by_method.get(scope["method"], ()):
             if path.startswith(prefix) and (found := route.path_regex.match(path)) is not None:

@@ -16,7 +16,8 @@ class Settings:
     """How to run the mock. Defaults serve every bundled API the way the quickstart does."""
 
     spec_paths: tuple[Path, ...]
-    scenario_dir: Path | None = None
+    scenario_dir: Path | None = None  # the base scenario folder (normally the bundled one)
+    scenario_layers: tuple[Path, ...] = ()  # folders laid over the base, in order (--scenarios)
     apis: frozenset[str] | None = None  # None: every API whose spec is given
     seed: int = 0
     clock: ClockMode = "real"
@@ -44,6 +45,12 @@ class Settings:
     keepalive_seconds: float = (
         15.0  # real seconds of stream silence before a keep-alive (PrivateGPT's idle time)
     )
+    watch: bool = False  # reload changed spec and scenario files while serving (mockserver.reload)
+
+    def scenario_folders(self) -> tuple[Path, ...]:
+        """The base scenario folder (if any) followed by the layers over it."""
+        base = (self.scenario_dir,) if self.scenario_dir is not None else ()
+        return (*base, *self.scenario_layers)
 
 
 ENVIRONMENT_KEY = "COMEBACK_SETTINGS"
@@ -56,7 +63,7 @@ def settings_to_json(settings: Settings) -> str:
             sorted(value)
             if isinstance(value, frozenset)
             else [str(v) for v in value]
-            if name == "spec_paths"
+            if name in ("spec_paths", "scenario_layers")
             else value
         )
         for name in Settings.__dataclass_fields__
@@ -70,6 +77,7 @@ def settings_to_json(settings: Settings) -> str:
 def settings_from_json(text: str) -> Settings:
     data = json.loads(text)
     data["spec_paths"] = tuple(Path(p) for p in data["spec_paths"])
+    data["scenario_layers"] = tuple(Path(p) for p in data.get("scenario_layers", ()))
     if "scenario_dir" in data:
         data["scenario_dir"] = Path(data["scenario_dir"])
     for name in ("apis", "callback_hosts"):

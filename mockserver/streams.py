@@ -18,7 +18,7 @@ from faker import Faker
 
 from lifecycle.faults import Fault
 from lifecycle.model import Lifecycle
-from lifecycle.streaming import Pace, ended_badly, schedule
+from lifecycle.streaming import Pace, Schedule, ended_badly, schedule
 from lifecycle.timeline import Timeline
 from mockserver.engine import Engine
 from mockserver.store import Resource
@@ -180,6 +180,18 @@ async def _frames(
         )
         if woke == "idle" and (keepalive := encoder.keepalive(resource)) is not None:
             yield "ping", keepalive
+
+
+def reply_so_far(engine: Engine, resource: Resource) -> tuple[list[str], Schedule]:
+    """The reply's tokens and when each is due, as the resource's stream sends them (without faults);
+    for watchers that show the text without being a stream client (the dashboard)."""
+    lifecycle = engine.lifecycle(resource.api)
+    tokens = reply_tokens(engine.settings.seed, resource)
+    cut_short = _ends_in_error(lifecycle, resource)
+    pace = pace_of(engine.settings.seed, resource)
+    if cut_short:
+        pace = replace(pace, stretch=2.0)
+    return tokens, schedule(resource.timeline, lifecycle, len(tokens), pace, cut_short=cut_short)
 
 
 def _ends_in_error(lifecycle: Lifecycle, resource: Resource) -> bool:

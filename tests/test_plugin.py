@@ -88,7 +88,7 @@ def test_the_marker_is_declared_with_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     assert result.ret == 0
     result.stdout.fnmatch_lines(
-        ["@pytest.mark.comeback(apis=None, seed=0, clock='manual', port=False, strict=True)*"]
+        ["@pytest.mark.comeback(apis=None, seed=0, clock='manual', port=False, strict=True, scenarios=())*"]
     )
 
 

@@ -5,16 +5,23 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from comeback.testing import START
+from lifecycle.bundled import bundled_scenarios
 from mockserver.app import create_app
+from mockserver.catalog import load_apis
 from mockserver.servers import serve_in_thread as serve
+from mockserver.settings import Settings
 from tests.conftest import REPO
 from tests.mockserver.conftest import settings
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 BLOCKS = [block for block in re.findall(r"```sh\n(.*?)```", README, re.S) if "#=>" in block]
+OWN_API = README.split("## Mock your own async API", 1)[1].split("\n## ", 1)[0]
 EXAMPLES = re.findall(
     r"```python\n(.*?)```", README.split("## Testing your client", 1)[1].split("\n## ", 1)[0], re.S
 )
@@ -41,16 +48,43 @@ def test_there_are_walkthroughs_for_each_api() -> None:
 def test_walkthroughs_print_what_the_readme_shows() -> None:
     with serve(create_app(settings())) as base:
         for block in BLOCKS:
-            script = "set -euo pipefail\n" + block.replace("http://127.0.0.1:8000", base)
-            result = subprocess.run(
-                ["bash", "-c", script], capture_output=True, text=True, timeout=60, check=False
-            )
-            assert result.returncode == 0, f"{block}\n--- stderr:\n{result.stderr}"
-            position = 0
-            for expected in re.findall(r"^#=> (.*)$", block, re.M):
-                found = result.stdout.find(expected, position)
-                assert found >= 0, f"expected {expected!r} after position {position} in:\n{result.stdout}"
-                position = found + len(expected)
+            script = block.replace("http://127.0.0.1:8000", base)
+            run_and_match(script)
+
+
+def run_and_match(script: str, cwd: Path | None = None) -> None:
+    """Run a README block with bash; its output must show every ``#=>`` line, in order."""
+    result = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=cwd,
+    )
+    assert result.returncode == 0, f"{script}\n--- stderr:\n{result.stderr}"
+    position = 0
+    for expected in re.findall(r"^#=> (.*)$", script, re.M):
+        found = result.stdout.find(expected, position)
+        assert found >= 0, f"expected {expected!r} after position {position} in:\n{result.stdout}"
+        position = found + len(expected)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through uses curl")
+def test_the_own_api_walkthrough_prints_what_the_readme_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drafting, serving = re.findall(r"```console\n(.*?)```", OWN_API, re.S)
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    run_and_match(drafting.replace(".venv/bin/comeback", f"{sys.executable} -m comeback.cli"), tmp_path)
+    spec = tmp_path / "reports.yaml"
+    chosen = Settings((spec,), scenario_dir=bundled_scenarios(), clock="manual", start_time=START)
+    with serve(create_app(chosen)) as base:
+        run_and_match(serving.replace("http://127.0.0.1:8000", base), tmp_path)
+    # the one line a spec without x-lifecycle gets, exactly as the README shows it
+    monkeypatch.chdir(REPO)
+    _, stateless = load_apis([Path("examples/report-export.yaml")], None)
+    assert f"```\n{stateless['report-export'].notice}\n```" in OWN_API
 
 
 def test_testing_your_client_examples_are_tests_that_pass(pytester: pytest.Pytester) -> None:

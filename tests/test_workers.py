@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 
@@ -19,6 +20,8 @@ def test_settings_travel_to_workers_unchanged() -> None:
         token="t",
         seed=4,
         callback_hosts=frozenset({"127.0.0.1"}),
+        scenario_layers=(Path("mine"), Path("theirs")),
+        watch=True,
     )
     assert settings_from_json(settings_to_json(settings)) == settings
 

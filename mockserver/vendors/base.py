@@ -239,10 +239,12 @@ class Vendor:
         resource = self.engine.create(self.name, resource_id, scope, call.inputs.body, scenario)
         self.on_create(call, resource)
         call.resource = resource
+        view = self.lifecycle.view_for(create.operation)
+        status = view.status if view is not None else 200  # e.g. 202 Accepted in a user's spec
         body = self.renderer.resource_body(
-            resource, call.operation, self.engine.observe(resource), self.prepare
+            resource, call.operation, self.engine.observe(resource), self.prepare, status
         )
-        return self.respond(call, self.decorate(call, resource, body))
+        return self.respond(call, self.decorate(call, resource, body), status=status)
 
     def new_id(self, call: Call) -> str | Response:
         """A caller-chosen id (refused if taken) or a freshly minted one."""
@@ -431,4 +433,11 @@ class Vendor:
     def respond(
         self, call: Call, body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
     ) -> Response:
+        responses = call.operation.definition.get("responses") or {}
+        if status == 200 and "200" not in responses:  # a user's spec: 202 for create, 204 for delete
+            status = next(
+                (int(code) for code in responses if str(code)[:1] == "2" and str(code).isdigit()), 200
+            )
+        if status == 204:
+            return Response(status_code=204, headers=headers)
         return JSONResponse(body, status_code=status, headers=headers)

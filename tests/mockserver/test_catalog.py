@@ -39,7 +39,7 @@ def test_all_problems_of_a_folder_are_reported_together(tmp_path: Path) -> None:
         "api: letta\ndescription: d\ndefault: true\nsteps:\n  - state: created\n", encoding="utf-8"
     )
     (root / "letta" / "overlap.yaml").write_text(
-        "api: letta\ndescription: d\nmatch: {text_contains: '#failed'}\nsteps:\n  - state: created\n",
+        "api: letta\ndescription: d\nmatch: {text_contains: '#FAIL'}\nsteps:\n  - state: created\n",
         encoding="utf-8",
     )
     with pytest.raises(SourceError) as caught:
@@ -50,7 +50,10 @@ def test_all_problems_of_a_folder_are_reported_together(tmp_path: Path) -> None:
         and "did you mean 'completed'?" in m
         for m in messages
     )
-    assert any("overlap.yaml" in m and "contains another scenario's trigger" in m for m in messages)
+    assert any(
+        "overlap.yaml" in m and "another scenario has the same trigger" in m and "'failed'" in m
+        for m in messages
+    )
     assert any(
         "an API needs exactly one default scenario; found happy, second-default" in m for m in messages
     )
@@ -59,7 +62,7 @@ def test_all_problems_of_a_folder_are_reported_together(tmp_path: Path) -> None:
 def test_unknown_api_is_named(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as caught:
         load_catalog([LETTA_SPEC], letta_folder(tmp_path), apis=["leta"])
-    assert str(caught.value) == "leta: /: unknown API; expected one of letta"
+    assert str(caught.value) == "leta: /: unknown API; expected one of 'letta'; did you mean 'letta'?"
 
 
 def test_serve_prints_the_findings_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

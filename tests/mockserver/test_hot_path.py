@@ -41,8 +41,23 @@ def _starlette_choice(routes: list[Any], scope: dict[str, Any]) -> tuple[Route, 
 def lean_and_routes() -> tuple[LeanRoutes, list[Any]]:
     app = create_app(settings())
     lean = next(m for m in app.user_middleware if cast(object, m.cls) is LeanRoutes)
-    operations = cast(list[Route], lean.kwargs["routes"])
-    return LeanRoutes(app.router, operations), app.router.routes
+    kwargs = cast(dict[str, Any], lean.kwargs)
+    return LeanRoutes(app.router, kwargs["routes"], kwargs["is_operation"]), app.router.routes
+
+
+def test_a_reloaded_route_list_is_indexed_again(lean_and_routes: tuple[LeanRoutes, list[Any]]) -> None:
+    lean, routes = lean_and_routes
+    scope = _scope("GET", "/v1/messages/async/m1/status")
+    assert lean.match(scope) is not None
+    current = lean.routes
+    swapped = [
+        route for route in routes if getattr(route, "path", "") != "/v1/messages/async/{message_id}/status"
+    ]
+    lean.routes = lambda: swapped
+    try:
+        assert lean.match(scope) is None
+    finally:
+        lean.routes = current
 
 
 def test_the_lean_route_is_innermost_so_no_other_middleware_is_bypassed() -> None:

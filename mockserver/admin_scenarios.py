@@ -1,0 +1,201 @@
+"""Scenarios over HTTP, and the answer for admin paths that do not exist.
+
+    PUT    /__mock/scenarios/{api}/{name}   a scenario as YAML or JSON (the same checks and messages
+                                            as a file; 422 problem+json with the findings)
+    GET    /__mock/scenarios/{api}/{name}   one scenario, as a file would say it, with its source
+    DELETE /__mock/scenarios/{api}/{name}   remove a scenario that was PUT (a file's version returns)
+
+A PUT scenario lies over the files (``Engine.put_scenarios``) and survives hot reloads and
+``POST /__mock/reset``; it lasts until it is deleted or the mock stops. ``default`` and ``next``
+are not scenario names here: those paths are the older default and queue calls.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Mount, Route
+
+from lifecycle.errors import SourceError
+from lifecycle.findings import Finding
+from lifecycle.scenario import scenario_from_document, scenario_to_data
+from lifecycle.source import Document, load_document
+from mockserver.admin import PREFIX, problem
+from mockserver.engine import Engine
+from mockserver.reload import PUT_SOURCE, add_scenario, refresh
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+RESERVED = frozenset({"default", "next"})
+JSON_TYPES = ("application/json", "+json")
+
+
+def scenario_routes(engine: Engine) -> list[Route]:
+    """The one-scenario routes, bound to ``engine``."""
+    admin = _Scenarios(engine)
+    path = f"{PREFIX}/scenarios/{{api}}/{{name}}"
+    return [
+        Route(path, admin.put, methods=["PUT"]),
+        Route(path, admin.get, methods=["GET"]),
+        Route(path, admin.delete, methods=["DELETE"]),
+    ]
+
+
+def admin_not_found(request: Request) -> Response:
+    """An unknown ``/__mock/`` path: 405 with ``Allow`` on a known path, else 404 listing the routes."""
+    routes = [route for route in request.app.routes if getattr(route, "path", "").startswith(PREFIX)]
+    allowed = sorted(
+        method
+        for route in routes
+        if isinstance(route, Route) and route.matches(request.scope)[0] is Match.PARTIAL
+        for method in route.methods or ()
+        if method != "HEAD"
+    )
+    listing = sorted(
+        f"{method} {route.path}"
+        for route in routes
+        if isinstance(route, Route)
+        for method in route.methods or ("GET",)
+        if method != "HEAD"
+    ) + sorted(f"GET {route.path}/..." for route in routes if isinstance(route, Mount))
+    if allowed:
+        response = problem(
+            405,
+            "Method Not Allowed",
+            f"{request.method} is not allowed on {request.url.path}",
+            allowed=allowed,
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return problem(404, "No such admin route", f"{request.url.path} is not an admin route", routes=listing)
+
+
+class _Scenarios:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _api(self, request: Request) -> str | Response:
+        api: str = request.path_params["api"]
+        if api not in self.engine.catalog:
+            return problem(404, "Unknown API", f"no API {api!r}", known_apis=sorted(self.engine.catalog))
+        return api
+
+    async def put(self, request: Request) -> Response:
+        api = self._api(request)
+        if isinstance(api, Response):
+            return api
+        name = request.path_params["name"]
+        if not NAME.match(name) or name in RESERVED:
+            return problem(
+                400,
+                "Bad scenario name",
+                f"{name!r} cannot name a scenario here",
+                expected="letters, digits, '.', '_' or '-' (not 'default' or 'next')",
+            )
+        source = f"{PUT_SOURCE}/{api}/{name}"
+        body = await request.body()
+        limit = self.engine.settings.max_body_bytes
+        if len(body) > limit:
+            return problem(413, "Scenario too large", f"the body has {len(body)} bytes; at most {limit}")
+        try:
+            document = _document(body, request.headers.get("content-type", ""), source)
+            scenario = scenario_from_document(document, self.engine.lifecycle(api), api=api, name=name)
+        except SourceError as error:
+            return _invalid(source, error.findings)
+        existed = name in self.engine.catalog[api].scenarios
+        findings = add_scenario(self.engine, scenario)
+        if findings:
+            return _invalid(source, findings)
+        return JSONResponse(self.describe(api, name), status_code=200 if existed else 201)
+
+    async def get(self, request: Request) -> Response:
+        api = self._api(request)
+        if isinstance(api, Response):
+            return api
+        name = request.path_params["name"]
+        if name not in self.engine.catalog[api].scenarios:
+            return self._unknown(api, name)
+        return JSONResponse(self.describe(api, name))
+
+    async def delete(self, request: Request) -> Response:
+        api = self._api(request)
+        if isinstance(api, Response):
+            return api
+        name = request.path_params["name"]
+        added = self.engine.put_scenarios.get(api, {})
+        if name not in added:
+            if name in self.engine.catalog[api].scenarios:
+                source = self.engine.catalog[api].sources.get(name, "a file")
+                return problem(
+                    409,
+                    "Scenario not deletable",
+                    f"{api}/{name} comes from {source}, not from a PUT; remove or edit the file instead",
+                )
+            return self._unknown(api, name)
+        removed = added.pop(name)
+        findings: list[Finding] = []
+        if not refresh(self.engine, api, findings):  # the file version below it clashes with a PUT one
+            added[name] = removed
+            return _invalid(f"{PUT_SOURCE}/{api}/{name}", findings)
+        still = name in self.engine.catalog[api].scenarios
+        return JSONResponse({"api": api, "deleted": name, "now": self.describe(api, name) if still else None})
+
+    def _unknown(self, api: str, name: str) -> Response:
+        known = sorted(self.engine.catalog[api].scenarios)
+        return problem(404, "Unknown scenario", f"{name!r} is not a scenario of {api}", known_scenarios=known)
+
+    def describe(self, api: str, name: str) -> dict[str, Any]:
+        served = self.engine.catalog[api]
+        scenario = served.scenarios[name]
+        return {
+            "api": api,
+            "name": name,
+            "source": served.sources.get(name, ""),
+            "default": self.engine.defaults[api] == name,
+            "scenario": scenario_to_data(scenario),
+        }
+
+
+def _document(body: bytes, content_type: str, source: str) -> Document:
+    """The body as a located document: JSON when the Content-Type says so, else YAML."""
+    text = body.decode("utf-8", errors="replace")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media.endswith(JSON_TYPES):
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise SourceError([Finding(source, None, "", f"not valid JSON: {error}")]) from None
+        if isinstance(data, dict):
+            data.setdefault("api", source.rsplit("/", 2)[-2])
+        return Document(source, data, {})
+    if not text.strip():
+        raise SourceError(
+            [Finding(source, None, "", "the body is empty", expected="a scenario in YAML or JSON")]
+        )
+    document = load_document(text, source)
+    if isinstance(document.data, dict):
+        document.data.setdefault("api", source.rsplit("/", 2)[-2])
+    return document
+
+
+def _invalid(source: str, findings: tuple[Finding, ...] | list[Finding]) -> Response:
+    return problem(
+        422,
+        "Invalid scenario",
+        f"{source}: {len(findings)} problem(s); nothing changed",
+        findings=[str(finding) for finding in findings],
+        problems=[
+            {
+                "line": f.line,
+                "pointer": f.pointer,
+                "message": f.message,
+                "found": f.found,
+                "expected": f.expected,
+                "suggestion": f.suggestion,
+            }
+            for f in findings
+        ],
+    )
