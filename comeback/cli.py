@@ -4,7 +4,8 @@ comeback serve                        the mock: every bundled spec and scenario 
 comeback lint openapi/*.yaml          exit 0 clean, 1 findings, 2 usage error (specs and scenarios)
 comeback scenarios list|show          the scenarios serve would use (bundled, layered, derived)
 comeback init SPEC                    draft an x-lifecycle block for a spec that has none
-comeback check SPEC --base-url URL    exit 0 clean, 1 violations, 2 usage error or unreachable
+comeback check SPEC --base-url URL    exit 0 clean, 1 violations, 2 usage error or unreachable, 3 kit error
+comeback record SPEC --target URL     a recording proxy: live traffic -> scenario files
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ from pathlib import Path
 
 import uvicorn
 
-from comeback import init_command, lint_command, scenarios_command
+from comeback import check_command, init_command, lint_command, record_command, scenarios_command
 from comeback.scenario_options import add_scenario_options
-from contracts.phases import PHASES
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.errors import SourceError
 from mockserver import serving
@@ -141,93 +141,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
 
-    check = commands.add_parser("check", help="check a live server against a spec and its lifecycle")
-    check.add_argument("spec", type=Path, help="the spec file, e.g. openapi/letta.yaml")
-    check.add_argument("--base-url", required=True, help="where the server under test listens")
-    check.add_argument(
-        "--header",
-        action="append",
-        default=[],
-        metavar="'NAME: VALUE'",
-        help="sent with every request (repeatable)",
-    )
-    check.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a parameter value to use (repeatable)",
-    )
-    check.add_argument(
-        "--phase", action="append", choices=PHASES, help="run only these phases (repeatable; default: all)"
-    )
-    check.add_argument(
-        "--resources", type=int, default=3, help="resources to create in the lifecycle phase (default: 3)"
-    )
-    check.add_argument(
-        "--deadline", type=float, default=30.0, help="seconds for a resource to reach a terminal state"
-    )
-    check.add_argument(
-        "--tolerate", action="append", default=[], metavar="DEVIATION", help="excuse a known deviation (warn)"
-    )
-    check.add_argument(
-        "--no-tolerate", action="append", default=[], metavar="DEVIATION", help="fail on a known deviation"
-    )
-    check.add_argument(
-        "--examples", type=int, default=10, help="Schemathesis examples per operation and mode (default: 10)"
-    )
-    check.add_argument("--seed", type=int, default=0, help="seed of the generated data (default: 0)")
-    check.add_argument(
-        "--max-time", type=float, default=120.0, help="seconds for the conformance phase (default: 120)"
-    )
-    check.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
-    check.set_defaults(run=_check)
+    check_command.add_parser(commands)
     scenarios_command.add_parser(commands)
     init_command.add_parser(commands)
+    record_command.add_parser(commands)
     return parser
-
-
-def _check(arguments: argparse.Namespace) -> int:
-    # imported here: the kit brings Schemathesis and Hypothesis, which `serve` should not pay for
-    from contracts.probes import Options  # noqa: PLC0415
-    from contracts.requests import UsageError  # noqa: PLC0415
-    from contracts.run import check as run_check  # noqa: PLC0415
-    from contracts.target import Unreachable  # noqa: PLC0415
-
-    try:
-        headers = dict(_pair(text, ":") for text in arguments.header)
-        params = dict(_pair(text, "=") for text in arguments.param)
-        options = Options(resources=arguments.resources, deadline=arguments.deadline)
-        report = run_check(
-            arguments.spec,
-            arguments.base_url,
-            headers=headers,
-            params=params,
-            phases=arguments.phase or PHASES,
-            options=options,
-            tolerate=arguments.tolerate,
-            no_tolerate=arguments.no_tolerate,
-            examples=arguments.examples,
-            seed=arguments.seed,
-            max_time=arguments.max_time,
-        )
-    except (Unreachable, UsageError, ValueError, OSError) as error:
-        print(f"comeback check: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except SourceError as error:
-        print(f"comeback check: the spec is not usable:\n{error}", file=sys.stderr)
-        return EXIT_USAGE
-    print(report.summary())
-    if arguments.junit is not None:
-        arguments.junit.write_text(report.junit(), encoding="utf-8")
-    return report.exit_code
-
-
-def _pair(text: str, separator: str) -> tuple[str, str]:
-    name, found, value = text.partition(separator)
-    if not found or not name.strip():
-        raise ValueError(f"{text!r} is not NAME{separator}VALUE")
-    return name.strip(), value.strip()
 
 
 def _serve(arguments: argparse.Namespace) -> int:

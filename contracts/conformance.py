@@ -1,103 +1,168 @@
-"""Conformance through Schemathesis 4: every operation with positive and negative data and all of
-its built-in checks, then a stateful run that follows the spec's links.
+"""Conformance through Schemathesis' own engine: the phases, checks and stopping rules of
+``schemathesis run --checks all`` (examples, coverage, fuzzing, stateful links), so the kit finds
+what plain Schemathesis finds on the same budget, plus what it adds:
 
-Streaming operations are left to the stream probe: Schemathesis reads the schema of an OpenAPI 3.1
-``text/event-stream`` response as the schema of each event, while these specs (and ``lint``)
-describe the body as one string of frames.
+- generation goes on after a failure until the budget (``continue-on-failure``), and every distinct
+  failure (Schemathesis' own identity: failure class and operation) is reported once per operation;
+- ``--param`` values are used for the parameters of those names in every generated request, and
+  ``--header`` values are sent with each one (credentials as Schemathesis auth, so its auth checks
+  know which header is which);
+- the deployment's auth (``--auth``) decides the auth checks: ``required`` as the spec says,
+  ``any-credential`` (a credential must be present, its value is not checked) and ``none``;
+- the spec's tolerated deviations excuse exactly the statuses (and missing fields) they name;
+- reproductions show every request of the failing sequence, credentials as environment references.
+
+Streaming operations keep their status and header checks here, but their frames are the stream
+probe's: Schemathesis reads an OpenAPI 3.1 ``text/event-stream`` schema as the schema of each
+event, while these specs describe the body as one string of frames.
 """
 
 from __future__ import annotations
 
-import re
+import copy
+import json
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import hypothesis
-import hypothesis.errors
+import jsonschema
 import schemathesis
 import yaml
-from hypothesis import HealthCheck, Phase
 from schemathesis import Config
 from schemathesis.core.failures import Failure
-from schemathesis.core.result import Ok
-from schemathesis.generation import GenerationMode
+from schemathesis.engine import Status, events, from_schema
 
 from contracts.report import Report, Violation
-from lifecycle.model import Lifecycle
+from contracts.target import hide_secrets
+from lifecycle.model import Deviation, Lifecycle
 
-_CURL = re.compile(r"^\s*(curl .*)$", re.M)
+AuthMode = Literal["required", "any-credential", "none"]
+AUTH_MODES: tuple[AuthMode, ...] = ("required", "any-credential", "none")
+
+# the checks ``schemathesis run --checks all`` runs on an OpenAPI schema without a response-time
+# limit or a second identity; each is a case per operation in the report
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "positive_data_acceptance",
+    "negative_data_rejection",
+    "missing_required_header",
+    "unsupported_method",
+    "use_after_free",
+    "ensure_resource_availability",
+    "ignored_auth",
+    "object_level_authorization",
+    "allow_header_conformance",
+)
+_DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # Schemathesis' own default
 
 
-def conformance(
-    spec_path: Path,
-    base_url: str,
-    lifecycle: Lifecycle,
-    report: Report,
-    *,
-    headers: Mapping[str, str],
-    tolerate: frozenset[str],
-    examples: int = 10,
-    seed: int = 0,
-    time_budget: float = 120.0,
-) -> None:
-    """Run Schemathesis against ``base_url``; every failure becomes a violation (or a tolerated warning)."""
-    auth, plain = _auth(schema_document(spec_path), headers)
+@dataclass
+class Settings:
+    """What one conformance run sends and how long it may take."""
+
+    base_url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    auth: AuthMode = "required"
+    tolerate: frozenset[str] = frozenset()
+    references: Mapping[str, str] = field(default_factory=dict)
+    examples: int = 25
+    seed: int = 0
+    time_budget: float = 120.0
+    operations: tuple[str, ...] = ()  # only these operationIds (default: all)
+    progress: Callable[[str], None] = lambda _: None
+
+
+def conformance(spec_path: Path, lifecycle: Lifecycle, report: Report, settings: Settings) -> None:
+    """Run Schemathesis' engine against the target; record every case and distinct failure."""
+    document = schema_document(spec_path)
+    auth, plain = credentials(document, settings.headers)
+    checks: dict[str, Any] = {"enabled": True}
+    if settings.auth == "none":
+        checks["ignored_auth"] = {"enabled": False}
     config = Config.from_dict(
         {
-            "base-url": base_url,
+            "base-url": settings.base_url,
             "headers": plain,
             **({"auth": {"openapi": auth}} if auth else {}),
-            "seed": seed,
-            "checks": {"enabled": True},
-            "generation": {"max-examples": examples, "deterministic": True, "database": "none"},
+            "seed": settings.seed,
+            "max-time": max(1, round(settings.time_budget)),
+            "continue-on-failure": True,
+            # no crash cache in the user's folder: each run is judged on what it sees itself
+            "cache": {"enabled": False},
+            "checks": checks,
+            "generation": {"max-examples": settings.examples, "database": "none"},
+            "parameters": dict(settings.params),
             "request-timeout": 10,
-            "operations": _per_operation(lifecycle),
+            "output": {"sanitization": {"enabled": False}},
+            "operations": [
+                *_per_operation(lifecycle),
+                # the engine reads its filters from the config (a filtered schema is not enough)
+                *(
+                    {"include-operation-id": operation, "enabled": False}
+                    for operation in _operation_ids(document)
+                    if settings.operations and operation not in settings.operations
+                ),
+            ],
         }
     )
-    schema = schemathesis.openapi.from_path(str(spec_path), config=config)
-    streaming = {lifecycle.stream.operation} if lifecycle.stream is not None else set()
+    schema: Any = schemathesis.openapi.from_path(str(spec_path), config=config)
+    _fresh_caller_ids(schema, lifecycle)
+    labels = {
+        result.ok().label: str(result.ok().definition.raw.get("operationId", result.ok().label))
+        for result in schema.get_all_operations()
+        if hasattr(result, "ok")
+        and (not settings.operations or result.ok().definition.raw.get("operationId") in settings.operations)
+    }
+    enabled = [c for c in CHECKS if not (c == "ignored_auth" and settings.auth == "none")]
+    stream_label = next(
+        (label for label, op in labels.items() if lifecycle.stream and op == lifecycle.stream.operation), None
+    )
+    for label in labels:
+        for check in (*enabled, "transport"):
+            if not (label == stream_label and check == "response_schema_conformance"):  # the stream probe's
+                report.expect(f"conformance.{check}", label)
+    recorder = _Recorder(report, lifecycle, settings, labels, document)
+    stream = from_schema(schema).execute()
+    try:
+        _consume(stream, recorder, report, settings)
+    finally:
+        _FRESH.pop(id(schema), None)
+    for label in labels:
+        for check in enabled:
+            if (f"conformance.{check}", label) not in report.cases:
+                continue
+            report.not_observed(
+                f"conformance.{check}",
+                label,
+                reason="no generated request reached this check (budget, or it does not apply)",
+            )
+        report.not_observed("conformance.transport", label, reason="no request was sent")
+
+
+def _consume(stream: Any, recorder: _Recorder, report: Report, settings: Settings) -> None:
+    """Record the engine's events as they come; stop it if it overruns the budget."""
     started = time.monotonic()
-    report.ran("conformance.operations")
-    for result in schema.get_all_operations():
-        if not isinstance(result, Ok):
+    for event in stream:
+        if isinstance(event, events.ScenarioFinished) and event.label:
+            recorder.scenario(event)
+            elapsed = time.monotonic() - started
+            settings.progress(f"conformance: {event.phase.value} {event.label or ''} ({elapsed:.0f}s)")
+            if elapsed > settings.time_budget + 5:  # the engine's own max-time is checked between phases
+                stream.stop()
+        elif isinstance(event, events.NonFatalError):
+            recorder.error(event)
+        elif isinstance(event, events.FatalError):
             report.add(
-                Violation("conformance.schema", f"Schemathesis cannot use an operation: {result.err()}")
+                Violation("conformance.transport", f"Schemathesis stopped: {event.exception}", unit="")
             )
-            continue
-        operation = result.ok()
-        operation_id = str(operation.definition.raw.get("operationId", operation.label))
-        if operation_id in streaming:
-            continue
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            if time.monotonic() - started > time_budget:
-                return
-            for failure, text in _run(operation, mode, examples, seed):
-                _record(
-                    report, lifecycle, tolerate=tolerate, operation=operation_id, failure=failure, text=text
-                )
-    if time.monotonic() - started <= time_budget:
-        report.ran("conformance.stateful")
-        labels = {  # "POST /path" -> operationId, so a stateful failure finds its deviation too
-            op.ok().label: str(op.ok().definition.raw.get("operationId", ""))
-            for op in schema.get_all_operations()
-            if isinstance(op, Ok)
-        }
-        for failure, text in _stateful(schema, examples):
-            _record(
-                report,
-                lifecycle,
-                tolerate=tolerate,
-                operation=f"stateful sequence, {failure.operation or 'an operation'}",
-                failure=failure,
-                text=text,
-                operation_id=labels.get(failure.operation or ""),
-            )
-
-
-_DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # Schemathesis' own default
-_STATUS_FAILURES = {"UndefinedStatusCode", "AcceptedNegativeData"}  # what an extra-statuses deviation excuses
 
 
 def _per_operation(lifecycle: Lifecycle) -> list[dict[str, Any]]:
@@ -114,7 +179,7 @@ def _per_operation(lifecycle: Lifecycle) -> list[dict[str, Any]]:
                 "checks": {"positive_data_acceptance": {"expected-statuses": accepted}},
             }
         )
-    if lifecycle.stream is not None:  # reached through links in the stateful run; see the module docstring
+    if lifecycle.stream is not None:
         settings.append(
             {
                 "include-operation-id": lifecycle.stream.operation,
@@ -124,12 +189,63 @@ def _per_operation(lifecycle: Lifecycle) -> list[dict[str, Any]]:
     return settings
 
 
+# schemas whose creates get a fresh caller-chosen id: id(schema) -> (operationId, query parameter)
+_FRESH: dict[int, tuple[str, str]] = {}
+
+
+def _fresh_caller_ids(schema: Any, lifecycle: Lifecycle) -> None:
+    """A caller-chosen id (PrivateGPT's ``message_id``) gets a fresh value in every generated create:
+    the spec's example would make every create after the first a documented duplicate (400), and
+    the create's other answers (to invalid bodies, say) would never be seen. Schemathesis allows a
+    ``before_call`` hook only globally: it is registered once and acts only on the kit's schemas."""
+    caller = lifecycle.create.caller_id
+    if caller is None or not caller.startswith("$request.query."):
+        return
+    if not _FRESH:
+        schemathesis.hook(_before_call)
+    _FRESH[id(schema)] = (lifecycle.create.operation, caller.removeprefix("$request.query."))
+
+
+def _before_call(context: Any, case: Any, kwargs: Any) -> None:
+    fresh = _FRESH.get(id(case.operation.schema))
+    if fresh is None or case.operation.definition.raw.get("operationId") != fresh[0]:
+        return
+    if isinstance(case.query, dict) and isinstance(case.query.get(fresh[1]), str):
+        case.query[fresh[1]] = f"comeback-{uuid.uuid4()}"
+
+
+_before_call.__name__ = "before_call"
+
+
+def _operation_ids(document: Mapping[str, Any]) -> list[str]:
+    return [
+        str(operation["operationId"])
+        for item in (document.get("paths") or {}).values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
+
+
 def schema_document(spec_path: Path) -> Mapping[str, Any]:
     loaded: Mapping[str, Any] = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
     return loaded
 
 
-def _auth(document: Mapping[str, Any], headers: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+def credential_headers(document: Mapping[str, Any]) -> frozenset[str]:
+    """The (lower-case) header names the spec's security schemes read credentials from."""
+    schemes = (document.get("components") or {}).get("securitySchemes") or {}
+    names = set()
+    for scheme in schemes.values():
+        if scheme.get("type") == "http":
+            names.add("authorization")
+        elif scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+            names.add(str(scheme.get("name", "")).lower())
+    return frozenset(names)
+
+
+def credentials(
+    document: Mapping[str, Any], headers: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Credentials per security scheme (so Schemathesis' auth checks know which header is which)
     from the headers given, and the headers that are not credentials."""
     schemes = (document.get("components") or {}).get("securitySchemes") or {}
@@ -151,92 +267,133 @@ def _auth(document: Mapping[str, Any], headers: Mapping[str, str]) -> tuple[dict
     return auth, plain
 
 
-def _settings(examples: int, seed: int) -> hypothesis.settings:
-    return hypothesis.settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.generate],
-        report_multiple_bugs=True,
-    )
+class _Recorder:
+    """Turns the engine's scenarios into report cases: passes, distinct failures, excuses."""
 
+    def __init__(
+        self,
+        report: Report,
+        lifecycle: Lifecycle,
+        settings: Settings,
+        labels: Mapping[str, str],
+        document: Mapping[str, Any],
+    ) -> None:
+        self.report = report
+        self.lifecycle = lifecycle
+        self.settings = settings
+        self.labels = labels
+        self.document = document
+        self.seen: dict[tuple[str, str, str, str], Violation] = {}
 
-def _run(operation: Any, mode: GenerationMode, examples: int, seed: int) -> list[tuple[Failure, str]]:
-    found: list[tuple[Failure, str]] = []
+    def scenario(self, event: events.ScenarioFinished) -> None:
+        recorder = event.recorder
+        for case_id, nodes in recorder.checks.items():
+            node_case = recorder.cases.get(case_id)
+            if node_case is None:
+                continue
+            case = node_case.value
+            label = case.operation.label
+            self.report.passed("conformance.transport", label)
+            for node in nodes:
+                check = f"conformance.{node.name}"
+                if (check, label) not in self.report.cases:
+                    continue  # a check the report leaves to a probe (the stream's frames)
+                if node.status == Status.SUCCESS or node.failure_info is None:
+                    self.report.passed(check, label)
+                    continue
+                self.failure(check, label, case, node.failure_info, recorder.find_response(case_id=case_id))
 
-    @_settings(examples, seed)
-    @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
-    def probe(case: Any) -> None:
-        case.call_and_validate()
+    def failure(self, check: str, label: str, case: Any, info: Any, response: Any) -> None:
+        failure: Failure = info.failure
+        if (
+            check == "conformance.ignored_auth"
+            and self.settings.auth == "any-credential"
+            and str(getattr(failure, "scenario", "")) != "no_auth"
+        ):
+            self.report.passed(check, label)  # any credential is fine here; a missing one is not
+            return
+        status = getattr(response, "status_code", None)
+        key = (check, label, type(failure).__name__, failure._unique_key)
+        deviation = self._excuse(label, failure, status, case)
+        tolerated = (
+            deviation.name if deviation is not None and deviation.name in self.settings.tolerate else None
+        )
+        if key in self.seen and (tolerated is None) == (self.seen[key].tolerated_by is None):
+            return
+        if tolerated is None and key in self.seen:
+            self.report.found.remove(self.seen[key])  # an excused sighting is replaced by a real one
+        detail = next((line.strip() for line in (failure.message or "").splitlines() if line.strip()), "")
+        # Schemathesis' failure code first (ST101...): its documentation is indexed by it
+        message = f"{failure.code} {failure.title}" + (f" (got {status})" if status is not None else "")
+        message += f": {detail}" if detail else ""
+        if deviation is not None and tolerated is None:
+            message += f" (the known deviation {deviation.name!r} is not tolerated)"
+        steps = [step.curl for step in info.steps] or [info.code_sample]
+        reproduce = tuple(
+            hide_secrets(text, self.settings.headers, self.settings.references).strip() for text in steps
+        )
+        violation = Violation(check, message, tolerated_by=tolerated, unit=label, reproduce=reproduce)
+        self.seen[key] = violation
+        self.report.add(violation)
 
-    try:
-        probe()
-    except hypothesis.errors.Unsatisfiable:
-        return found  # nothing to generate in this mode (e.g. no way to make a request invalid)
-    except BaseException as error:  # Hypothesis re-raises what the checks raised, grouped
-        found.extend(_failures(error))
-    return found
+    def error(self, event: events.NonFatalError) -> None:
+        """A request Schemathesis could not complete (reset, timeout, protocol error): a finding."""
+        label = event.label if event.label in self.labels else ""
+        sample = event.info.code_sample
+        reproduce = (hide_secrets(sample, self.settings.headers, self.settings.references),) if sample else ()
+        text = f"{type(event.value).__name__}: {event.value}".strip()
+        message = f"expected an HTTP answer; the request failed: {text[:300]}"
+        key = ("conformance.transport", label, type(event.value).__name__, "")
+        if key not in self.seen:
+            self.seen[key] = Violation("conformance.transport", message, unit=label, reproduce=reproduce)
+            self.report.add(self.seen[key])
 
+    # -- excuses --------------------------------------------------------------------------------
+    def _excuse(self, label: str, failure: Failure, status: int | None, case: Any) -> Deviation | None:
+        """The extra-statuses deviation that names exactly this status on this operation (and, when
+        it names missing fields, a body whose only problem is those fields), if any."""
+        kind = type(failure).__name__
+        if status is None or kind not in (
+            "UndefinedStatusCode",
+            "AcceptedNegativeData",
+            "RejectedPositiveData",
+        ):
+            return None
+        operation_id = self.labels.get(label)
+        for deviation in self.lifecycle.deviations:
+            effect = deviation.effect
+            if deviation.kind != "extra-statuses" or effect["operation"] != operation_id:
+                continue
+            if status not in effect["statuses"]:
+                continue
+            instead = [int(s) for s in effect.get("instead_of", ())]
+            if kind == "AcceptedNegativeData" and not any(400 <= s < 500 for s in instead):
+                continue
+            if kind == "RejectedPositiveData" and not any(200 <= s < 300 for s in instead):
+                continue
+            if effect.get("only_missing") and not self._only_missing(case, effect["only_missing"]):
+                continue
+            return deviation
+        return None
 
-def _stateful(schema: Any, examples: int) -> list[tuple[Failure, str]]:
-    machine = schema.as_state_machine()
-    settings = hypothesis.settings(
-        machine.TestCase.settings,
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        stateful_step_count=5,
-    )
-    try:
-        machine.run(settings=settings)
-    except BaseException as error:
-        return _failures(error)
-    return []
-
-
-def _failures(error: BaseException) -> list[tuple[Failure, str]]:
-    """The Schemathesis failures inside whatever Hypothesis raised (groups nest)."""
-    if isinstance(error, Failure):
-        return [(error, str(error))]
-    found: list[tuple[Failure, str]] = []
-    for inner in getattr(error, "exceptions", ()):
-        for failure, text in _failures(inner):
-            found.append((failure, text if "curl" in text else str(error)))
-    if not found and not isinstance(error, KeyboardInterrupt):
-        raise error
-    return found
-
-
-def _record(
-    report: Report,
-    lifecycle: Lifecycle,
-    *,
-    tolerate: frozenset[str],
-    operation: str,
-    failure: Failure,
-    text: str,
-    operation_id: str | None = None,
-) -> None:
-    name = "conformance." + re.sub(r"[^a-z0-9]+", "_", (failure.title or "failure").lower()).strip("_")
-    excuse = next(
-        (
-            d
-            for d in lifecycle.deviations
-            if d.kind == "extra-statuses"
-            and d.effect["operation"] in (operation, operation_id)
-            and d.name in tolerate
-            and type(failure).__name__ in _STATUS_FAILURES
-        ),
-        None,
-    )
-    curls = tuple(_CURL.findall(text))[:3]
-    message = (
-        f"{operation}: {failure.title}: {failure.message.strip().splitlines()[0] if failure.message else ''}"
-    )
-    if curls:
-        message += "\n    reproduce: " + "\n               ".join(curls)
-    violation = Violation(name, message, tolerated_by=excuse.name if excuse else None)
-    if not any(v.check == name and v.message == violation.message for v in report.found):
-        report.add(violation)
+    def _only_missing(self, case: Any, fields: list[str]) -> bool:
+        """Whether the body sent is valid once ``fields`` are no longer required."""
+        body = getattr(case, "body", None)
+        if not isinstance(body, dict) or case.meta is None:
+            return False
+        operation = case.operation.definition.raw
+        media = ((operation.get("requestBody") or {}).get("content") or {}).get("application/json") or {}
+        ref = (media.get("schema") or {}).get("$ref")
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            return False
+        root = copy.deepcopy(dict(self.document))
+        node: Any = root
+        for token in ref[2:].split("/"):
+            node = node[token]
+        node["required"] = [name for name in node.get("required", []) if name not in fields]
+        root["$ref"] = ref
+        try:
+            jsonschema.Draft202012Validator(root).validate(json.loads(json.dumps(body)))
+        except (jsonschema.ValidationError, ValueError):
+            return False
+        return True

@@ -27,6 +27,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--deadline", type=float, default=30.0, help="seconds for a resource to finish")
     group.addoption("--examples", type=int, default=10, help="Schemathesis examples per operation")
     group.addoption("--seed", type=int, default=0, help="seed of the generated data")
+    group.addoption("--max-time", type=float, default=120.0, help="seconds for the conformance phase")
+    group.addoption(
+        "--auth", choices=["required", "any-credential", "none"], default=None, help="the deployment's auth"
+    )
 
 
 @pytest.fixture(scope="session", params=PHASES)
@@ -46,4 +50,6 @@ def contract_report(request: pytest.FixtureRequest) -> Report:
         options=Options(deadline=option("--deadline")),
         examples=option("--examples"),
         seed=option("--seed"),
+        max_time=option("--max-time"),
+        auth=option("--auth"),
     )

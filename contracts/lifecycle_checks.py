@@ -29,7 +29,14 @@ def problems(lifecycle: Lifecycle, seen: list[Observation]) -> Iterator[tuple[st
     """(check, message, excusing deviation) for everything wrong in ``seen``."""
     answered = [o for o in seen if o.status == 200]
     for observation in answered:
-        if observation.state is None:
+        if observation.state is None and observation.note:
+            yield (
+                "lifecycle.state_known",
+                f"expected a JSON body showing a state; the read answered 200 with {observation.note} "
+                f"(at {observation.at:.2f}s)",
+                None,
+            )
+        elif observation.state is None:
             values = {k: v for k, v in observation.values.items() if k in _shown_fields(lifecycle)}
             yield (
                 "lifecycle.state_known",
@@ -179,3 +186,27 @@ def naive_datetime(lifecycle: Lifecycle, field: str) -> Deviation | None:
     return next(
         (d for d in lifecycle.deviations if d.kind == "naive-datetime" and field in d.effect["fields"]), None
     )
+
+
+def unused_states(lifecycle: Lifecycle, seen: list[Observation]) -> Iterator[tuple[str, Deviation]]:
+    """A known ``unused-states`` deviation seen live: a resource that reached a terminal state
+    without ever showing a working (non-terminal) state the deviation says real servers skip."""
+    shown = [o.state for o in seen if o.state is not None]
+    terminal = next((s for s in shown if lifecycle.states[s].terminal), None)
+    if terminal is None:
+        return
+    for deviation in lifecycle.deviations:
+        if deviation.kind != "unused-states":
+            continue
+        skipped = [
+            s
+            for s in deviation.effect["states"]
+            if s in lifecycle.states and not lifecycle.states[s].terminal and s not in shown
+        ]
+        if skipped:
+            path = " -> ".join(dict.fromkeys(shown))
+            yield (
+                f"expected the resource to pass through {skipped} before {terminal!r}; "
+                f"{len(seen)} reads showed {path}",
+                deviation,
+            )

@@ -18,9 +18,10 @@ from typing import Any
 
 import httpx
 
-from contracts.observe import Observation, observe, parse_time, read_view
-from contracts.probes import Probes
+from contracts.observe import Observation, parse_time, read_view
+from contracts.probes import Probes, _short
 from contracts.requests import Created
+from contracts.target import Exchange, describe, parse_body
 from lifecycle.expressions import parse_expression
 from lifecycle.model import Stream
 
@@ -41,6 +42,7 @@ class _StreamRead:
     error: str | None = None
     status: int | None = None
     kit_stopped: bool = False  # the kit stopped reading (budget or deadline), not the server
+    body: Any = None  # the answer when the stream did not open
 
 
 class LiveProbes(Probes):
@@ -49,21 +51,23 @@ class LiveProbes(Probes):
         stream = self.lifecycle.stream
         if stream is None:
             return
-        for check in ("stream.opens", "stream.frames", "stream.ends_with_status", "stream.terminal_signal"):
-            self.report.ran(check)
-        started = time.monotonic()
-        made = self.requests.create(self.target)
-        reading = self._open(stream, made, started)
-        if reading is None:
-            return
-        seen = self._poll_while(reading, made, started)
-        self._judge(stream, made, reading, seen, started)
+        checks = ("stream.opens", "stream.frames", "stream.ends_with_status", "stream.terminal_signal")
+        for check in checks:
+            self.report.expect(check)
         if self.lifecycle.cancel is not None:
-            self._cancel_closes(stream, time.monotonic())
+            self.report.expect("stream.cancel_closes")
+        started = time.monotonic()
+        with self.checking("stream.opens"):
+            made = self.create()
+            reading = self._open(stream, made, started)
+            seen = self._poll_while(reading, made, started)
+        with self.checking("stream.ends_with_status"):
+            self._judge(stream, made, reading, seen, started)
+        if self.lifecycle.cancel is not None:
+            with self.checking("stream.cancel_closes"):
+                self._cancel_closes(stream, time.monotonic())
 
-    def _open(
-        self, stream: Stream, made: Created, started: float
-    ) -> tuple[threading.Thread, _StreamRead] | None:
+    def _open(self, stream: Stream, made: Created, started: float) -> tuple[threading.Thread, _StreamRead]:
         method, path, query, body = self.requests.prepare(stream.operation, made, id_expression=stream.id)
         if stream.token is not None:
             issuer = next(
@@ -82,6 +86,7 @@ class LiveProbes(Probes):
         method, path, query, body = call
         event: str | None = None
         data: list[str] = []
+        url = path
         try:
             kwargs: dict[str, Any] = {
                 "params": query,
@@ -90,8 +95,11 @@ class LiveProbes(Probes):
             if body is not None:
                 kwargs["json"] = body
             with self.target.client.stream(method, path, **kwargs) as response:
+                url = str(response.request.url)
                 result.status = response.status_code
                 if response.status_code != 200:
+                    response.read()
+                    result.body = parse_body(response)
                     return
                 for line in response.iter_lines():
                     if line.startswith("event:"):
@@ -110,9 +118,22 @@ class LiveProbes(Probes):
         except httpx.ReadTimeout:
             result.kit_stopped = True
         except httpx.HTTPError as error:
-            result.error = f"{type(error).__name__}: {error}"
+            result.error = describe(error)
         finally:
             result.ended_at = time.monotonic() - started
+            shown = f"{len(result.frames)} frame(s)" + (f", then {result.error}" if result.error else "")
+            self.target.log.append(
+                Exchange(
+                    method,
+                    url,
+                    dict(self.target.headers),
+                    body,
+                    result.status,
+                    result.body if result.status != 200 else shown,
+                    time.monotonic(),
+                    result.error if result.status is None else None,
+                )
+            )
 
     def _poll_while(
         self, reading: tuple[threading.Thread, _StreamRead], made: Created, started: float
@@ -120,11 +141,22 @@ class LiveProbes(Probes):
         thread = reading[0]
         seen: list[Observation] = []
         while thread.is_alive() and time.monotonic() - started < self.options.deadline:
-            seen.append(observe(self.requests, self.target, made, started, time.monotonic()))
+            seen.append(self.observe(made, started))
             thread.join(0.25)
-        seen.append(observe(self.requests, self.target, made, started, time.monotonic()))
+        seen.append(self.observe(made, started))
         thread.join(2.0)
         return seen
+
+    def _unavailable(self, stream: Stream, result: _StreamRead) -> str | None:
+        """Why the stream did not open, when it did not (None when it did)."""
+        if result.status == 200:
+            return None
+        if result.status is None:
+            return f"the stream request failed: {result.error}"
+        documented = result.status in stream.unavailable_status
+        return f"the stream answered {result.status}" + (
+            ", documented as unavailable (x-lifecycle.stream.unavailable_status)" if documented else ""
+        )
 
     def _judge(
         self,
@@ -135,69 +167,113 @@ class LiveProbes(Probes):
         started: float,
     ) -> None:
         thread, result = reading
-        if result.status != 200:
-            self.violation("stream.opens", f"the stream answered {result.status}", made, seen)
+        later = ("stream.frames", "stream.ends_with_status", "stream.terminal_signal")
+        reason = self._unavailable(stream, result)
+        if reason is not None:
+            if result.status in stream.unavailable_status:
+                self.report.not_observed("stream.opens", reason=reason)
+            else:
+                expected = sorted({200, *stream.unavailable_status})
+                self.violation(
+                    "stream.opens",
+                    f"opening the stream: expected one of {expected}, got "
+                    f"{result.status if result.status is not None else result.error}: {_short(result.body)}",
+                    made,
+                    seen,
+                )
+            for check in later:
+                self.report.not_observed(check, reason=f"the stream did not open ({reason})")
             return
-        for frame in result.frames:
-            problem = _frame_problem(stream, frame)
-            if problem:
-                self.violation("stream.frames", problem, made, seen)
-                break
+        self.report.passed("stream.opens")
+        problem = next((p for f in result.frames if (p := _frame_problem(stream, f))), None)
+        if problem:
+            self.violation("stream.frames", problem, made, seen)
+        elif result.frames:
+            self.report.passed("stream.frames")
+        else:
+            self.report.not_observed("stream.frames", reason="no frame arrived")
         terminal_at = next((o.at for o in seen if self.is_terminal(o)), None)
         if result.kit_stopped and terminal_at is None:
-            return  # the resource never finished: the lifecycle probe reports that, not this one
+            last = seen[-1].label() if seen else "nothing"
+            why = (
+                f"the resource did not reach a terminal state within --deadline {self.options.deadline:g}s "
+                f"(last: {last}); lifecycle.reaches_terminal judges that"
+            )
+            self.report.not_observed("stream.ends_with_status", reason=why)
+            self.report.not_observed("stream.terminal_signal", reason=why)
+            return
         if thread.is_alive() or result.ended_at is None or result.kit_stopped:
             if terminal_at is not None:
                 self.violation(
                     "stream.ends_with_status",
-                    f"the status was terminal at {terminal_at:.2f}s but the stream was still open",
+                    f"expected the stream to end when the status turned terminal at {terminal_at:.2f}s; "
+                    f"it was still open at {time.monotonic() - started:.2f}s",
                     made,
                     seen,
                 )
+            self.report.not_observed("stream.terminal_signal", reason="the stream did not end")
             return
-        final = observe(self.requests, self.target, made, started, time.monotonic())
-        if not self.is_terminal(final):
+        final = self.observe(made, started)
+        cancelled = final.state == (self.lifecycle.cancel.to if self.lifecycle.cancel else None)
+        silent_close = stream.on_cancel == "close" and cancelled
+        last_frame = result.frames[-1] if result.frames else None
+        if not silent_close and not _is_terminal_signal(stream, last_frame):
+            last = last_frame.data[:80] if last_frame else "no frame at all"
+            ended = f"it ended at {result.ended_at:.2f}s" + (f" ({result.error})" if result.error else "")
             self.violation(
-                "stream.ends_with_status",
-                f"the stream ended at {result.ended_at:.2f}s while the status is {final.state!r}",
+                "stream.terminal_signal",
+                f"expected the stream to end with {list(stream.terminal_signals)}; "
+                f"{ended}, last frame {last!r}",
                 made,
                 [*seen, final],
             )
-            return
-        silent_close = stream.on_cancel == "close" and final.state == (
-            self.lifecycle.cancel.to if self.lifecycle.cancel else None
-        )
-        if not silent_close and not _is_terminal_signal(stream, result.frames[-1] if result.frames else None):
-            last = result.frames[-1].data[:80] if result.frames else "no frame at all"
+        else:
+            self.report.passed("stream.terminal_signal")
+        if not self.is_terminal(final):
             self.violation(
-                "stream.terminal_signal",
-                f"the stream ended without a terminal signal (last: {last!r})",
+                "stream.ends_with_status",
+                f"expected the stream to end only once the status is terminal; it ended at "
+                f"{result.ended_at:.2f}s while the status is {final.state!r}",
                 made,
-                seen,
+                [*seen, final],
             )
+        else:
+            self.report.passed("stream.ends_with_status")
 
     def _cancel_closes(self, stream: Stream, started: float) -> None:
         cancel = self.lifecycle.cancel
         assert cancel is not None
-        self.report.ran("stream.cancel_closes")
-        made = self.requests.create(self.target)
-        reading = self._open(stream, made, started)
-        assert reading is not None
-        thread, result = reading
+        made = self.create()
+        thread, result = self._open(stream, made, started)
         time.sleep(0.3)
+        before = self.observe(made, started)
         self.requests.call(self.target, cancel.operation, made, id_expression=cancel.id)
         grace = 2 * self.options.settle + 1.0
         thread.join(grace)
-        if thread.is_alive():
+        reason = self._unavailable(stream, result)
+        if reason is not None and result.status is not None:
+            self.report.not_observed("stream.cancel_closes", reason=f"the stream did not open ({reason})")
+        elif self.is_terminal(before):
+            self.report.not_observed(
+                "stream.cancel_closes", reason=f"the resource was already {before.state!r} before the cancel"
+            )
+        elif thread.is_alive():
             self.violation(
-                "stream.cancel_closes", f"the stream was still open {grace:g} s after the cancel", made
+                "stream.cancel_closes",
+                f"expected the stream to end after the cancel; it was still open {grace:g}s later",
+                made,
             )
         elif stream.on_cancel == "terminal-signal" and not _is_terminal_signal(
             stream, result.frames[-1] if result.frames else None
         ):
             self.violation(
-                "stream.cancel_closes", "after the cancel the stream ended without its terminal signal", made
+                "stream.cancel_closes",
+                f"expected the stream to end with {list(stream.terminal_signals)} after the cancel; "
+                "it ended without it",
+                made,
             )
+        else:
+            self.report.passed("stream.cancel_closes")
 
     # -- callback --------------------------------------------------------------------------------
     def callback_probe(self) -> None:
@@ -205,32 +281,37 @@ class LiveProbes(Probes):
         if callback is None:
             return
         for check in ("callback.delivered", "callback.body"):
-            self.report.ran(check)
+            self.report.expect(check)
         receiver = _Receiver.start()
         try:
             started = time.monotonic()
-            made = self.requests.create(self.target, callback_url=receiver.url)
-            seen = self.watch(made, started)
+            with self.checking("callback.delivered"):
+                made = self.create(callback_url=receiver.url)
+                seen = self.watch(made, started)
             terminal = next((o for o in seen if self.is_terminal(o)), None)
             if terminal is None:
-                self.violation(
-                    "callback.delivered",
-                    "the resource never became terminal, so no callback could be checked",
-                    made,
-                    seen,
+                last = seen[-1].label() if seen else "nothing"
+                why = (
+                    f"the resource did not reach a terminal state within --deadline "
+                    f"{self.options.deadline:g}s (last: {last}), so no callback was due"
                 )
+                self.report.not_observed("callback.delivered", reason=why)
+                self.report.not_observed("callback.body", reason=why)
                 return
             time.sleep(min(callback.timeout_seconds, 2.0))
             received = receiver.bodies()
             if len(received) != 1:
                 self.violation(
                     "callback.delivered",
-                    f"{len(received)} callback POSTs arrived, expected exactly one",
+                    f"expected exactly one callback POST after the terminal state; {len(received)} arrived",
                     made,
                     seen,
                 )
                 if not received:
+                    self.report.not_observed("callback.body", reason="no callback arrived")
                     return
+            else:
+                self.report.passed("callback.delivered")
             self._judge_callback(made, received[0], terminal, seen)
         finally:
             receiver.stop()
@@ -264,6 +345,8 @@ class LiveProbes(Probes):
                     )
         for problem in problems:
             self.violation("callback.body", problem, made, seen)
+        if not problems:
+            self.report.passed("callback.body")
 
 
 def _frame_problem(stream: Stream, frame: _Frame) -> str | None:

@@ -20,6 +20,7 @@ class Observation:
     status: int
     values: dict[str, Any]
     state: str | None
+    note: str = ""  # what was wrong with the body, when it could not be read at all
 
     def label(self) -> str:
         shown = self.state or "?" + ",".join(f"{k}={v!r}" for k, v in self.values.items() if v is not None)
@@ -44,7 +45,11 @@ def observe(requests: Requests, target: Target, made: Created, started: float, n
         else {}
     )
     state = requests.lifecycle.state_showing(values) if values else None
-    return Observation(now - started, status, values, state.name if state else None)
+    note = ""
+    if status == 200 and not isinstance(body, dict | list):
+        text = str(body)
+        note = f"a body that is not a JSON object: {text[:80]!r}"
+    return Observation(now - started, status, values, state.name if state else None, note)
 
 
 def parse_time(text: Any) -> tuple[datetime | None, bool]:

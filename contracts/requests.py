@@ -24,6 +24,24 @@ class UsageError(Exception):
     """The spec or the options do not give the kit what it needs to build a request."""
 
 
+class ServerFailure(Exception):
+    """The target answered a request the kit needs (a create) with a server error."""
+
+
+def hint_for(status: int, path_values: Mapping[str, Any]) -> str:
+    """What the user can do about a refused request: credentials, or a path parameter's value."""
+    if status in (401, 403):
+        return (
+            "; the server wants credentials: pass --header 'NAME: VALUE' "
+            "(and --auth to say how it checks them)"
+        )
+    if status == 404 and path_values:
+        shown = ", ".join(f"{name}={value!r}" for name, value in path_values.items())
+        names = " ".join(f"--param {name}=VALUE" for name in path_values)
+        return f"; a path parameter may name something this server does not have ({shown}): pass {names}"
+    return ""
+
+
 @dataclass
 class Created:
     """A resource the kit created: its id, scope, and the create exchange."""
@@ -89,9 +107,10 @@ class Requests:
             operation.method.upper(), _fill(operation.path, path), params=query, json_body=body
         )
         if not 200 <= status < 300:
-            raise UsageError(
-                f"creating a resource with {operation.operation_id} answered {status}: {_short(response)}"
-            )
+            message = f"creating a resource with {operation.operation_id}: expected 2xx, got {status}: "
+            if status >= 500:
+                raise ServerFailure(message + _short(response))
+            raise UsageError(message + _short(response) + hint_for(status, path))
         made = parse_expression(self.lifecycle.create.id).evaluate(
             path=path, query=query, request_body=body, response_body=response
         )
@@ -131,10 +150,13 @@ class Requests:
                             operation.method.upper(), _fill(operation.path, path), params=query
                         )
                         if str(answered) != str(status):
-                            raise UsageError(
-                                f"the prerequisite {operation.operation_id} answered {answered}: "
-                                f"{_short(body)}"
+                            message = (
+                                f"the prerequisite {operation.operation_id}: expected {status}, got "
+                                f"{answered}: {_short(body)}"
                             )
+                            if answered >= 500:
+                                raise ServerFailure(message)
+                            raise UsageError(message + hint_for(answered, path))
                         template: dict[str, Any] = _evaluate_template(link["requestBody"], path, query, body)
                         return template
         return None

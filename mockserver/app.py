@@ -48,7 +48,11 @@ _EXPOSED_HEADERS = [
     "pagination-page",
     "pagination-take",
     "retry-after",
+    "retry-after-ms",
     "www-authenticate",
+    # the mock's own response headers: page code may read them too
+    INJECTED_HEADER,
+    CONTROL_ERROR_HEADER,
 ]
 
 

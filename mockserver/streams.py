@@ -47,13 +47,43 @@ def frame(data: str, event: str | None = None) -> str:
 
 
 def reply_tokens(seed: int, resource: Resource) -> list[str]:
-    """The reply of a resource split into word tokens: the scenario's text, else seeded generated text."""
+    """The reply of a resource split into word tokens: the scenario's text, else seeded generated text.
+
+    Made once per resource and kept: the stream and every polled face show this same reply."""
+    kept: list[str] | None = resource.extra.get("reply_tokens")
+    if kept is not None:
+        return kept
     text = resource.timeline.scenario.stream_plan.text
     if text is None:
         key = f"{seed}:reply:{resource.api}:{resource.id}:{resource.created_at}"
         _FAKER.seed_instance(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
         text = _FAKER.paragraph(nb_sentences=3)
-    return re.findall(r"\S+\s*", text)
+    tokens = re.findall(r"\S+\s*", text)
+    resource.extra["reply_tokens"] = tokens
+    return tokens
+
+
+def reply_schedule(engine: Engine, resource: Resource, timeline: Timeline) -> Schedule:
+    """When each token of ``resource``'s reply is due, as the stream sends them (a timeline projection)."""
+    lifecycle = engine.lifecycle(resource.api)
+    pace = pace_of(engine.settings.seed, resource)
+    cut_short = _ends_in_error(lifecycle, resource)
+    if cut_short:
+        pace = replace(pace, stretch=2.0)  # the reply would have needed twice as long: about half arrives
+    count = len(reply_tokens(engine.settings.seed, resource))
+    return schedule(timeline, lifecycle, count, pace, cut_short=cut_short)
+
+
+def reply_delivered(engine: Engine, resource: Resource) -> str:
+    """The part of the reply a stream has delivered by now: what polled faces show as the reply."""
+    tokens = reply_tokens(engine.settings.seed, resource)
+    timeline = engine.observe(resource)
+    kept = resource.extra.get("reply_schedule")
+    if kept is None or kept[0] != len(timeline.history):  # a schedule changes only with the timeline
+        kept = (len(timeline.history), reply_schedule(engine, resource, timeline))
+        resource.extra["reply_schedule"] = kept
+    due = kept[1].due(engine.clock.now())
+    return "".join(tokens[:due]).rstrip()
 
 
 def pace_of(seed: int, resource: Resource) -> Pace:
@@ -94,7 +124,6 @@ async def events(
             encoder,
             skip=skip,
             live=live,
-            pace=pace_of(engine.settings.seed, resource),
             batch=batch,
         )
         async for text in _spoiled(frames, current_fault, engine):
@@ -134,16 +163,13 @@ async def _spoiled(
 
 
 async def _frames(
-    engine: Engine, resource: Resource, encoder: Encoder, *, skip: int, live: bool, pace: Pace, batch: bool
+    engine: Engine, resource: Resource, encoder: Encoder, *, skip: int, live: bool, batch: bool
 ) -> AsyncIterator[tuple[Kind, str]]:
     """Frames tagged by kind; with ``batch``, tokens that are due together come as one item."""
     lifecycle: Lifecycle = engine.lifecycle(resource.api)
     tokens = reply_tokens(engine.settings.seed, resource)
-    cut_short = _ends_in_error(lifecycle, resource)
-    if cut_short:
-        pace = replace(pace, stretch=2.0)  # the reply would have needed twice as long: about half arrives
     timeline = engine.observe(resource)
-    plan = schedule(timeline, lifecycle, len(tokens), pace, cut_short=cut_short)
+    plan = reply_schedule(engine, resource, timeline)
     planned_for = len(timeline.history)
     sent = max(skip, plan.due(engine.clock.now()) if live else 0)
     opened = False
@@ -152,7 +178,7 @@ async def _frames(
         if resource.extra.get("deleted") or engine.closing:  # deleted, or the server is stopping
             return
         if len(timeline.history) != planned_for:  # the schedule changes only with the timeline
-            plan = schedule(timeline, lifecycle, len(tokens), pace, cut_short=cut_short)
+            plan = reply_schedule(engine, resource, timeline)
             planned_for = len(timeline.history)
         terminal = lifecycle.states[timeline.state].terminal
         due = plan.due(engine.clock.now())
@@ -185,13 +211,7 @@ async def _frames(
 def reply_so_far(engine: Engine, resource: Resource) -> tuple[list[str], Schedule]:
     """The reply's tokens and when each is due, as the resource's stream sends them (without faults);
     for watchers that show the text without being a stream client (the dashboard)."""
-    lifecycle = engine.lifecycle(resource.api)
-    tokens = reply_tokens(engine.settings.seed, resource)
-    cut_short = _ends_in_error(lifecycle, resource)
-    pace = pace_of(engine.settings.seed, resource)
-    if cut_short:
-        pace = replace(pace, stretch=2.0)
-    return tokens, schedule(resource.timeline, lifecycle, len(tokens), pace, cut_short=cut_short)
+    return reply_tokens(engine.settings.seed, resource), reply_schedule(engine, resource, resource.timeline)
 
 
 def _ends_in_error(lifecycle: Lifecycle, resource: Resource) -> bool:

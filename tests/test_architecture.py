@@ -27,8 +27,10 @@ FORBIDDEN = {
         "subprocess",
         "random",
     },
-    "mockserver": {"contracts", "comeback"},
-    "contracts": {"mockserver", "comeback"},
+    "mockserver": {"contracts", "comeback", "recorder"},
+    "contracts": {"mockserver", "comeback", "recorder"},
+    # the recorder records any server: it shares no code with the mock or the kit
+    "recorder": {"mockserver", "contracts", "comeback"},
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,47 @@ def test_a_stream_end_must_be_one_of_the_apis_signals() -> None:
     assert scenario_from_data(
         {"api": "chatzy", "description": "x", "steps": steps}, "<inline>", chatzy, name="ok"
     )
+
+
+@functools.cache
+def _bundled(api: str) -> Lifecycle:
+    return load_spec((SPECS / f"{api}.yaml").read_text(encoding="utf-8"), f"{api}.yaml").lifecycle
+
+
+@pytest.mark.parametrize(
+    ("api", "written", "meant"),
+    [
+        ("invent", ["RUNNING", "FAILED"], ["running", "failed"]),
+        ("invent", ["running", "COMPLETED"], ["running", "completed"]),  # both spellings mix
+        ("chatzy", ["is_streaming/null", "is_streaming/processing", "completed/completed"], None),
+    ],
+)
+def test_a_state_may_be_named_as_the_api_shows_it(
+    api: str, written: list[str], meant: list[str] | None
+) -> None:
+    steps: list[dict[str, Any]] = [{"state": written[0]}]
+    steps += [{"state": state, "after": "1s"} for state in written[1:]]
+    if api == "invent" and written[-1] == "FAILED":
+        steps[-1]["set"] = {"error": "The model is overloaded"}
+    data = {"api": api, "description": "Named as the API shows it.", "steps": steps}
+    scenario = scenario_from_data(data, "inline", _bundled(api), name="shown")
+    assert [step.state for step in scenario.steps] == (meant or ["queued", "processing", "completed"])
+
+
+@pytest.mark.parametrize(
+    ("api", "written", "suggestion"),
+    [
+        ("invent", "RUNING", "'RUNNING'"),
+        ("invent", "Completed", "'completed'"),  # case does not count
+        ("invent", "runing", "'running'"),
+        ("chatzy", "is_streaming/procesing", "'is_streaming/processing'"),
+    ],
+)
+def test_an_unknown_state_suggests_a_name_or_a_shown_value(api: str, written: str, suggestion: str) -> None:
+    data = {"api": api, "description": "A typo.", "steps": [{"state": written}]}
+    with pytest.raises(SourceError) as raised:
+        scenario_from_data(data, "inline", _bundled(api), name="typo")
+    message = str(raised.value)
+    assert f"unknown state; found {written!r}" in message
+    assert f"did you mean {suggestion}?" in message
+    assert "or as the API shows them:" in message

@@ -8,6 +8,7 @@ module overrides only what its API does differently.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -166,7 +167,12 @@ class Vendor:
         assert fault.status is not None
         headers = {INJECTED_HEADER: "true"}
         if fault.retry_after is not None:
-            headers["Retry-After"] = str(max(1, round(fault.retry_after)))
+            # an advertised wait is scenario time, like every other: it scales with --speed, so an
+            # SDK at speed 10 waits a tenth. Retry-After takes whole seconds (at least 1, as 0 makes
+            # some clients spin); retry-after-ms, which the Stainless-built SDKs read first, is exact.
+            wait = fault.retry_after / self.engine.settings.speed
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            headers["retry-after-ms"] = str(max(1, round(wait * 1000)))
         return self.error(
             fault.status, f"{HTTPStatus(fault.status).phrase} (injected by the comeback mock)", headers
         )

@@ -14,10 +14,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from lifecycle.openapi import Operation
 from lifecycle.timeline import Timeline
+from mockserver.conversation import stable_uuid
 from mockserver.inputs import Problem
 from mockserver.render import iso
 from mockserver.store import Resource
-from mockserver.streams import frame
+from mockserver.streams import frame, reply_delivered
 from mockserver.vendors.base import SCENARIO_HEADER, Call, Vendor
 
 _CODES = {
@@ -27,6 +28,7 @@ _CODES = {
     409: "turn_in_progress",
 }
 _TOKEN_SECONDS = 60.0
+_GREETING = "Hi! How can I help you today?"
 # expired tokens are remembered one more lifetime (to answer "expired", not "unknown"), and never
 # more than this many at once: a client minting tokens on a manual clock must not grow memory
 _TOKEN_MEMORY = 10_000
@@ -73,9 +75,16 @@ class Chatzy(Vendor):
 
     async def handle_initConversation(self, call: Call) -> Response:  # named after the operationId
         conversation_id = self.engine.new_uuid()
-        self.conversations[conversation_id] = {"chatbot_id": call.inputs.query["chatbot_id"], "messages": []}
+        opened_at = self.engine.clock.now()
+        self.conversations[conversation_id] = {
+            "chatbot_id": call.inputs.query["chatbot_id"],
+            "messages": [],
+            "opened_at": opened_at,
+        }
         body = self.renderer.fake_body(call.operation, 200, conversation_id)
         body["data"].update(valid=True, conversation_id=conversation_id)
+        if isinstance(body["data"].get("introductory_message"), dict):  # the chatbot's greeting
+            body["data"]["introductory_message"].update(switch=True, buttons=[], content=_GREETING)
         return self.respond(call, body)
 
     async def create(self, call: Call) -> Response:
@@ -118,6 +127,11 @@ class Chatzy(Vendor):
                 "created_at": user_message["created_at"],
             },
         )
+        if isinstance(body["data"].get("introductory_message"), dict):  # greeted when it opened
+            body["data"]["introductory_message"] = {
+                "assistant_message_id": stable_uuid(conversation_id, "greeting"),
+                "created_at": iso(conversation.get("opened_at", now)),
+            }
         return self.respond(call, body)
 
     async def handle_generateSecret(self, call: Call) -> Response:  # named after the operationId
@@ -138,10 +152,13 @@ class Chatzy(Vendor):
         if conversation is None:
             return self.error(404, f"Conversation {conversation_id} not found")
         current = self.engine.find(self.name, conversation_id)
+        stored = conversation["messages"]
         if current is not None:
             self.engine.observe(current)
             self._keep_reply(conversation, current)
-        newest_first = list(reversed(conversation["messages"]))
+            live = None if current.extra.get("reply_kept") else self._reply_message(current)
+            stored = stored + ([live] if live is not None else [])
+        newest_first = list(reversed(stored))
         limit, offset = int(call.inputs.query.get("limit", 20)), int(call.inputs.query.get("offset", 0))
         page = newest_first[offset : offset + limit]
         data = {
@@ -154,26 +171,36 @@ class Chatzy(Vendor):
         return self.respond(call, {"data": data})
 
     def _keep_reply(self, conversation: dict[str, Any], turn: Resource) -> None:
-        """Store the assistant's reply of a finished turn once (its text is the turn's fake reply)."""
+        """Store the assistant's reply of a finished turn once: the text its stream delivered."""
         if not self.engine.is_terminal(turn) or turn.extra.get("reply_kept"):
             return
         turn.extra["reply_kept"] = True
-        reply = self.renderer.fake.value(
-            {"type": "string", "minLength": 20}, f"reply:{turn.id}:{turn.created_at}"
-        )
-        conversation["messages"].append(
-            {
-                "message_id": self.engine.new_uuid(),
-                "role": "assistant",
-                "content": reply,
-                "created_at": iso(turn.timeline.current.at),
-            }
-        )
+        reply = self._reply_message(turn)
+        if reply is not None:
+            conversation["messages"].append(reply)
+
+    def _reply_message(self, turn: Resource) -> dict[str, Any] | None:
+        """The assistant's message of a turn as it stands: the reply so far (None before any)."""
+        text = reply_delivered(self.engine, turn)
+        if not text:
+            return None
+        history = turn.timeline.history
+        began = history[1].at if len(history) > 1 else turn.timeline.current.at
+        return {
+            "message_id": stable_uuid(turn.id, repr(turn.created_at), "assistant"),
+            "role": "assistant",
+            "content": text,
+            "created_at": iso(began),
+        }
 
     def _turn_messages(self, conversation: dict[str, Any], turn: Resource) -> list[dict[str, Any]]:
+        """The turn's user message and the assistant's reply so far (kept once the turn ends)."""
         self._keep_reply(conversation, turn)
         since = iso(turn.created_at)
-        return [message for message in conversation["messages"] if message["created_at"] >= since]
+        messages = [message for message in conversation["messages"] if message["created_at"] >= since]
+        if not turn.extra.get("reply_kept") and (live := self._reply_message(turn)) is not None:
+            messages.append(live)
+        return messages
 
     def prepare(self, resource: Resource, operation: Operation, body: Any) -> Any:
         return body

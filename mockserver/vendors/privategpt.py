@@ -17,9 +17,10 @@ from starlette.responses import JSONResponse, Response
 
 from lifecycle.openapi import Operation
 from lifecycle.timeline import Timeline
+from mockserver.conversation import count_tokens, text_of
 from mockserver.inputs import Problem
 from mockserver.store import Resource
-from mockserver.streams import Encoder, frame
+from mockserver.streams import Encoder, frame, reply_tokens
 from mockserver.vendors.base import Call, Vendor
 
 _WWW_AUTHENTICATE = {"WWW-Authenticate": 'Basic realm="All the API", charset="UTF-8"'}
@@ -90,7 +91,7 @@ class PrivateGpt(Vendor):
         return body
 
     def stream_encoder(self) -> Encoder:
-        return _Frames()
+        return _Frames(self.engine.settings.seed)
 
     async def delete(self, call: Call) -> Response:
         answer = await super().delete(call)
@@ -117,9 +118,15 @@ def _plain(value: Any) -> Any:
 
 
 class _Frames:
-    """PrivateGPT's Anthropic-style events: ``event:`` + ``data:`` with the same ``type``."""
+    """PrivateGPT's Anthropic-style events: ``event:`` + ``data:`` with the same ``type``; token counts
+    are those of the request's messages and of the reply."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
 
     def opening(self, resource: Resource) -> list[str]:
+        request = resource.request if isinstance(resource.request, dict) else {}
+        prompt = [m.get("content") for m in request.get("messages") or [] if isinstance(m, dict)]
         message: dict[str, Any] = {
             "id": "msg_" + _hex(resource, "message"),
             "type": "message",
@@ -127,7 +134,7 @@ class _Frames:
             "content": [],
             "model": "private-gpt",
             "stop_reason": None,
-            "usage": {"input_tokens": 12, "output_tokens": 0},
+            "usage": {"input_tokens": count_tokens(text_of(prompt)), "output_tokens": 0},
         }
         block = {
             "type": "content_block_start",
@@ -152,7 +159,7 @@ class _Frames:
                     {
                         "type": "message_delta",
                         "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                        "usage": {"output_tokens": 48},
+                        "usage": {"output_tokens": count_tokens("".join(reply_tokens(self.seed, resource)))},
                     }
                 ),
                 _event({"type": "message_stop"}),

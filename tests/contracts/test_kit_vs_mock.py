@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -62,25 +64,6 @@ def test_the_mock_keeps_its_contract_in_every_terminating_scenario(
     assert report.violations == [], report.summary()
 
 
-@pytest.mark.parametrize("api", sorted(SPECS))
-def test_check_command_against_the_mock_writes_junit_and_exits_0(
-    mock_url: str, api: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    httpx.put(f"{mock_url}/__mock/scenarios/{api}/default", json={"name": "happy"}).raise_for_status()
-    headers = [f"{name}: {value}" for name, value in HEADERS[api].items()]
-    junit = tmp_path / "report.xml"
-    arguments = ["check", str(SPECS[api]), "--base-url", mock_url, "--junit", str(junit), "--resources", "2"]
-    for header in headers:
-        arguments += ["--header", header]
-    assert main(arguments) == 0, capsys.readouterr().out
-    out = capsys.readouterr().out
-    assert out.splitlines()[-1].startswith("0 violation(s)")
-    xml = junit.read_text(encoding="utf-8")
-    assert xml.startswith("<?xml")
-    assert f'testsuite name="comeback.{api}"' in xml
-    assert "<failure" not in xml
-
-
 def test_the_kit_runs_as_a_pytest_suite(mock_url: str, pytester: pytest.Pytester) -> None:
     httpx.put(f"{mock_url}/__mock/scenarios/letta/default", json={"name": "happy"}).raise_for_status()
     folder = Path(__file__).resolve().parents[2] / "contracts"
@@ -93,7 +76,9 @@ def test_the_kit_runs_as_a_pytest_suite(mock_url: str, pytester: pytest.Pytester
         "--header",
         f"Authorization: Bearer {TOKEN}",
     ]
-    result = pytester.runpytest_subprocess(*arguments, "-p", "no:cacheprovider", "--examples", "5")
+    result = pytester.runpytest_subprocess(
+        *arguments, "-p", "no:cacheprovider", "--examples", "5", "--max-time", "8"
+    )
     result.assert_outcomes(passed=6)
 
 
@@ -101,3 +86,37 @@ def test_the_pytest_suite_skips_without_a_target(pytester: pytest.Pytester) -> N
     folder = Path(__file__).resolve().parents[2] / "contracts"
     result = pytester.runpytest_subprocess(str(folder), "-p", "no:cacheprovider")
     result.assert_outcomes(skipped=6)
+
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+README_CHECKS = [
+    line
+    for block in re.findall(r"```sh\n(.*?)```", README, re.S)
+    for line in block.splitlines()
+    if line.startswith(".venv/bin/comeback check ") and "8000" in line
+]
+
+
+@pytest.mark.parametrize("command", README_CHECKS, ids=[c.split()[2] for c in README_CHECKS])
+def test_the_readme_check_commands_pass_against_the_quickstart_serve(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The quickstart's `comeback serve` (its defaults: any credential, real clock) on a free port;
+    the JUnit file has no failure and its counts add up."""
+    settings = replace(default_settings(), callback_hosts=frozenset({"127.0.0.1"}))
+    junit = tmp_path / "report.xml"
+    with serve_in_thread(create_app(settings, catalog=bundled_catalog())) as url:
+        arguments = shlex.split(command.replace("http://127.0.0.1:8000", url))[1:]
+        code = main([*arguments, "--quiet", "--examples", "5", "--junit", str(junit)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.splitlines()[-1].startswith("0 violation(s)")
+    xml = junit.read_text(encoding="utf-8")
+    api = Path(arguments[1]).stem
+    assert f'testsuite name="comeback.{api}"' in xml
+    assert "<failure" not in xml
+    assert 'failures="0"' in xml
+
+
+def test_the_readme_shows_a_check_command_for_each_api() -> None:
+    assert sorted(c.split()[2] for c in README_CHECKS) == sorted(f"openapi/{api}.yaml" for api in SPECS)

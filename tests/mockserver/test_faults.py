@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 
+from starlette.testclient import TestClient
+
+from mockserver.app import create_app
 from tests.mockserver import clients
-from tests.mockserver.conftest import AGENT, AUTH, Mock
+from tests.mockserver.conftest import AGENT, AUTH, Mock, settings
 
 
 def test_header_fault_answers_the_vendor_error_and_touches_nothing(mock: Mock) -> None:
@@ -24,7 +27,25 @@ def test_429_carries_retry_after(mock: Mock) -> None:
         "/v1/runs/", headers={**AUTH["letta"], "X-Mock-Fault": "status=429; retry_after=7s"}
     )
     assert (response.status_code, response.headers["retry-after"]) == (429, "7")
+    assert response.headers["retry-after-ms"] == "7000"
     assert response.json() == {"detail": "Too Many Requests (injected by the comeback mock)"}
+
+
+def test_retry_after_is_scenario_time_and_scales_with_speed() -> None:
+    with TestClient(create_app(settings(clock="real", speed=10))) as client:
+        response = client.get(
+            "/v1/runs/",
+            headers={
+                **AUTH["letta"],
+                "X-Mock-Fault": "status=429; retry_after=5s",
+                "Origin": "http://a.test",
+            },
+        )
+    assert (response.headers["retry-after"], response.headers["retry-after-ms"]) == ("1", "500")
+    exposed = response.headers["access-control-expose-headers"].lower()
+    assert {"x-mock-fault-injected", "x-mock-control-error", "retry-after", "retry-after-ms"} <= set(
+        exposed.split(", ")
+    )
 
 
 def test_header_latency_delays_the_answer(mock: Mock) -> None:

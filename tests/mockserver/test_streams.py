@@ -331,10 +331,13 @@ def test_chatzy_control_signals_end_the_stream_and_status_shows_case_3(
 
 
 def test_chatzy_error_signals_cut_the_reply_short() -> None:
-    with serve(create_app(settings())) as url:
-        full, _ = _chatzy_stream(url, "happy")
+    app = create_app(settings())
+    with serve(app) as url:
         cut, _ = _chatzy_stream(url, "incomplete-content")
-    assert len(cut) < len(full)
+        (turn,) = app.state.engine.store.of("chatzy")
+    chunks = [json.loads(p)["content"] for p in cut[:-1]]
+    assert 0 < len(chunks) < len(turn.extra["reply_tokens"])  # part of the reply, not all of it
+    assert chunks == turn.extra["reply_tokens"][: len(chunks)]
 
 
 def test_chatzy_tool_call_then_more_chunks_on_the_same_stream(base: str) -> None:
