@@ -1,5 +1,5 @@
-"""Request/response load: wrk when it is installed (the real numbers), else a small Python loop
-(only good enough for the smoke test, and marked as such in the results)."""
+"""Request/response load: wrk when it is installed (the real numbers), pinned to the load core, else a
+small Python loop (only good enough for the smoke test, and marked as such in the results)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,17 @@ from typing import Any
 
 import httpx
 
+from bench.procs import LOAD_CORE, pinned
+
 
 @dataclass(frozen=True, slots=True)
 class Load:
     requests_per_second: float
     p50_ms: float
     p99_ms: float
-    errors: int
+    errors: int  # answers other than 2xx/3xx, and socket errors
     tool: str
+    requests: int = 0
 
 
 def wrk_available() -> bool:
@@ -49,7 +52,7 @@ def _wrk(
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write("\n".join(script) + "\n")
     command = [
-        "wrk",
+        *pinned(["wrk"], LOAD_CORE),
         "-t1",
         f"-c{connections}",
         f"-d{max(1, round(seconds))}s",
@@ -59,12 +62,20 @@ def _wrk(
         url,
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> Load:
+    """The figures of one ``wrk --latency`` run."""
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     return Load(
         requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
         p50_ms=_ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
         p99_ms=_ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
-        errors=sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", output)),
+        errors=sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", output))
+        + (sum(int(n) for n in socket_errors.groups()) if socket_errors else 0),
         tool="wrk",
+        requests=int(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
     )
 
 
@@ -92,7 +103,8 @@ async def _python(
         await asyncio.gather(*(worker(client) for _ in range(connections)))
     latencies.sort()
     p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
-    return Load(len(latencies) / seconds, p50, p99, errors, "python (no wrk: not comparable)")
+    tool = "python (no wrk: not comparable)"
+    return Load(len(latencies) / seconds, p50, p99, errors, tool, len(latencies))
 
 
 def percentile(ordered: list[float], fraction: float) -> float:

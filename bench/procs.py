@@ -1,8 +1,10 @@
-"""Server processes for the bench: start one, wait for its first 200, read its memory, stop it."""
+"""Server processes for the bench: start one pinned to its core, wait for its first answer, read its
+memory and CPU time, stop it."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,12 +17,31 @@ import httpx
 
 from mockserver.servers import free_port
 
+SERVER_CORE = "0"  # servers run here ...
+LOAD_CORE = "1"  # ... and load generators and stream clients here, so they never share a core
+
 
 @dataclass(frozen=True, slots=True)
 class Running:
     url: str
     pid: int
-    started_in: float  # seconds from process start to the first 200
+    started_in: float  # seconds from process start to the probe's first 200
+
+
+def can_pin() -> bool:
+    """Pinning needs taskset and at least two cores."""
+    return shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
+
+
+def pinned(command: Sequence[str], core: str) -> list[str]:
+    """``command`` run on ``core`` only (unchanged where pinning is not possible)."""
+    return ["taskset", "-c", core, *command] if can_pin() else list(command)
+
+
+def pin_this_process(core: str) -> None:
+    """Move the calling process onto ``core`` (a stream client process pins itself this way)."""
+    if can_pin():
+        os.sched_setaffinity(0, {int(core)})
 
 
 def rss_mib(pid: int) -> float:
@@ -32,13 +53,29 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc), in seconds."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def server(
-    command: Sequence[str], probe: str, env: Mapping[str, str] | None = None, port: int | None = None
+    command: Sequence[str],
+    probe: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    core: str | None = SERVER_CORE,
 ) -> Iterator[Running]:
     """Run ``command`` (``{port}`` is filled in) until the block ends; wait until ``probe`` answers 200."""
     port = port or free_port()
     argv = [part.replace("{port}", str(port)) for part in command]
+    if core is not None:
+        argv = pinned(argv, core)
     began = time.perf_counter()
     process = subprocess.Popen(
         argv, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -49,12 +86,12 @@ def server(
             if process.poll() is not None:
                 raise RuntimeError(f"{' '.join(argv)} exited with {process.returncode}")
             try:
-                if httpx.get(url + probe, timeout=1.0).status_code == 200:
+                if httpx.get(url + probe, headers=dict(headers or {}), timeout=1.0).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
-            if time.perf_counter() - began > 30:
-                raise RuntimeError(f"{' '.join(argv)} did not answer within 30 s")
+            if time.perf_counter() - began > timeout:
+                raise RuntimeError(f"{' '.join(argv)} did not answer within {timeout:.0f} s")
             time.sleep(0.005)
         yield Running(url, process.pid, time.perf_counter() - began)
     finally:
@@ -63,6 +100,7 @@ def server(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
 
 
 def python_command(*arguments: str) -> list[str]:

@@ -149,6 +149,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=["critical", "error", "warning", "info", "debug"],
         help="how much the server logs (default: info)",
     )
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="also log one line per request (default: off; the journal, GET /__mock/journal, "
+        "records every request)",
+    )
     serve.set_defaults(run=_serve)
 
     check_command.add_parser(commands)
@@ -223,6 +229,8 @@ def _serve(arguments: argparse.Namespace) -> int:
             host=arguments.host,
             port=arguments.port,
             log_level=arguments.log_level,
+            access_log=arguments.access_log,
+            proxy_headers=False,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
             http="mockserver.serving:HeaderTimeoutProtocol",
             timeout_graceful_shutdown=GRACE_SECONDS,
@@ -234,6 +242,9 @@ def _serve(arguments: argparse.Namespace) -> int:
         host=arguments.host,
         port=arguments.port,
         log_level=arguments.log_level,
+        access_log=arguments.access_log,
+        # the mock reads neither the client address nor the scheme: X-Forwarded-* need no parsing
+        proxy_headers=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return EXIT_OK

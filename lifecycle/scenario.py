@@ -74,7 +74,14 @@ class Scenario:
 
     def matches(self, body: Any) -> bool:
         """Whether any string inside the create request ``body`` contains the trigger text."""
-        return self.match_text is not None and _contains(body, self.match_text.lower())
+        return self.matches_texts(body_texts(body))
+
+    def matches_texts(self, texts: tuple[str, ...]) -> bool:
+        """``matches`` on a body's ``body_texts`` (a create tries every scenario on one body)."""
+        if self.match_text is None:
+            return False
+        needle = self.match_text.lower()
+        return any(needle in text for text in texts)
 
 
 def load_scenario(text: str, source: str, lifecycle: Lifecycle, *, api: str | None = None) -> Scenario:
@@ -365,11 +372,19 @@ def _set_findings(
     return []
 
 
-def _contains(value: Any, needle: str) -> bool:
+def body_texts(body: Any) -> tuple[str, ...]:
+    """Every string inside a JSON value, lower-cased (what scenario triggers are looked for in)."""
+    found: list[str] = []
+    _collect(body, found)
+    return tuple(found)
+
+
+def _collect(value: Any, found: list[str]) -> None:
     if isinstance(value, str):
-        return needle in value.lower()
-    if isinstance(value, Mapping):
-        return any(_contains(item, needle) for item in value.values())
-    if isinstance(value, list):
-        return any(_contains(item, needle) for item in value)
-    return False
+        found.append(value.lower())
+    elif isinstance(value, dict | list):
+        for item in value.values() if isinstance(value, dict) else value:
+            _collect(item, found)
+    elif value is not None and not isinstance(value, bool | int | float) and isinstance(value, Mapping):
+        for item in value.values():
+            _collect(item, found)

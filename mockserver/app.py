@@ -31,6 +31,7 @@ from mockserver.engine import Engine
 from mockserver.guard import Guard, admin_policy
 from mockserver.inputs import RAW_BODY, InputRules, fast_registry
 from mockserver.journal import JournalEntry, body_text
+from mockserver.leanpath import LeanRoutes
 from mockserver.reload import watching
 from mockserver.render import Renderer
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
@@ -41,6 +42,7 @@ from mockserver.vendors import vendor_for
 from mockserver.vendors.base import CONTROL_ERROR_HEADER, INJECTED_HEADER, Call, Handler, Vendor
 
 log = logging.getLogger("comeback.mock")
+_NO_QUERY: Mapping[str, str] = {}
 _EXPOSED_HEADERS = [
     "pagination-count",
     "pagination-page",
@@ -100,6 +102,12 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
                 expose_headers=_EXPOSED_HEADERS,
             )
         )
+    # innermost, inside the guard and CORS: the operations' routes without the router's per-route work
+    # (it reads the router's routes on each call: hot reload swaps them)
+    built: list[Starlette] = []
+    middleware.append(
+        Middleware(LeanRoutes, routes=lambda: built[0].router.routes, is_operation=_is_operation)
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -108,6 +116,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
         await engine.close()
 
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    built.append(app)
     app.state.engine = engine
     app.state.stateless = stateless
     app.state.vendors, app.state.stateless_paths = vendors, unknown  # for a spec hot reload
@@ -191,8 +200,10 @@ class _Endpoint:
         started, arrived = time.perf_counter(), self.engine.clock.now()
         settings = self.engine.settings
         call: Call | None = None
+        headers = _header_dict(request)  # once: auth looks names up in it, the journal keeps it
         try:
-            if settings.auth and not self.auth.allows(request.headers, request.query_params, settings.token):
+            query = request.query_params if self.auth.reads_query else _NO_QUERY
+            if settings.auth and not self.auth.allows(headers, query, settings.token):
                 response = self.vendor.unauthorized()
             else:
                 inputs = await self.rules.read(request)
@@ -201,11 +212,11 @@ class _Endpoint:
                 else:
                     call = Call(self.engine, self.vendor, self.operation, inputs, request)
                     response = await self.vendor.dispatch(call, self.handler)
-            # a fault asked for, or a malformed control header: not the mock's mistake
-            injected = INJECTED_HEADER in response.headers or CONTROL_ERROR_HEADER in response.headers
             if (
                 self.checker is not None
-                and not injected
+                # a fault asked for, or a malformed control header: not the mock's mistake
+                and INJECTED_HEADER not in response.headers
+                and CONTROL_ERROR_HEADER not in response.headers
                 and (problems := self.checker.problems(self.operation, response))
             ):
                 log.error(
@@ -224,8 +235,8 @@ class _Endpoint:
         self.engine.journal.record(
             JournalEntry(
                 method=request.method,
-                path=request.url.path,
-                query=request.url.query,
+                path=_url_path(request),
+                query=_url_query(request),
                 status=response.status_code,
                 api=self.vendor.name,
                 operation=self.operation.operation_id,
@@ -233,12 +244,39 @@ class _Endpoint:
                 scenario=resource.scenario if resource is not None else None,
                 time=arrived,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
-                headers=dict(request.headers),
+                headers=headers,
                 request_body=body_text(request.scope.get(RAW_BODY)),
                 response_body=body_text(getattr(response, "body", None)),  # a stream has none
             )
         )
         return response
+
+
+def _is_operation(route: BaseRoute) -> bool:
+    """A route of one of the spec's operations (what the lean path may take)."""
+    return isinstance(route, Route) and isinstance(getattr(route.endpoint, "__self__", None), _Endpoint)
+
+
+def _header_dict(request: Request) -> dict[str, str]:
+    """``dict(request.headers)`` in one pass: names in first-seen order, the first value of a
+    repeated name (``Headers`` looks each name up again, scanning the list every time)."""
+    found: dict[str, str] = {}
+    for name, value in request.scope["headers"]:
+        key = name.decode("latin-1").lower()
+        if key not in found:
+            found[key] = value.decode("latin-1")
+    return found
+
+
+def _url_path(request: Request) -> str:
+    """``request.url.path`` without building the whole URL (host parsing, split, join) per request."""
+    return str(request.scope["path"]).replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+
+
+def _url_query(request: Request) -> str:
+    """``request.url.query``, read from the scope."""
+    query: bytes = request.scope.get("query_string", b"")
+    return query.decode()
 
 
 def _unknown_path(

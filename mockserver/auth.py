@@ -9,8 +9,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.datastructures import Headers
-
 
 @dataclass(frozen=True, slots=True)
 class _Scheme:
@@ -23,6 +21,7 @@ class AuthRule:
     """The alternatives an operation accepts; each is a set of schemes that must all be present."""
 
     alternatives: tuple[tuple[_Scheme, ...], ...]
+    reads_query: bool = False  # some scheme is a query parameter (else the query need not be parsed)
 
     @classmethod
     def compile(cls, document: Mapping[str, Any], operation: Mapping[str, Any]) -> AuthRule:
@@ -31,10 +30,12 @@ class AuthRule:
         alternatives = []
         for requirement in requirements:
             alternatives.append(tuple(_scheme(schemes[name]) for name in requirement if name in schemes))
-        return cls(tuple(alternatives))
+        reads_query = any(scheme.kind == "query" for alternative in alternatives for scheme in alternative)
+        return cls(tuple(alternatives), reads_query)
 
-    def allows(self, headers: Headers, query: Mapping[str, str], token: str | None) -> bool:
-        """True when some alternative is fully present (and, with a token, carries it)."""
+    def allows(self, headers: Mapping[str, str], query: Mapping[str, str], token: str | None) -> bool:
+        """True when some alternative is fully present (and, with a token, carries it). ``headers``
+        are looked up by lower-case name."""
         if not self.alternatives:
             return True
         return any(
@@ -52,11 +53,11 @@ def _scheme(definition: Mapping[str, Any]) -> _Scheme:
     return _Scheme("header", str(definition.get("name", "authorization")).lower())
 
 
-def _value(scheme: _Scheme, headers: Headers, query: Mapping[str, str]) -> str:
+def _value(scheme: _Scheme, headers: Mapping[str, str], query: Mapping[str, str]) -> str:
     return (query.get(scheme.name) if scheme.kind == "query" else headers.get(scheme.name)) or ""
 
 
-def _present(scheme: _Scheme, headers: Headers, query: Mapping[str, str]) -> bool:
+def _present(scheme: _Scheme, headers: Mapping[str, str], query: Mapping[str, str]) -> bool:
     value = _value(scheme, headers, query).strip()
     if scheme.kind == "bearer":
         return value.lower().startswith("bearer ") and bool(value[7:].strip())
@@ -66,7 +67,7 @@ def _present(scheme: _Scheme, headers: Headers, query: Mapping[str, str]) -> boo
 
 
 def _carries(
-    alternative: Sequence[_Scheme], headers: Headers, query: Mapping[str, str], token: str | None
+    alternative: Sequence[_Scheme], headers: Mapping[str, str], query: Mapping[str, str], token: str | None
 ) -> bool:
     """With a token configured, one credential of the alternative must be it (after any scheme word)."""
     if token is None:

@@ -233,13 +233,14 @@ class Engine:
         resource.waiters.append(waiter)
         self._sleepers.add(waiter)
         timers = []
+        delay = None
         if moment is not None:
             if isinstance(self.clock, ManualClock):
                 self.clock.resolve_at(moment, waiter, "due")
             else:
                 delay = max(0.0, (moment - self.clock.now()) / self.settings.speed)
                 timers.append(loop.call_later(delay, _settle, waiter, "due"))
-        if idle is not None:
+        if idle is not None and (delay is None or delay >= idle):  # else "due" always comes first
             timers.append(loop.call_later(idle, _settle, waiter, "idle"))
         try:
             return await waiter

@@ -153,8 +153,10 @@ class InputRules:
                 Problem("too-large", ("body",), f"Request body is larger than {self.max_body_bytes} bytes")
             )
             return None, b""
-        chunks, size = [], 0
-        async for chunk in request.stream():  # read in chunks so an undeclared huge body is cut off early
+        chunks: list[bytes] = []
+        size = 0
+        stream = request.stream() if _may_have_body(request.scope) else _NO_CHUNKS
+        async for chunk in stream:  # read in chunks so an undeclared huge body is cut off early
             chunks.append(chunk)
             size += len(chunk)
             if size > self.max_body_bytes:
@@ -206,6 +208,31 @@ class InputRules:
                     Problem("invalid", ("body", *invalid.instance_path), invalid.message, invalid.instance)
                 )
         return body, raw
+
+
+def _may_have_body(scope: Mapping[str, Any]) -> bool:
+    """False when HTTP/1.x framing says the body is empty: neither ``Content-Length`` (other than 0)
+    nor ``Transfer-Encoding``. Then the server's empty body message is not waited for (a status
+    read, the commonest request, saves a round through the event loop)."""
+    if scope.get("http_version") not in ("1.0", "1.1"):
+        return True
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
+class _NoChunks:
+    """The chunks of an empty body: an async iterator that ends at once (and can be reused)."""
+
+    def __aiter__(self) -> _NoChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        raise StopAsyncIteration
+
+
+_NO_CHUNKS = _NoChunks()
 
 
 def _parameter_pointer(

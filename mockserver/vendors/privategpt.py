@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -144,13 +145,9 @@ class _Frames:
         return [_event({"type": "message_start", "message": message}), _event(block)]
 
     def token(self, resource: Resource, text: str, index: int) -> str:
-        delta = {
-            "type": "content_block_delta",
-            "index": 0,
-            "block_id": "block_" + _hex(resource, "block"),
-            "delta": {"type": "text_delta", "text": text},
-        }
-        return _event(delta)
+        # every token frame of a resource is the same around its text: encoded once, per resource
+        before, after = _token_frame("block_" + _hex(resource, "block"))
+        return before + json.dumps(text) + after
 
     def closing(self, resource: Resource, timeline: Timeline) -> list[str]:
         if timeline.state == "completed":
@@ -193,5 +190,24 @@ def _event(payload: dict[str, Any]) -> str:
     return frame(json.dumps(payload, separators=(",", ":")), event=str(payload["type"]))
 
 
+@lru_cache(maxsize=16384)  # one entry per open stream
+def _token_frame(block_id: str) -> tuple[str, str]:
+    """A token frame of ``block_id`` split around where its text goes (``_event`` makes it)."""
+    marker = "\x00"
+    delta = {
+        "type": "content_block_delta",
+        "index": 0,
+        "block_id": block_id,
+        "delta": {"type": "text_delta", "text": marker},
+    }
+    before, after = _event(delta).split(json.dumps(marker), 1)
+    return before, after
+
+
 def _hex(resource: Resource, kind: str) -> str:
-    return hashlib.sha256(f"{kind}:{resource.id}".encode()).hexdigest()[:32]
+    return _digest(f"{kind}:{resource.id}")
+
+
+@lru_cache(maxsize=16384)  # a stream asks for its ids on every frame
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
