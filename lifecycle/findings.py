@@ -24,6 +24,18 @@ class Finding:
     expected: str | None = None
     suggestion: str | None = None
 
+    def as_dict(self) -> dict[str, str | int | None]:
+        """The finding as JSON data (what the admin API and the dashboard answer), with its text."""
+        return {
+            "line": self.line,
+            "pointer": self.pointer,
+            "message": self.message,
+            "found": self.found,
+            "expected": self.expected,
+            "suggestion": self.suggestion,
+            "text": str(self),
+        }
+
     def __str__(self) -> str:
         location = f"{self.file}:{self.line}" if self.line is not None else self.file
         text = f"{location}: {self.pointer or '/'}: {self.message}"

@@ -187,15 +187,5 @@ def _invalid(source: str, findings: tuple[Finding, ...] | list[Finding]) -> Resp
         "Invalid scenario",
         f"{source}: {len(findings)} problem(s); nothing changed",
         findings=[str(finding) for finding in findings],
-        problems=[
-            {
-                "line": f.line,
-                "pointer": f.pointer,
-                "message": f.message,
-                "found": f.found,
-                "expected": f.expected,
-                "suggestion": f.suggestion,
-            }
-            for f in findings
-        ],
+        problems=[f.as_dict() for f in findings],
     )

@@ -279,18 +279,7 @@ class Dashboard:
             lifecycle = self.engine.lifecycle(api)
             scenario = load_scenario(body["text"], f"{name}.yaml", lifecycle, api=api)
         except SourceError as error:
-            findings = [
-                {
-                    "line": f.line,
-                    "pointer": f.pointer,
-                    "message": f.message,
-                    "found": f.found,
-                    "expected": f.expected,
-                    "suggestion": f.suggestion,
-                    "text": str(f),
-                }
-                for f in error.findings
-            ]
+            findings = [f.as_dict() for f in error.findings]
             return api, None, findings
         return api, scenario, []
 
