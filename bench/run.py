@@ -1,4 +1,4 @@
-"""The benchmark: ``bench/setup.sh && python -m bench.run`` (about 11 minutes; ``--quick``: about 4).
+"""The benchmark: ``bench/setup.sh && python -m bench.run`` (about 18 minutes; ``--quick``: about 5).
 
 Measures in one run on one machine, and writes ``bench/results/<date>.md`` and ``.json``:
 
@@ -72,6 +72,7 @@ class Mode:
     warmup_scale: float = 1.0
 
 
+PARTS = ("requests", "streams", "start", "kit")
 MODES = {
     "full": Mode(3, 10, 32, (1000, 5000, 10000), 2.0, 5, ("privategpt", "chatzy", "invent", "letta")),
     "quick": Mode(1, 5, 32, (1000, 5000), 2.0, 3, (), warmup_scale=0.5),
@@ -427,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument(
         "--quick",
         action="store_true",
-        help="one round of 5 s, 1,000 and 5,000 streams, no kit: ~4 minutes (default: off, full run)",
+        help="one round of 5 s, 1,000 and 5,000 streams, no kit: ~5 minutes (default: off, full run)",
     )
     size.add_argument(
         "--smoke",
@@ -444,6 +445,11 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated contenders to run (default: all: comeback,comeback-pure,floor,prism,wiremock)",
     )
     parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"comma-separated parts to measure (default: all: {','.join(PARTS)})",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=ROOT / "bench" / "results",
@@ -453,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
     mode_name = "smoke" if arguments.smoke else "quick" if arguments.quick else "full"
     mode = MODES[mode_name]
     only = set(arguments.servers.split(",")) if arguments.servers else None
+    parts = set(arguments.parts.split(","))
+    if unknown := parts - set(PARTS):
+        parser.error(f"unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
     began = time.perf_counter()
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
@@ -460,17 +469,22 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "mode": mode_name,
     }
-    print("request/response ...", flush=True)
-    results["request_response"] = request_response(mode, only)
-    print("streams ...", flush=True)
-    results["streams"] = streams(mode.streams, arguments.words_per_second or mode.stream_rate)
-    print("start-up and footprint ...", flush=True)
-    results["start"] = start_and_footprint(mode.start_runs)
-    print("contract kit ...", flush=True)
-    results["kit"] = kit(mode.kit, mode.kit_phases)
+    if "requests" in parts:
+        print("request/response ...", flush=True)
+        results["request_response"] = request_response(mode, only)
+    if "streams" in parts:
+        print("streams ...", flush=True)
+        results["streams"] = streams(mode.streams, arguments.words_per_second or mode.stream_rate)
+    if "start" in parts:
+        print("start-up and footprint ...", flush=True)
+        results["start"] = start_and_footprint(mode.start_runs)
+    if "kit" in parts:
+        print("contract kit ...", flush=True)
+        results["kit"] = kit(mode.kit, mode.kit_phases)
     results["wall_seconds"] = round(time.perf_counter() - began, 1)
     arguments.out.mkdir(parents=True, exist_ok=True)
-    stem = arguments.out / (results["date"] + ("" if mode_name == "full" else f"-{mode_name}"))
+    partial = "" if parts == set(PARTS) else "-" + "-".join(p for p in PARTS if p in parts)
+    stem = arguments.out / (results["date"] + ("" if mode_name == "full" else f"-{mode_name}") + partial)
     stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     stem.with_suffix(".md").write_text(markdown(results), encoding="utf-8")
     print(markdown(results))
