@@ -29,7 +29,7 @@ from mockserver.catalog import Api, StatelessApi, load_apis
 from mockserver.clock import Clock, ManualClock, ScaledClock
 from mockserver.engine import Engine
 from mockserver.guard import Guard, admin_policy
-from mockserver.inputs import RAW_BODY, InputRules, fast_registry
+from mockserver.inputs import RAW_BODY, InputRules, fast_registry, header_dict
 from mockserver.journal import JournalEntry, body_text
 from mockserver.leanpath import LeanRoutes
 from mockserver.reload import watching
@@ -200,13 +200,13 @@ class _Endpoint:
         started, arrived = time.perf_counter(), self.engine.clock.now()
         settings = self.engine.settings
         call: Call | None = None
-        headers = _header_dict(request)  # once: auth looks names up in it, the journal keeps it
+        headers = header_dict(request.scope)  # once: auth looks names up in it, the journal keeps it
         try:
             query = request.query_params if self.auth.reads_query else _NO_QUERY
             if settings.auth and not self.auth.allows(headers, query, settings.token):
                 response = self.vendor.unauthorized()
             else:
-                inputs = await self.rules.read(request)
+                inputs = await self.rules.read(request, headers)
                 if isinstance(inputs, list):
                     response = self.vendor.validation_error(inputs)
                 else:
@@ -255,17 +255,6 @@ class _Endpoint:
 def _is_operation(route: BaseRoute) -> bool:
     """A route of one of the spec's operations (what the lean path may take)."""
     return isinstance(route, Route) and isinstance(getattr(route.endpoint, "__self__", None), _Endpoint)
-
-
-def _header_dict(request: Request) -> dict[str, str]:
-    """``dict(request.headers)`` in one pass: names in first-seen order, the first value of a
-    repeated name (``Headers`` looks each name up again, scanning the list every time)."""
-    found: dict[str, str] = {}
-    for name, value in request.scope["headers"]:
-        key = name.decode("latin-1").lower()
-        if key not in found:
-            found[key] = value.decode("latin-1")
-    return found
 
 
 def _url_path(request: Request) -> str:

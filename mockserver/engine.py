@@ -68,6 +68,7 @@ class Engine:
         )
         self.events = EventHub(clock, self.store, settings.speed)  # live feed for the dashboard
         self.journal.on_record = self.events.journal_recorded
+        self.journal.listening = lambda: bool(self.events.subscribers)
         self.defaults = {name: api.default for name, api in catalog.items()}
         self.queued: dict[str, deque[Scenario]] = {}
         self.renderers = {name: Renderer(api.spec, settings.seed) for name, api in catalog.items()}

@@ -104,12 +104,13 @@ class InputRules:
                     )
         return cls(tuple(parameters), body_validator, body_required, max_body_bytes, accepts_json)
 
-    async def read(self, request: Request) -> Inputs | list[Problem]:
-        """Validate ``request``; the problems found, or its inputs."""
+    async def read(self, request: Request, headers: Mapping[str, str]) -> Inputs | list[Problem]:
+        """Validate ``request``; the problems found, or its inputs. ``headers``: the request's
+        headers by lower-case name (the first value of a repeated one), read once by the caller."""
         problems: list[Problem] = []
         values: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
         for parameter in self.parameters:
-            raw = _raw_parameter(request, parameter)
+            raw = _raw_parameter(request, headers, parameter)
             if raw is None:
                 if parameter.required:
                     problems.append(
@@ -136,13 +137,15 @@ class InputRules:
                     )
                 )
             values[parameter.location][parameter.name] = value
-        body, raw_body = await self._read_body(request, problems)
+        body, raw_body = await self._read_body(request, headers, problems)
         if problems:
             return problems
-        return Inputs(values["path"], values["query"], request.headers, body, raw_body)
+        return Inputs(values["path"], values["query"], headers, body, raw_body)
 
-    async def _read_body(self, request: Request, problems: list[Problem]) -> tuple[Any, bytes]:
-        declared = request.headers.get("content-length")
+    async def _read_body(
+        self, request: Request, headers: Mapping[str, str], problems: list[Problem]
+    ) -> tuple[Any, bytes]:
+        declared = headers.get("content-length")
         # a length of more than 18 digits is too large without turning it into a number
         if (
             declared is not None
@@ -174,7 +177,7 @@ class InputRules:
             if self.body_required:
                 problems.append(Problem("missing", ("body",), "Field required"))
             return None, raw
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "application/json" and not media_type.endswith("+json"):
             problems.append(
                 Problem(
@@ -208,6 +211,18 @@ class InputRules:
                     Problem("invalid", ("body", *invalid.instance_path), invalid.message, invalid.instance)
                 )
         return body, raw
+
+
+def header_dict(scope: Mapping[str, Any]) -> dict[str, str]:
+    """A request's headers by lower-case name, in one pass over the scope: names in first-seen order,
+    the first value of a repeated name (what ``Headers.get`` answers; ``Headers`` would scan the
+    list again for every name looked up)."""
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        key = name.decode("latin-1").lower()
+        if key not in found:
+            found[key] = value.decode("latin-1")
+    return found
 
 
 def _may_have_body(scope: Mapping[str, Any]) -> bool:
@@ -252,12 +267,14 @@ def _parameter_pointer(
     raise LookupError(f"parameter {parameter.get('name')!r} is not declared on {operation.operation_id!r}")
 
 
-def _raw_parameter(request: Request, parameter: _Parameter) -> str | list[str] | None:
+def _raw_parameter(
+    request: Request, headers: Mapping[str, str], parameter: _Parameter
+) -> str | list[str] | None:
     if parameter.location == "path":
         value = request.path_params.get(parameter.name)
         return None if value is None else str(value)
     if parameter.location == "header":
-        return request.headers.get(parameter.name)
+        return headers.get(parameter.name.lower())
     if _is_array(parameter.schema):
         values = request.query_params.getlist(parameter.name) or request.query_params.getlist(
             parameter.name + "[]"

@@ -1,10 +1,15 @@
 """The request journal: what clients asked and what the mock answered, in order, bounded in bytes.
 
-Every entry is cleaned before it is kept (``Journal.record``): credentials are masked (the
-``Authorization`` and ``Cookie`` headers, every header and query parameter the specs' security
-schemes name, and secret-looking fields of JSON bodies), and long header values and bodies are cut
-with a marker, so the journal never holds more than ``budget_bytes`` however large the requests.
-The oldest entries go first, when either the entry count or the byte budget is passed.
+Every entry is cleaned before anyone sees it: credentials are masked (the ``Authorization`` and
+``Cookie`` headers, every header and query parameter the specs' security schemes name, and
+secret-looking fields of JSON bodies), and long header values and bodies are cut with a marker, so
+the journal never holds more than ``budget_bytes`` however large the requests. The oldest entries go
+first, when either the entry count or the byte budget is passed.
+
+Cutting happens when an entry is recorded (it bounds memory); masking, which costs a few
+microseconds per request and is needed only by readers, happens when the entry is first read
+(``entries()``, or the live feed while someone watches it). Nothing outside this class sees an
+entry before that.
 
 ``select`` filters entries; ``verify`` counts the calls that match a pattern and, when none do,
 names the nearest ones and how each differs, so a test in any language gets a readable failure.
@@ -114,6 +119,7 @@ class JournalEntry:
     request_body: str | None = None
     response_body: str | None = None  # None: no body kept (an event stream, or nothing sent)
     size: int = 0  # bytes this entry counts against the journal's budget
+    cleaned: bool = False  # masked and cut (``Journal`` cleans each entry once, before anyone reads it)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -121,7 +127,7 @@ class JournalEntry:
         data["epoch"] = self.time
         data["request_body"] = self.body("request")
         data["response_body"] = self.body("response")
-        del data["size"]
+        del data["size"], data["cleaned"]
         return data
 
     def body(self, which: str) -> Any:
@@ -153,20 +159,46 @@ class Journal:
         self.masker = masker or Masker()
         self._entries: deque[JournalEntry] = deque()
         self._bytes = 0
+        self._dirty = 0  # entries not cleaned yet
         self.on_record: Callable[[JournalEntry], None] | None = None  # the dashboard's live feed
+        # whether on_record wants entries now: a feed nobody reads should not mask every request
+        self.listening: Callable[[], bool] = lambda: True
 
-    def record(self, entry: JournalEntry) -> JournalEntry:
-        """Keep a cleaned copy of ``entry`` (masked, cut) and return it."""
-        kept = self.clean(entry)
-        self._entries.append(kept)
-        self._bytes += kept.size
+    def record(self, entry: JournalEntry) -> None:
+        """Keep ``entry``: long parts are cut now, credentials are masked before it is first read."""
+        cut, body_cut = self.value_bytes, self.body_bytes
+        size = _ENTRY_OVERHEAD + len(entry.path) + len(entry.query)
+        size += len(entry.request_body or "") + len(entry.response_body or "")
+        long = len(entry.query) > cut
+        for name, value in entry.headers.items():
+            size += len(name) + len(value)
+            long = long or len(value) > cut
+        if long or len(entry.request_body or "") > body_cut or len(entry.response_body or "") > body_cut:
+            entry = self.clean(entry)  # rare: cut (and mask) at once, so memory stays within budget
+            size = entry.size
+        entry.size = size  # at least the cleaned size: masking and cutting only shorten
+        self._dirty += not entry.cleaned
+        self._entries.append(entry)
+        self._bytes += size
         while self._entries and (len(self._entries) > self.size or self._bytes > self.budget_bytes):
-            self._bytes -= self._entries.popleft().size
-        if self.on_record is not None:
-            self.on_record(kept)
-        return kept
+            gone = self._entries.popleft()
+            self._bytes -= gone.size
+            self._dirty -= not gone.cleaned
+        if self.on_record is not None and self.listening():
+            kept = self._entries and self._entries[-1] is entry  # not when the budget took it at once
+            self.on_record(self._cleaned(-1) if kept else self.clean(entry))
+
+    def _cleaned(self, index: int) -> JournalEntry:
+        entry = self._entries[index]
+        if not entry.cleaned:
+            entry = self._entries[index] = self.clean(entry)
+            self._dirty -= 1
+        return entry
 
     def clean(self, entry: JournalEntry) -> JournalEntry:
+        """A masked and cut copy of ``entry`` (``entry`` itself when that was done already)."""
+        if entry.cleaned:
+            return entry
         masker, cut, secret = self.masker, self.value_bytes, self.masker.headers
         headers = {
             name: value if name not in secret and len(value) <= cut else _cut(masker.header(name, value), cut)
@@ -183,7 +215,7 @@ class Journal:
         )
         for name, value in headers.items():
             size += len(name) + len(value)
-        return JournalEntry(  # the constructor, not dataclasses.replace: this runs on every request
+        return JournalEntry(  # the constructor, not dataclasses.replace (faster)
             entry.method,
             entry.path,
             query,
@@ -197,7 +229,8 @@ class Journal:
             headers,
             request_body,
             response_body,
-            size,
+            entry.size or size,  # once counted against the budget, an entry's size stays (eviction subtracts it)
+            cleaned=True,
         )
 
     def _body(self, body: str | None) -> str | None:
@@ -215,11 +248,16 @@ class Journal:
         return self._bytes
 
     def entries(self) -> list[JournalEntry]:
+        """Every entry, oldest first, cleaned."""
+        position = len(self._entries) - 1
+        while self._dirty and position >= 0:  # the uncleaned ones are mostly the newest: look from the end
+            self._cleaned(position)
+            position -= 1
         return list(self._entries)
 
     def clear(self) -> None:
         self._entries.clear()
-        self._bytes = 0
+        self._bytes = self._dirty = 0
 
 
 def _cut(text: str, limit: int) -> str:

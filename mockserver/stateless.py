@@ -24,7 +24,7 @@ from mockserver.auth import AuthRule
 from mockserver.catalog import StatelessApi
 from mockserver.engine import Engine
 from mockserver.fake import FakeData
-from mockserver.inputs import RAW_BODY, InputRules, fast_registry
+from mockserver.inputs import RAW_BODY, InputRules, fast_registry, header_dict
 from mockserver.journal import JournalEntry, body_text
 
 
@@ -59,10 +59,11 @@ class _Stateless:
     async def handle(self, request: Request) -> Response:
         started, arrived = time.perf_counter(), self.engine.clock.now()
         settings = self.engine.settings
-        if settings.auth and not self.auth.allows(request.headers, request.query_params, settings.token):
+        headers = header_dict(request.scope)
+        if settings.auth and not self.auth.allows(headers, request.query_params, settings.token):
             response: Response = JSONResponse({"detail": "Unauthorized"}, status_code=401)
         else:
-            inputs = await self.rules.read(request)
+            inputs = await self.rules.read(request, headers)
             if isinstance(inputs, list):
                 detail = [{"loc": list(p.loc), "msg": p.message, "type": p.kind} for p in inputs]
                 response = JSONResponse({"detail": detail}, status_code=413 if _too_large(inputs) else 422)
@@ -80,7 +81,7 @@ class _Stateless:
                 scenario=None,
                 time=arrived,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
-                headers=dict(request.headers),
+                headers=headers,
                 request_body=body_text(request.scope.get(RAW_BODY)),
                 response_body=body_text(bytes(response.body)),
             )

@@ -136,7 +136,7 @@ class Vendor:
 
     def _fault_for(self, call: Call) -> tuple[Fault | None, str, int]:
         seed = self.engine.settings.seed
-        header = call.request.headers.get(FAULT_HEADER)
+        header = call.inputs.headers.get(FAULT_HEADER)
         if header:
             return parse_header(header), f"{seed}:header:{len(self.engine.journal)}", 0
         resource = self.peek(call)
@@ -230,7 +230,7 @@ class Vendor:
         create = self.lifecycle.create
         try:
             scenario = self.engine.choose_scenario(
-                self.name, call.request.headers.get(SCENARIO_HEADER), call.inputs.body
+                self.name, call.inputs.headers.get(SCENARIO_HEADER), call.inputs.body
             )
         except UnknownScenarioError as error:
             return self.control_error("X-Mock-Scenario", str(error))

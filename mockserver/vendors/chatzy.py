@@ -104,7 +104,7 @@ class Chatzy(Vendor):
             self.engine.store.remove(current)  # a new turn starts the conversation's lifecycle again
         try:
             scenario = self.engine.choose_scenario(
-                self.name, call.request.headers.get(SCENARIO_HEADER), request
+                self.name, call.inputs.headers.get(SCENARIO_HEADER), request
             )
         except LookupError as error:
             return self.control_error("X-Mock-Scenario", str(error))

@@ -146,12 +146,13 @@ def test_long_values_are_cut_and_the_journal_stays_within_its_byte_budget() -> N
     journal = Journal(size=10_000, budget_bytes=1_000_000, value_bytes=1_000, body_bytes=2_000)
     big = "x" * 60_000
     for number in range(200):
-        kept = journal.record(
+        journal.record(
             JournalEntry(
                 "GET", f"/p/{number}", "", 200, None, None, None, None, 0.0, 0.0, {"x-big": big}, big, big
             )
         )
         assert journal.bytes <= 1_000_000
+    kept = journal.entries()[-1]
     assert kept.headers["x-big"] == "x" * 1_000 + "…[truncated 59000 characters]"
     assert kept.request_body == "x" * 2_000 + "…[truncated 58000 characters]"
     assert 100 < len(journal) < 200  # the oldest went to keep the budget
@@ -166,3 +167,39 @@ def test_huge_headers_do_not_grow_the_served_journal(client: TestClient) -> None
     entries = _journal(client)
     assert all(len(entry["headers"]["x-pad"]) < 4_200 for entry in entries)
     assert entries[0]["headers"]["x-pad"].endswith("…[truncated 7904 characters]")
+
+
+def _entry(number: int, token: str = "Bearer s3cret") -> JournalEntry:
+    return JournalEntry(
+        "POST", f"/p/{number}", "", 200, "letta", "op", None, None, 0.0, 0.0,
+        {"authorization": token}, '{"password": "hunter2"}', "{}",
+    )  # fmt: skip
+
+
+def test_entries_are_masked_before_anyone_reads_them_and_the_feed_gets_masked_ones() -> None:
+    journal = Journal(size=100)
+    fed: list[JournalEntry] = []
+    journal.on_record, journal.listening = fed.append, lambda: False
+    journal.record(_entry(1))  # nobody listens: kept unmasked until read
+    journal.listening = lambda: True
+    journal.record(_entry(2))
+    assert [entry.path for entry in fed] == ["/p/2"]
+    for entry in [*fed, *journal.entries()]:
+        assert entry.headers["authorization"] == "Bearer ***"
+        assert entry.request_body == '{"password": "***"}'
+    assert journal.entries()[1] is fed[0]  # cleaned once, the same entry afterwards
+
+
+def test_the_byte_count_stays_exact_whether_entries_were_read_or_not() -> None:
+    journal = Journal(size=5, budget_bytes=10_000)
+    for number in range(12):
+        journal.record(_entry(number, "Bearer " + "t" * number))
+        if number % 3 == 0:
+            journal.entries()  # cleans some entries; their counted size must not change
+    assert len(journal) == 5
+    assert journal.bytes == sum(entry.size for entry in journal.entries())
+    for number in range(12, 17):  # every earlier entry evicted: nothing of theirs stays counted
+        journal.record(_entry(number))
+    assert journal.bytes == sum(entry.size for entry in journal.entries())
+    journal.clear()
+    assert journal.bytes == 0
