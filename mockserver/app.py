@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, compile_path
@@ -27,6 +26,7 @@ from mockserver.admin_scenarios import admin_not_found
 from mockserver.auth import AuthRule
 from mockserver.catalog import Api, StatelessApi, load_apis
 from mockserver.clock import Clock, ManualClock, ScaledClock
+from mockserver.cors import Cors
 from mockserver.engine import Engine
 from mockserver.guard import Guard, admin_policy
 from mockserver.inputs import RAW_BODY, InputRules, fast_registry, header_dict
@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     if settings.cors_origins:
         middleware.append(
             Middleware(
-                CORSMiddleware,
+                Cors,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["*"],
                 allow_headers=["*"],

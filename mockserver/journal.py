@@ -229,7 +229,8 @@ class Journal:
             headers,
             request_body,
             response_body,
-            entry.size or size,  # once counted against the budget, an entry's size stays (eviction subtracts it)
+            entry.size
+            or size,  # once counted against the budget, an entry's size stays (eviction subtracts it)
             cleaned=True,
         )
 
