@@ -13,7 +13,7 @@ always an argument: this module never reads a clock.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from lifecycle.model import Lifecycle
@@ -91,7 +91,7 @@ def count_read(timeline: Timeline, now: float) -> Timeline:
     """Record one read at ``now``, after it was answered: the N-th read of a step still sees that
     step, and a step with ``after_reads: N`` begins right after it (the next read sees it)."""
     timeline = advance(timeline, now)
-    timeline = replace(timeline, reads=timeline.reads + 1)
+    timeline = Timeline(timeline.scenario, timeline.history, timeline.reads + 1)  # not replace(): 3x slower
     upcoming = timeline.next_step()
     if (
         upcoming is not None

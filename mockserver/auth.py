@@ -6,7 +6,7 @@ Any credentials are accepted unless a token is configured; missing ones get the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -22,6 +22,8 @@ class AuthRule:
 
     alternatives: tuple[tuple[_Scheme, ...], ...]
     reads_query: bool = False  # some scheme is a query parameter (else the query need not be parsed)
+    schemes: tuple[_Scheme, ...] = ()  # every scheme of the alternatives, once
+    _decided: dict[tuple[str | None, ...], bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def compile(cls, document: Mapping[str, Any], operation: Mapping[str, Any]) -> AuthRule:
@@ -31,17 +33,26 @@ class AuthRule:
         for requirement in requirements:
             alternatives.append(tuple(_scheme(schemes[name]) for name in requirement if name in schemes))
         reads_query = any(scheme.kind == "query" for alternative in alternatives for scheme in alternative)
-        return cls(tuple(alternatives), reads_query)
+        used = tuple(dict.fromkeys(scheme for alternative in alternatives for scheme in alternative))
+        return cls(tuple(alternatives), reads_query, used)
 
     def allows(self, headers: Mapping[str, str], query: Mapping[str, str], token: str | None) -> bool:
         """True when some alternative is fully present (and, with a token, carries it). ``headers``
         are looked up by lower-case name."""
         if not self.alternatives:
             return True
-        return any(
-            all(_present(scheme, headers, query) for scheme in alt) and _carries(alt, headers, query, token)
-            for alt in self.alternatives
-        )
+        # the answer depends only on the credential values: a client sends the same ones on every call
+        key = (token, *(_value(scheme, headers, query) for scheme in self.schemes))
+        known = self._decided.get(key)
+        if known is None:
+            known = any(
+                all(_present(scheme, headers, query) for scheme in alt)
+                and _carries(alt, headers, query, token)
+                for alt in self.alternatives
+            )
+            if len(self._decided) < 256:  # bounded: random credentials from a fuzzer must not grow it
+                self._decided[key] = known
+        return known
 
 
 def _scheme(definition: Mapping[str, Any]) -> _Scheme:

@@ -52,6 +52,7 @@ class _Parameter:
     required: bool
     schema: Mapping[str, Any]
     validator: jsonschema_rs.Validator
+    kinds: frozenset[str]  # the JSON types the schema allows (what the text is turned into)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,7 @@ class InputRules:
                     bool(parameter.get("required")),
                     schema,
                     fast_validator(registry, pointer),
+                    _kinds(schema),
                 )
             )
         body_validator, body_required, accepts_json = None, False, False
@@ -117,7 +119,7 @@ class InputRules:
                         Problem("missing", (parameter.location, parameter.name), "Field required")
                     )
                 continue
-            value = _coerce(raw, parameter.schema)
+            value = _coerce(raw, parameter.schema, parameter.kinds)
             try:
                 error = (
                     None
@@ -295,18 +297,28 @@ def _is_array(schema: Mapping[str, Any]) -> bool:
     )
 
 
-def _coerce(raw: str | list[str], schema: Mapping[str, Any]) -> Any:
-    """Turn query/path/header text into the JSON type the schema wants, when it reads as one."""
+def _kinds(schema: Mapping[str, Any]) -> frozenset[str]:
+    """The JSON types a parameter's schema allows (its ``type`` and its ``anyOf`` branches' types)."""
+    kinds = schema.get("type")
+    found = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    for branch in schema.get("anyOf", ()):
+        if isinstance(branch, Mapping) and isinstance(branch.get("type"), str):
+            found.append(branch["type"])
+    return frozenset(found)
+
+
+def _coerce(raw: str | list[str], schema: Mapping[str, Any], kinds: frozenset[str] | None = None) -> Any:
+    """Turn query/path/header text into the JSON type the schema wants, when it reads as one
+    (``kinds``: the schema's ``_kinds``, when the caller has them already)."""
     if isinstance(raw, list):
         items: Any = schema.get("items") or next(
             (b.get("items") for b in schema.get("anyOf", ()) if isinstance(b, Mapping) and "items" in b), {}
         )
         return [_coerce(item, items if isinstance(items, Mapping) else {}) for item in raw]
-    kinds = schema.get("type")
-    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
-    for branch in schema.get("anyOf", ()):
-        if isinstance(branch, Mapping) and isinstance(branch.get("type"), str):
-            kinds.append(branch["type"])
+    if kinds is None:
+        kinds = _kinds(schema)
+    if not kinds & _CONVERTED:
+        return raw  # a string (or untyped) parameter: the text is the value
     if "integer" in kinds and raw.lstrip("-").isdecimal() and raw.isascii() and len(raw) <= 4300:
         return int(raw)
     if "number" in kinds:
@@ -322,6 +334,7 @@ def _coerce(raw: str | list[str], schema: Mapping[str, Any]) -> Any:
     return raw
 
 
+_CONVERTED = frozenset({"integer", "number", "boolean", "null"})
 _DOCUMENT_URI = "urn:comeback:spec"
 
 
