@@ -78,10 +78,16 @@ class Scenario:
 
     def matches_texts(self, texts: tuple[str, ...]) -> bool:
         """``matches`` on a body's ``body_texts`` (a create tries every scenario on one body)."""
+        return self.matches_joined(join_texts(texts))
+
+    def matches_joined(self, joined: str) -> bool:
+        """``matches`` on a body's ``join_texts(body_texts(body))``: one substring search."""
         if self.match_text is None:
             return False
         needle = self.match_text.lower()
-        return any(needle in text for text in texts)
+        if _SEPARATOR in needle:  # never in a trigger a person writes; kept exact all the same
+            return any(needle in text for text in joined.split(_SEPARATOR))
+        return needle in joined
 
 
 def load_scenario(text: str, source: str, lifecycle: Lifecycle, *, api: str | None = None) -> Scenario:
@@ -370,6 +376,15 @@ def _set_findings(
             )
         ]
     return []
+
+
+_SEPARATOR = "\x00"
+
+
+def join_texts(texts: tuple[str, ...]) -> str:
+    """A body's texts as one string, so a trigger is looked for with one search: the separator
+    keeps a trigger from matching across two texts."""
+    return _SEPARATOR.join(texts)
 
 
 def body_texts(body: Any) -> tuple[str, ...]:

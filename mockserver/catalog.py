@@ -26,7 +26,7 @@ from lifecycle.findings import Finding, closest, one_of
 from lifecycle.lint import lint_document
 from lifecycle.model import build_lifecycle
 from lifecycle.openapi import Operation, operations
-from lifecycle.scenario import Scenario, body_texts, load_scenario
+from lifecycle.scenario import Scenario, body_texts, join_texts, load_scenario
 from lifecycle.source import Document, load_document
 
 DERIVED = "derived from the lifecycle"
@@ -58,8 +58,8 @@ class Api:
 
     def choose_by_trigger(self, body: Any) -> Scenario | None:
         """The scenario with the longest trigger text found in the create request ``body``."""
-        texts = body_texts(body)  # the body's strings, found once for every scenario's trigger
-        return next((s for s in self.triggers if s.matches_texts(texts)), None)
+        texts = join_texts(body_texts(body))  # the body's strings, found once for every trigger
+        return next((s for s in self.triggers if s.matches_joined(texts)), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,3 +188,13 @@ def test_scenario_triggers_are_looked_for_in_every_string_of_the_body_once() -> 
         assert scenario.matches(hit)
         assert scenario.matches_texts(body_texts(hit))
         assert not scenario.matches({"messages": [{"content": 42}]})
+
+
+def test_a_trigger_is_found_inside_one_string_never_across_two() -> None:
+    catalog = load_catalog(tuple(bundled_specs()), bundled_scenarios(), apis=frozenset({"privategpt"}))
+    api = catalog["privategpt"]
+    scenario = next(s for s in api.triggers if s.match_text and len(s.match_text) > 2)
+    text = scenario.match_text or ""
+    split = {"messages": [{"content": text[:2]}, {"content": text[2:]}]}
+    assert api.choose_by_trigger(split) is not scenario
+    assert api.choose_by_trigger({"messages": [{"content": f"a{text.upper()}b"}]}) is scenario
