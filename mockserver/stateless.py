@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route, compile_path
 
 from lifecycle.openapi import Operation, response_schema
@@ -26,6 +26,7 @@ from mockserver.engine import Engine
 from mockserver.fake import FakeData
 from mockserver.inputs import RAW_BODY, InputRules, fast_registry, header_dict
 from mockserver.journal import JournalEntry, body_text
+from mockserver.responses import JSONResponse
 
 
 def stateless_routes(engine: Engine, apis: Mapping[str, StatelessApi]) -> list[Route]:

@@ -15,7 +15,7 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from lifecycle.expressions import parse_expression
 from lifecycle.faults import HEADER as FAULT_HEADER
@@ -26,6 +26,7 @@ from mockserver.catalog import Api
 from mockserver.engine import Engine, UnknownScenarioError
 from mockserver.inputs import Inputs, Problem
 from mockserver.render import Renderer, json_copy
+from mockserver.responses import JSONResponse
 from mockserver.store import Resource
 from mockserver.streams import Encoder, events
 

@@ -10,13 +10,14 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from lifecycle.openapi import Operation
 from lifecycle.timeline import Timeline
 from mockserver.conversation import stable_uuid
 from mockserver.inputs import Problem
 from mockserver.render import iso
+from mockserver.responses import JSONResponse
 from mockserver.store import Resource
 from mockserver.streams import frame, reply_delivered
 from mockserver.vendors.base import SCENARIO_HEADER, Call, Vendor

@@ -11,11 +11,12 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from lifecycle.openapi import Operation
 from mockserver.conversation import count_tokens, text_of
 from mockserver.inputs import Problem
+from mockserver.responses import JSONResponse
 from mockserver.store import Resource
 from mockserver.streams import reply_delivered
 from mockserver.vendors.base import Call, Vendor

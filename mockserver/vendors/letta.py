@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from lifecycle.model import Lifecycle
 from lifecycle.openapi import Operation
@@ -17,6 +17,7 @@ from mockserver.conversation import SYSTEM_PROMPT_TOKENS, count_tokens, stable_u
 from mockserver.engine import Engine
 from mockserver.inputs import Problem
 from mockserver.render import iso
+from mockserver.responses import JSONResponse
 from mockserver.store import Resource
 from mockserver.streams import frame, reply_delivered, reply_tokens
 from mockserver.vendors.base import Call, Vendor

@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from lifecycle.openapi import Operation
 from lifecycle.timeline import Timeline
 from mockserver.conversation import count_tokens, text_of
 from mockserver.inputs import Problem
+from mockserver.responses import JSONResponse
 from mockserver.store import Resource
 from mockserver.streams import Encoder, frame, reply_tokens
 from mockserver.vendors.base import Call, Vendor

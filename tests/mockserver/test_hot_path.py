@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any, cast
 
 import pytest
+import starlette.responses
 from starlette.routing import Match, Route
 from starlette.testclient import TestClient
 
@@ -17,6 +18,7 @@ from mockserver.app import create_app
 from mockserver.catalog import load_catalog
 from mockserver.inputs import _may_have_body
 from mockserver.leanpath import LeanRoutes
+from mockserver.responses import JSONResponse
 from mockserver.store import Resource
 from mockserver.vendors.privategpt import _event, _Frames, _hex
 from tests.mockserver.conftest import AUTH, Mock, settings
@@ -198,3 +200,16 @@ def test_a_trigger_is_found_inside_one_string_never_across_two() -> None:
     split = {"messages": [{"content": text[:2]}, {"content": text[2:]}]}
     assert api.choose_by_trigger(split) is not scenario
     assert api.choose_by_trigger({"messages": [{"content": f"a{text.upper()}b"}]}) is scenario
+
+
+@pytest.mark.parametrize(
+    "content",
+    [{"a": "é ☃ \u2028", "n": [1, 2.5, -0.0, 10**30, None, True]}, [], "x", {"nested": {"k": [{}]}}],
+)
+def test_the_json_response_renders_the_same_bytes_as_starlettes(content: object) -> None:
+    assert JSONResponse(content).body == starlette.responses.JSONResponse(content).body
+
+
+def test_the_json_response_refuses_what_starlettes_refuses() -> None:
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        JSONResponse({"x": float("nan")})
