@@ -277,6 +277,8 @@ def _raw_parameter(
         return None if value is None else str(value)
     if parameter.location == "header":
         return headers.get(parameter.name.lower())
+    if not request.scope.get("query_string"):
+        return None  # no query string: nothing to parse
     if _is_array(parameter.schema):
         values = request.query_params.getlist(parameter.name) or request.query_params.getlist(
             parameter.name + "[]"
