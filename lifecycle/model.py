@@ -170,6 +170,14 @@ class Lifecycle:
     callback: Callback | None = None
     deviations: tuple[Deviation, ...] = ()
     decisions: tuple[Decision, ...] = ()
+    # the first view of each operation (view_for runs on every request)
+    _view_of: Mapping[str, View] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        view_of: dict[str, View] = {}
+        for view in self.views:
+            view_of.setdefault(view.operation, view)
+        object.__setattr__(self, "_view_of", view_of)
 
     @property
     def terminal_states(self) -> frozenset[str]:
@@ -196,7 +204,8 @@ class Lifecycle:
         return None
 
     def view_for(self, operation: str) -> View | None:
-        return next((view for view in self.views if view.operation == operation), None)
+        """The (first) view ``operation`` shows, or None."""
+        return self._view_of.get(operation)
 
 
 def build_lifecycle(block: Mapping[str, Any]) -> Lifecycle:

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from lifecycle.findings import split
@@ -25,6 +26,7 @@ Prepare = Callable[[Resource, Operation, Any], Any]
 POOL_SIZE = 256  # fake variants kept per schema
 
 
+@lru_cache(maxsize=4096)  # a resource's times are shown on every read (and created == updated at first)
 def iso(moment: float, *, naive: bool = False) -> str:
     """RFC 3339 UTC with microseconds and Z (or with no offset, as some real servers write)."""
     text = datetime.fromtimestamp(moment, UTC).isoformat(timespec="microseconds")

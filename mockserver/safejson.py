@@ -24,10 +24,25 @@ class BadJson(ValueError):
     """The text is not JSON the mock accepts; ``str(error)`` says why."""
 
 
+def _no_constant(name: str) -> Any:
+    raise BadJson(f"{name} is not a JSON number; send a finite number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadJson(f"the number {text[:40]} is out of range; send a finite number")
+    return value
+
+
+# one decoder, as json.loads would build with these hooks on every call
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+
+
 def loads(raw: bytes | str) -> Any:
     """Parse ``raw`` or raise ``BadJson``."""
     try:
-        value = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+        value = _DECODER.decode(_text(raw))
     except BadJson:
         raise
     except RecursionError:
@@ -47,15 +62,14 @@ def loads(raw: bytes | str) -> Any:
     return value
 
 
-def _no_constant(name: str) -> Any:
-    raise BadJson(f"{name} is not a JSON number; send a finite number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise BadJson(f"the number {text[:40]} is out of range; send a finite number")
-    return value
+def _text(raw: bytes | str) -> str:
+    """What ``json.loads`` decodes: bytes in the encoding their first bytes show (UTF-8, -16, -32);
+    text, unless it starts with a byte order mark."""
+    if isinstance(raw, str):
+        if raw.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
+        return raw
+    return raw.decode(json.detect_encoding(raw), "surrogatepass")
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
