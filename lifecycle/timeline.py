@@ -81,10 +81,16 @@ def start(scenario: Scenario, now: float) -> Timeline:
 
 def advance(timeline: Timeline, now: float) -> Timeline:
     """Begin every time-driven step that is due by ``now``, each at its exact scheduled time."""
-    while (due := timeline.next_change_at()) is not None and due <= now:
-        index, step = timeline.next_step()  # type: ignore[misc]  # next_change_at implies a next step
-        timeline = _enter(timeline, Entry(step.state, due, index, "time", dict(step.set)))
-    return timeline
+    steps = timeline.scenario.steps
+    while True:  # next_change_at, inlined: this runs on every request that looks at a resource
+        current = timeline.history[-1]
+        index = current.step
+        if index is None or index + 1 >= len(steps):
+            return timeline
+        step = steps[index + 1]
+        if step.after is None or (due := current.at + step.after) > now:
+            return timeline
+        timeline = _enter(timeline, Entry(step.state, due, index + 1, "time", dict(step.set)))
 
 
 def count_read(timeline: Timeline, now: float) -> Timeline:

@@ -147,6 +147,11 @@ class InputRules:
     async def _read_body(
         self, request: Request, headers: Mapping[str, str], problems: list[Problem]
     ) -> tuple[Any, bytes]:
+        if not _may_have_body(request.scope):  # most reads: the framing says there is no body
+            request.scope[RAW_BODY] = b""
+            if self.accepts_json and self.body_required:
+                problems.append(Problem("missing", ("body",), "Field required"))
+            return None, b""
         declared = headers.get("content-length")
         # a length of more than 18 digits is too large without turning it into a number
         if (
@@ -160,8 +165,7 @@ class InputRules:
             return None, b""
         chunks: list[bytes] = []
         size = 0
-        stream = request.stream() if _may_have_body(request.scope) else _NO_CHUNKS
-        async for chunk in stream:  # read in chunks so an undeclared huge body is cut off early
+        async for chunk in request.stream():  # read in chunks so an undeclared huge body is cut off early
             chunks.append(chunk)
             size += len(chunk)
             if size > self.max_body_bytes:
@@ -237,19 +241,6 @@ def _may_have_body(scope: Mapping[str, Any]) -> bool:
         if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
             return True
     return False
-
-
-class _NoChunks:
-    """The chunks of an empty body: an async iterator that ends at once (and can be reused)."""
-
-    def __aiter__(self) -> _NoChunks:
-        return self
-
-    async def __anext__(self) -> bytes:
-        raise StopAsyncIteration
-
-
-_NO_CHUNKS = _NoChunks()
 
 
 def _parameter_pointer(
