@@ -1,0 +1,29 @@
+"""bench/profile.py's layer rules: each sampled stack lands in the layer of its innermost known frame."""
+
+from __future__ import annotations
+
+from bench.profile import OTHER, budget, layer_of
+
+UVICORN = "HTTP parsing and writing (uvicorn, httptools)"
+OUTER = "run (uvloop/__init__.py:1);data_received (uvicorn/protocols/http/httptools_impl.py:2)"
+
+
+def test_the_innermost_known_frame_decides_the_layer() -> None:
+    assert layer_of(OUTER.split(";")) == UVICORN
+    inside = [*OUTER.split(";"), "Guard.__call__ (mockserver/guard.py:3)", "record (mockserver/journal.py:9)"]
+    assert layer_of(inside) == "journal"
+    assert layer_of([*inside[:-1], "LeanRoutes.match (mockserver/leanpath.py:5)"]) == "routing"
+    assert layer_of(["mystery (somewhere.py:1)"]) == OTHER
+
+
+def test_shares_count_the_main_thread_only() -> None:
+    raw = "\n".join(
+        [
+            f"{OUTER} 3",
+            f"{OUTER};handle (mockserver/app.py:200);allows (mockserver/auth.py:40) 1",
+            "Thread._bootstrap (threading.py:1);WorkerThread.run (anyio/_backends/_asyncio.py:2) 50",
+        ]
+    )
+    shares, samples = budget(raw)
+    assert samples == 4
+    assert shares == {UVICORN: 0.75, "auth": 0.25}
