@@ -3,6 +3,8 @@ path, same body reading, same stream frames, no per-request access log by defaul
 
 from __future__ import annotations
 
+import random
+import uuid
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -213,3 +215,11 @@ def test_the_json_response_renders_the_same_bytes_as_starlettes(content: object)
 def test_the_json_response_refuses_what_starlettes_refuses() -> None:
     with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
         JSONResponse({"x": float("nan")})
+
+
+def test_minted_uuids_are_what_uuid_would_write_for_the_same_bits() -> None:
+    engine = create_app(settings(seed=11)).state.engine
+    draws = random.Random(11)
+    for _ in range(2_000):
+        expected = str(uuid.UUID(int=draws.getrandbits(128), version=4))
+        assert engine.new_uuid() == expected
