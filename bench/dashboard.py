@@ -25,17 +25,8 @@ import httpx
 from playwright.sync_api import sync_playwright
 
 from bench.procs import server
+from tools.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 AUTH = {"Authorization": "secret"}
 BODY = {"model": "default", "max_tokens": 256, "messages": [{"role": "user", "content": "Hello"}]}
 WATCH = """
@@ -92,7 +83,7 @@ def measure(count: int, samples: int, rate: float) -> dict[str, Any]:
         poller = threading.Thread(target=poll, args=(running.url, count, rate, stop), daemon=True)
         poller.start()
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 900}, bypass_csp=True)
             page.goto(f"{running.url}/__mock/ui")
             page.wait_for_function(f"document.querySelectorAll('#resources tbody tr').length >= {count}")
