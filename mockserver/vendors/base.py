@@ -48,6 +48,7 @@ class Call:
     request: Request
     resource: Resource | None = None
     fault: Fault | None = None  # the fault in effect for this call (streams read its stream parts)
+    peeked: Resource | None = None  # what the fault gate found (the handler's lookup need not repeat it)
 
     def evaluate(self, expression: str, response_body: Any = None) -> Any:
         inputs = self.inputs
@@ -130,6 +131,7 @@ class Vendor:
             delay = fault.delay(count, key)
             if delay > 0:
                 await self.engine.pause(delay / self.engine.settings.speed)  # a shutdown cuts it short
+                call.peeked = None  # the resource may have gone meanwhile: the handler looks again
             if fault.errs(count, key):
                 return self.fault_response(fault)
             call.fault = fault
@@ -161,7 +163,9 @@ class Vendor:
         if expression is None:
             return None
         resource_id = call.evaluate(expression)
-        return self.engine.find(self.name, str(resource_id)) if resource_id is not None else None
+        found = self.engine.find(self.name, str(resource_id)) if resource_id is not None else None
+        call.peeked = found
+        return found
 
     def fault_response(self, fault: Fault) -> Response:
         """The vendor's error for an injected status, marked so strict mode lets it through."""
@@ -399,7 +403,12 @@ class Vendor:
         malformed = self.malformed_id(resource_id)
         if malformed is not None:
             return malformed
-        resource = self.engine.find(self.name, resource_id)
+        peeked = call.peeked
+        resource = (
+            peeked
+            if peeked is not None and peeked.id == resource_id
+            else self.engine.find(self.name, resource_id)
+        )
         if resource is None or any(
             (value := call.evaluate(expr)) is not None and resource.scope.get(name) != str(value)
             for name, expr in scope.items()

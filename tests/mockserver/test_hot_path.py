@@ -3,11 +3,13 @@ path, same body reading, same stream frames, no per-request access log by defaul
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import Iterator
 from typing import Any, cast
 
+import httpx
 import pytest
 import starlette.responses
 from starlette.routing import Match, Route
@@ -223,3 +225,46 @@ def test_minted_uuids_are_what_uuid_would_write_for_the_same_bits() -> None:
     for _ in range(2_000):
         expected = str(uuid.UUID(int=draws.getrandbits(128), version=4))
         assert engine.new_uuid() == expected
+
+
+SLOW_READS = """api: privategpt
+description: Status reads wait 300 ms.
+steps:
+  - state: pending
+    fault: {latency: 300ms, operations: [getAsyncMessageStatus]}
+"""
+
+
+def test_a_read_held_by_a_fault_delay_sees_a_delete_made_meanwhile() -> None:
+    """The fault gate's lookup is reused by the handler only when nothing awaited in between."""
+
+    async def scenario() -> tuple[int, int]:
+        app = create_app(settings(clock="real"))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            put = await client.put(
+                "/__mock/scenarios/privategpt/slow-reads",
+                content=SLOW_READS,
+                headers={"Content-Type": "application/yaml"},
+            )
+            assert put.status_code == 201, put.text
+            headers = {**AUTH["privategpt"], "X-Mock-Scenario": "slow-reads"}
+            body = {"model": "m", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+            created = await client.post("/v1/messages/async", json=body, headers=headers)
+            assert created.status_code == 200, created.text
+            message = created.json()["message_id"]
+            status = f"/v1/messages/async/{message}/status"
+
+            async def delete_soon() -> int:
+                await asyncio.sleep(0.1)
+                deleted = await client.delete(f"/v1/messages/async/{message}/delete", headers=AUTH["privategpt"])
+                return deleted.status_code
+
+            read, deleted = await asyncio.gather(
+                client.get(status, headers=AUTH["privategpt"]), delete_soon()
+            )
+            return read.status_code, deleted
+
+    read, deleted = asyncio.run(scenario())
+    assert deleted == 200
+    assert read == 404
