@@ -45,6 +45,9 @@ class LeanRoutes:
         self._indexed: Sequence[BaseRoute] | None = None
         # method -> [(fixed path prefix, route)], in the routes' order (Starlette's order)
         self.by_method: dict[str, list[tuple[str, Route]]] = {}
+        # (method, path) -> the match: clients poll the same URL again and again (bounded, and
+        # emptied whenever the routes change)
+        self._seen: dict[tuple[str, str], tuple[Route, dict[str, Any]]] = {}
 
     def _index(self, routes: Sequence[BaseRoute]) -> None:
         by_method: dict[str, list[tuple[str, Route]]] = {}
@@ -55,6 +58,7 @@ class LeanRoutes:
             for method in sorted(route.methods or ()):
                 by_method.setdefault(method, []).append((prefix, route))
         self.by_method, self._indexed = by_method, routes
+        self._seen.clear()
 
     def match(self, scope: Scope) -> tuple[Route, dict[str, Any]] | None:
         """The route Starlette would pick for ``scope`` among these, with its path parameters."""
@@ -64,12 +68,18 @@ class LeanRoutes:
         if current is not self._indexed:
             self._index(current)
         path: str = scope["path"]
-        for prefix, route in self.by_method.get(scope["method"], ()):
+        method: str = scope["method"]
+        seen = self._seen.get((method, path))
+        if seen is not None:
+            return seen
+        for prefix, route in self.by_method.get(method, ()):
             if path.startswith(prefix) and (found := route.path_regex.match(path)) is not None:
                 params = {
                     name: route.param_convertors[name].convert(value)
                     for name, value in found.groupdict().items()
                 }
+                if len(self._seen) < 1024:
+                    self._seen[(method, path)] = route, params
                 return route, params
         return None
 
@@ -82,7 +92,7 @@ class LeanRoutes:
         # what Starlette's router writes into the scope before calling a route
         scope["route"] = route
         scope["endpoint"] = route.endpoint
-        scope["path_params"] = {**scope.get("path_params", {}), **params}
+        scope["path_params"] = {**scope.get("path_params", {}), **params}  # a copy: params are kept
         endpoint: Endpoint = route.endpoint
         response = await endpoint(Request(scope, receive, send))
         await response(scope, receive, send)

@@ -257,7 +257,8 @@ def test_a_read_held_by_a_fault_delay_sees_a_delete_made_meanwhile() -> None:
 
             async def delete_soon() -> int:
                 await asyncio.sleep(0.1)
-                deleted = await client.delete(f"/v1/messages/async/{message}/delete", headers=AUTH["privategpt"])
+                path = f"/v1/messages/async/{message}/delete"
+                deleted = await client.delete(path, headers=AUTH["privategpt"])
                 return deleted.status_code
 
             read, deleted = await asyncio.gather(
