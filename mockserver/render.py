@@ -8,9 +8,10 @@ is written over it at the pointers the spec's ``views`` give.
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -28,9 +29,22 @@ POOL_SIZE = 256  # fake variants kept per schema
 
 @lru_cache(maxsize=4096)  # a resource's times are shown on every read (and created == updated at first)
 def iso(moment: float, *, naive: bool = False) -> str:
-    """RFC 3339 UTC with microseconds and Z (or with no offset, as some real servers write)."""
-    text = datetime.fromtimestamp(moment, UTC).isoformat(timespec="microseconds")
-    return text.removesuffix("+00:00") + ("" if naive else "Z")
+    """RFC 3339 UTC with microseconds and Z (or with no offset, as some real servers write).
+
+    The text ``datetime.fromtimestamp(moment, UTC).isoformat(timespec="microseconds")`` gives
+    (microseconds rounded half to even, as there), written from ``time.gmtime``: about three
+    times faster, and every create renders a new moment."""
+    fraction, whole = math.modf(moment)
+    micro = round(fraction * 1e6)
+    if micro >= 1_000_000:
+        whole, micro = whole + 1, micro - 1_000_000
+    elif micro < 0:
+        whole, micro = whole - 1, micro + 1_000_000
+    t = time.gmtime(whole)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+        f".{micro:06d}{'' if naive else 'Z'}"
+    )
 
 
 @dataclass(frozen=True, slots=True)

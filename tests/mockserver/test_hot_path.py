@@ -7,6 +7,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import httpx
@@ -22,6 +23,7 @@ from mockserver.app import create_app
 from mockserver.catalog import load_catalog
 from mockserver.inputs import _may_have_body
 from mockserver.leanpath import LeanRoutes
+from mockserver.render import iso
 from mockserver.responses import JSONResponse
 from mockserver.store import Resource
 from mockserver.vendors.privategpt import _event, _Frames, _hex
@@ -269,3 +271,13 @@ def test_a_read_held_by_a_fault_delay_sees_a_delete_made_meanwhile() -> None:
     read, deleted = asyncio.run(scenario())
     assert deleted == 200
     assert read == 404
+
+
+def test_iso_writes_what_datetime_writes_also_where_microseconds_round_up() -> None:
+    draws = random.Random(5)
+    moments = [0.0, -1.5, 1e9 + 0.9999995, 1e9 + 0.9999994, 1_700_000_000.0000005, 221_845_391_999.25]
+    moments += [draws.uniform(-1e9, 2.2e11) for _ in range(5_000)]
+    for moment in moments:
+        expected = datetime.fromtimestamp(moment, UTC).isoformat(timespec="microseconds")
+        assert iso.__wrapped__(moment, naive=True) == expected.removesuffix("+00:00"), moment
+        assert iso.__wrapped__(moment) == expected.removesuffix("+00:00") + "Z", moment
