@@ -1,4 +1,4 @@
-"""Where a request's time goes: ``python -m bench.profile`` (py-spy from PyPI; ``bench/setup.sh``).
+"""Where a request's time goes: ``python -m bench.profile`` (py-spy comes with the test extra).
 
 Starts ``comeback serve --api privategpt`` pinned to the server core, loads it with wrk from the
 other core, and samples it with py-spy without stopping it (``--nonblocking``: the load runs at
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
-        parser.error("py-spy is not installed: pip install py-spy (bench/setup.sh does)")
+        parser.error("py-spy is not installed: pip install -e '.[test]'")
     call = next(c for c in CALLS if c["method"] == arguments.call)
     env = {"PYTHONPATH": str(arguments.source.resolve())} if arguments.source else {}
     command = comeback_serve("--api", "privategpt")

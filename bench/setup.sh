@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the benchmark needs beyond the project's own install, all from ordinary registries:
 #   wrk (load generator) and a Java runtime from Debian; Prism and WireMock from npm, into bench/.tools/
-#   (git-ignored); py-spy from PyPI for bench/profile.py. Safe to run again: it installs only what is missing.
+#   (git-ignored). Safe to run again: it installs only what is missing. (py-spy, for bench/profile.py,
+#   comes with the project's test extra.)
 set -euo pipefail
 cd "$(dirname "$0")"
 apt_install() {
@@ -22,10 +23,6 @@ if [ ! -x .tools/node_modules/.bin/prism ] || [ ! -d .tools/node_modules/wiremoc
   mkdir -p .tools
   npm install --silent --no-audit --no-fund --prefix .tools '@stoplight/prism-cli@5' 'wiremock@3'
 fi
-# py-spy (bench/profile.py's sampler) into the project's virtualenv when there is one
-python="${PYTHON:-python3}"
-if [ -x ../.venv/bin/python ]; then python=../.venv/bin/python; fi
-"$python" -m pip install -q 'py-spy==0.4.3'
 wrk --version 2>&1 | head -n 1 || true
 java -version 2>&1 | head -n 1
 echo "prism $(.tools/node_modules/.bin/prism --version)"

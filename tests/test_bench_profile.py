@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 from bench.profile import OTHER, budget, layer_of
+from tests.conftest import REPO
 
 UVICORN = "HTTP parsing and writing (uvicorn, httptools)"
 OUTER = "run (uvloop/__init__.py:1);data_received (uvicorn/protocols/http/httptools_impl.py:2)"
@@ -27,3 +32,15 @@ def test_shares_count_the_main_thread_only() -> None:
     shares, samples = budget(raw)
     assert samples == 4
     assert shares == {UVICORN: 0.75, "auth": 0.25}
+
+
+def test_the_readme_profile_command_prints_a_budget_table() -> None:
+    """``python -m bench.profile`` as the README shows it (shorter): a table of layers in µs."""
+    command = [sys.executable, "-m", "bench.profile", "--call", "GET", "--seconds", "3", "--rate", "200"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "µs CPU per request" in result.stdout
+    rows = re.findall(r"^\| (.+?) \| (\d+)% \| ([\d.]+) \|$", result.stdout, re.M)
+    layers = {name for name, _, _ in rows}
+    assert {UVICORN, "engine", "endpoint"} <= layers, result.stdout
+    assert sum(int(share) for _, share, _ in rows) >= 95  # rounded shares of every sample
