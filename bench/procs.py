@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -70,6 +71,7 @@ def server(
     headers: Mapping[str, str] | None = None,
     timeout: float = 60.0,
     core: str | None = SERVER_CORE,
+    cwd: Path | None = None,
 ) -> Iterator[Running]:
     """Run ``command`` (``{port}`` is filled in) until the block ends; wait until ``probe`` answers 200."""
     port = port or free_port()
@@ -78,7 +80,11 @@ def server(
         argv = pinned(argv, core)
     began = time.perf_counter()
     process = subprocess.Popen(
-        argv, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        argv,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=cwd,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,12 +1,11 @@
 """Where a request's time goes: ``python -m bench.profile`` (py-spy comes with the test extra).
 
-Starts ``comeback serve --api privategpt`` pinned to the server core, loads it with wrk from the
-other core, and samples it with py-spy without stopping it (``--nonblocking``: the load runs at
-full speed; time in C code, such as the HTTP parser or the JSON encoder, counts in the Python
-frame that called it, and time waiting for the network is not sampled). Each sample is put in the
-first layer whose pattern its stack matches, innermost frame first, and the layers' shares of
-the samples are multiplied by the server's CPU time per request in the same run, giving a
-per-request budget in microseconds:
+Starts ``comeback serve --api privategpt`` pinned to the server core and loads it with wrk from the
+other core: first alone, for its CPU time per request, then under py-spy (time in C code, such as
+the HTTP parser or the JSON encoder, counts in the Python frame that called it; time waiting for
+the network is not sampled). Each sample is put in the layer of the innermost frame of its stack
+that a layer's pattern matches, and each layer's share of the samples times the CPU per request
+gives a per-request budget in microseconds:
 
     python -m bench.profile --call GET --seconds 10
 
@@ -28,7 +27,7 @@ import time
 from pathlib import Path
 
 from bench.contenders import comeback_serve
-from bench.load import run_load
+from bench.load import Load, run_load
 from bench.procs import LOAD_CORE, cpu_seconds, pinned, server
 from bench.run import CALLS, PGPT_HEADERS, completed_message
 
@@ -101,19 +100,38 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(spy).exists():
         parser.error("py-spy is not installed: pip install -e '.[test]'")
     call = next(c for c in CALLS if c["method"] == arguments.call)
-    env = {"PYTHONPATH": str(arguments.source.resolve())} if arguments.source else {}
+    # the other checkout's packages first: python -m puts the working directory at the front
+    source = arguments.source.resolve() if arguments.source else None
+    env = {"PYTHONPATH": str(source)} if source else {}
     command = comeback_serve("--api", "privategpt")
-    with server(command, "/__mock/clock", env=env) as mock, tempfile.TemporaryDirectory() as work:
+    with (
+        server(command, "/__mock/clock", env=env, cwd=source) as mock,
+        tempfile.TemporaryDirectory() as work,
+    ):
         completed_message(mock)
-        run_load(
-            mock.url + call["path"], call["method"], PGPT_HEADERS, call["body"], seconds=3, connections=32
-        )
+
+        def load(seconds: float) -> Load:
+            return run_load(
+                mock.url + call["path"],
+                call["method"],
+                PGPT_HEADERS,
+                call["body"],
+                seconds=seconds,
+                connections=32,
+            )
+
+        load(3)  # warm up
+        # first the cost per request, undisturbed; then where it goes, under py-spy (which pauses the
+        # process for each sample, so its run is slower: only its shares are used)
+        before = cpu_seconds(mock.pid)
+        measured = load(arguments.seconds)
+        used = cpu_seconds(mock.pid) - before
         output = Path(work) / "samples.txt"
         sampler = subprocess.Popen(
             pinned(
                 [
                     spy,
-                    *("record", "--pid", str(mock.pid), "--rate", str(arguments.rate), "--nonblocking"),
+                    *("record", "--pid", str(mock.pid), "--rate", str(arguments.rate)),
                     *("--format", "raw", "--output", str(output), "--duration", str(int(arguments.seconds))),
                 ],
                 LOAD_CORE,
@@ -122,16 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             stderr=subprocess.DEVNULL,
         )
         time.sleep(0.5)  # py-spy attaches before the load starts
-        before = cpu_seconds(mock.pid)
-        load = run_load(
-            mock.url + call["path"],
-            call["method"],
-            PGPT_HEADERS,
-            call["body"],
-            seconds=arguments.seconds - 1,
-            connections=32,
-        )
-        used = cpu_seconds(mock.pid) - before
+        load(arguments.seconds - 1)
         sampler.wait(timeout=arguments.seconds + 60)
         shares, samples = budget(output.read_text(encoding="utf-8") if output.exists() else "")
         if arguments.keep and output.exists():
@@ -139,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     if not samples:
         print("py-spy recorded no samples (is ptrace allowed here?)", file=sys.stderr)
         return 1
-    per_request = used / load.requests * 1e6
-    source = arguments.source or Path(__file__).resolve().parent.parent
-    rate = f"{load.requests_per_second:,.0f} req/s"
+    per_request = used / measured.requests * 1e6
+    source = source or Path(__file__).resolve().parent.parent
+    rate = f"{measured.requests_per_second:,.0f} req/s"
     print(f"{arguments.call} {call['path']}: {rate}, {per_request:.0f} µs CPU per request")
     print(f"source: {source} ({_commit(source)}); {samples} samples")
     print()
