@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from lifecycle import SourceError, load_spec
+from lifecycle import SourceError, load_spec, source
 from lifecycle.lint import lint_document
 from lifecycle.source import load_document
 from tests.conftest import TEST_SPECS
@@ -52,3 +53,52 @@ def test_load_spec_builds_the_lifecycle_of_a_clean_spec() -> None:
     assert spec.name == "minimal"
     assert spec.lifecycle.terminal_states == {"done", "cancelled"}
     assert set(spec.operations) == {"createJob", "getJob", "cancelJob"}
+
+
+LINES_TEXT = """openapi: 3.1.0
+paths:
+  /a/{id}:
+    get:
+      tags: [x, y]
+      responses:
+        '200':
+          description: ok
+list:
+  - one
+  - k: v
+"""
+
+
+def test_lines_are_indexed_when_first_asked_and_name_each_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []  # the pointers the index started from (it recurses through itself)
+    index = source._index
+
+    def counted(node: Any, pointer: str, lines: dict[str, int]) -> None:
+        if pointer == "":
+            calls.append(pointer)
+        index(node, pointer, lines)
+
+    monkeypatch.setattr(source, "_index", counted)
+    document = load_document(LINES_TEXT, "t.yaml")
+    assert calls == []  # loading a usable text indexes nothing
+    assert document.line_of("/paths/~1a~1{id}/get/responses/200/description") == 8
+    assert calls == [""]
+    assert dict(document.lines) == {
+        "": 1,
+        "/openapi": 1,
+        "/paths": 2,
+        "/paths/~1a~1{id}": 3,
+        "/paths/~1a~1{id}/get": 4,
+        "/paths/~1a~1{id}/get/tags": 5,
+        "/paths/~1a~1{id}/get/tags/0": 5,
+        "/paths/~1a~1{id}/get/tags/1": 5,
+        "/paths/~1a~1{id}/get/responses": 6,
+        "/paths/~1a~1{id}/get/responses/200": 7,
+        "/paths/~1a~1{id}/get/responses/200/description": 8,
+        "/list": 9,
+        "/list/0": 10,
+        "/list/1": 11,
+        "/list/1/k": 11,
+    }
+    assert document.line_of("/list/1/k/nothing/here") == 11  # the nearest ancestor's line
+    assert calls == [""]  # indexed once
