@@ -12,8 +12,9 @@ import hashlib
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from functools import cache
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
+
+from faker import Faker
 
 from lifecycle.faults import Fault
 from lifecycle.model import Lifecycle
@@ -22,19 +23,8 @@ from lifecycle.timeline import Timeline
 from mockserver.engine import Engine
 from mockserver.store import Resource
 
-if TYPE_CHECKING:
-    from faker import Faker
-
 Kind = Literal["open", "token", "close", "ping"]
-
-
-@cache
-def _faker() -> Faker:
-    """The generator of replies, made on the first generated reply rather than at import (Faker's
-    import and first instance cost ~0.1 s of the mock's start)."""
-    from faker import Faker  # noqa: PLC0415
-
-    return Faker()
+_FAKER = Faker()
 
 
 class Encoder(Protocol):
@@ -66,9 +56,8 @@ def reply_tokens(seed: int, resource: Resource) -> list[str]:
     text = resource.timeline.scenario.stream_plan.text
     if text is None:
         key = f"{seed}:reply:{resource.api}:{resource.id}:{resource.created_at}"
-        faker = _faker()
-        faker.seed_instance(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
-        text = faker.paragraph(nb_sentences=3)
+        _FAKER.seed_instance(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
+        text = _FAKER.paragraph(nb_sentences=3)
     tokens = re.findall(r"\S+\s*", text)
     resource.extra["reply_tokens"] = tokens
     return tokens

@@ -34,7 +34,6 @@ LATER_OR_ELSEWHERE = {
     "contracts.run": "the contract kit (comeback check)",
     "recorder": "the recording proxy (comeback record)",
     "httpx": "outgoing callbacks only (engine.py imports it where they are sent)",
-    "faker": "the first fake value that needs it (fake/generator.py, streams.py)",
     "importlib.metadata": "--version only",
 }
 

@@ -11,16 +11,15 @@ import random
 import re
 import string
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
+
+from faker import Faker
 
 from mockserver.fake.formats import FORMATS, HINT_NAMES, HINT_SUFFIXES, hinted, stretch
 from mockserver.fake.keywords import ALL_TYPES, CHECK, PENDING, SCALARS, UNSAT, bound, multiple
 from mockserver.fake.patterns import ALNUM, REPEAT_CAP, Walk
 from mockserver.fake.run import ATTEMPTS, DEPTH_LIMIT, HARD_DEPTH, SHALLOW, Run
 from mockserver.fake.unions import Unions
-
-if TYPE_CHECKING:
-    from faker import Faker
 
 # `re._parser` is the stdlib regex parser (the old `sre_parse`, whose import warns since 3.11). It is
 # private, so it is loaded as an untyped module; its output format has been stable for many releases.
@@ -35,7 +34,7 @@ class FakeData(Unions):
     def __init__(self, document: Mapping[str, Any]) -> None:
         """Prepare a generator for `document`, the whole OpenAPI dict its local `$ref`s resolve against."""
         super().__init__(document)
-        self._faker: Faker | None = None  # made on first use: see _faker_for
+        self._faker = Faker("en_US")
         # A bare FormatChecker() checks "time" the draft-3 way (HH:MM:SS, no offset) while the 2020-12
         # checker wants RFC 3339 (with offset); emit whichever the checker in use accepts.
         self._time_zone = "" if self._formats.conforms("00:00:00", "time") else "Z"
@@ -326,19 +325,10 @@ class FakeData(Unions):
 
     def _faker_for(self, run: Run) -> Faker:
         # Seeding costs a few microseconds, so it happens only for calls that actually need Faker.
-        faker = self._faker
-        if faker is None:
-            # Faker is imported and built on the first value that needs it (a word, a name), not
-            # at start: importing it scans every locale's providers (~0.1 s and ~5 MB), which the
-            # mock's start and its idle process do not need. Values are seeded per run below, so
-            # they do not depend on when the instance was made.
-            from faker import Faker  # noqa: PLC0415
-
-            faker = self._faker = Faker("en_US")
         if not run.faker_ready:
-            faker.seed_instance(run.seed)
+            self._faker.seed_instance(run.seed)
             run.faker_ready = True
-        return faker
+        return self._faker
 
     # ----------------------------------------------------------------------------------------- regex patterns
 
