@@ -16,8 +16,8 @@ import math
 import os
 import sys
 from collections.abc import Sequence
-from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -37,6 +37,23 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 KEEP_ALIVE_SECONDS = 75
 
 
+class _Version(argparse._VersionAction):
+    """``--version``: the installed version, looked up only when asked (importlib.metadata costs
+    ~0.05 s, which every command would pay at start)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        from importlib.metadata import version  # noqa: PLC0415
+
+        self.version = f"%(prog)s {version('comeback')}"
+        super().__call__(parser, namespace, values, option_string)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (also used by the console script)."""
     parser = _parser()
@@ -50,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="comeback",
         description="Mock server and contract-test kit for asynchronous chat and message APIs.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version('comeback')}")
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     lint_command.add_parser(commands)
 

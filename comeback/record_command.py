@@ -21,7 +21,6 @@ import uvicorn
 from lifecycle.durations import parse_duration
 from lifecycle.errors import SourceError
 from lifecycle.spec import load_spec
-from recorder.proxy import Options, create_app
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -83,6 +82,10 @@ def run(arguments: argparse.Namespace) -> int:
     logger = logging.getLogger("comeback.record")
     logger.addHandler(handler)
     logger.setLevel(arguments.log_level.upper())
+    # imported here: the proxy brings httpx and Starlette, which `comeback serve` and `lint` (the
+    # same process start, since cli.py registers every subcommand) have no use for
+    from recorder.proxy import Options, create_app  # noqa: PLC0415
+
     options = Options(spec, arguments.target, arguments.out, spec_label=str(path), poll=poll)
     app = create_app(options)
     print(

@@ -21,7 +21,7 @@ def example_findings(document: Document) -> list[Finding]:
     """A finding for each example that does not validate against its schema."""
     registry = schema_registry(document.data)
     findings: list[Finding] = []
-    for schema_pointer, example_pointer, example in _examples(document.data, ""):
+    for schema_pointer, example_pointer, example in _examples(document.data, []):
         validator = validator_for(registry, schema_pointer)
         try:
             errors = sorted(validator.iter_errors(example), key=lambda e: list(e.absolute_path))
@@ -43,44 +43,49 @@ def example_findings(document: Document) -> list[Finding]:
     return findings
 
 
-def _examples(node: Any, pointer: str) -> Iterator[tuple[str, str, Any]]:
-    """(schema pointer, example pointer, example value) for each example under ``node``."""
+def _examples(node: Any, path: list[str | int]) -> Iterator[tuple[str, str, Any]]:
+    """(schema pointer, example pointer, example value) for each example under ``node`` (at ``path``,
+    the pointer's tokens: a pointer string is built only for an example, not for every node)."""
     if isinstance(node, list):
         for index, item in enumerate(node):
-            yield from _examples(item, join(pointer, index))
+            path.append(index)
+            yield from _examples(item, path)
+            path.pop()
         return
     if not isinstance(node, Mapping):
         return
-    if _is_media_or_parameter(node, pointer):
-        schema_pointer = join(pointer, "schema")
+    media_or_parameter = _is_media_or_parameter(node, path)
+    schema_position = _is_schema_position(path)
+    if media_or_parameter:
+        schema_pointer = join("", *path, "schema")
         if "example" in node:
-            yield schema_pointer, join(pointer, "example"), node["example"]
+            yield schema_pointer, join("", *path, "example"), node["example"]
         for name, example in (node.get("examples") or {}).items():
             if isinstance(example, Mapping) and "value" in example:
-                yield schema_pointer, join(pointer, "examples", name, "value"), example["value"]
-    elif _is_schema_position(pointer) and isinstance(node.get("examples"), list):
+                yield schema_pointer, join("", *path, "examples", name, "value"), example["value"]
+    elif schema_position and isinstance(node.get("examples"), list):
+        pointer = join("", *path)
         for index, example in enumerate(node["examples"]):
             yield pointer, join(pointer, "examples", index), example
     for key, value in node.items():
-        if key in ("example", "examples") and (
-            _is_media_or_parameter(node, pointer) or _is_schema_position(pointer)
-        ):
+        if key in ("example", "examples") and (media_or_parameter or schema_position):
             continue
-        yield from _examples(value, join(pointer, key))
+        path.append(key)
+        yield from _examples(value, path)
+        path.pop()
 
 
-def _is_media_or_parameter(node: Mapping[str, Any], pointer: str) -> bool:
+def _is_media_or_parameter(node: Mapping[str, Any], path: list[str | int]) -> bool:
     """A media type object (under content) or a parameter/header object: both pair a schema with examples."""
     if not isinstance(node.get("schema"), Mapping):
         return False
-    parts = pointer.split("/")
-    return "content" in parts[-2:-1] or "in" in node or "headers" in parts[-2:-1]
+    parent = path[-2] if len(path) > 1 else None
+    return parent == "content" or "in" in node or parent == "headers"
 
 
-def _is_schema_position(pointer: str) -> bool:
-    """Whether ``pointer`` is a JSON Schema (its ``examples`` is an array of instances)."""
-    parts = pointer.split("/")
-    return "schema" in parts or "schemas" in parts
+def _is_schema_position(path: list[str | int]) -> bool:
+    """Whether the node at ``path`` is a JSON Schema (its ``examples`` is an array of instances)."""
+    return "schema" in path or "schemas" in path
 
 
 def _expectation(error: ValidationError) -> str:

@@ -1,12 +1,16 @@
 """YAML source documents that remember where each value came from.
 
-``load_document`` parses YAML text once and records the line of every value by JSON pointer, so
+``load_document`` parses YAML text once and can tell the line of every value by JSON pointer, so
 every later check can say ``file:line``. It does no I/O: the caller reads the file.
+
+The lines are worked out when something first asks for one (a finding), by composing the text
+again: a usable spec needs none, and indexing every node of the bundled specs at each start cost
+more than the parse's own C part and ~1 MB kept for the life of the process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,8 +57,7 @@ def load_document(text: str, name: str) -> Document:
         if node is None:
             raise SourceError([Finding(name, 1, "", "the file is empty", expected="a YAML mapping")])
         findings: list[Finding] = []
-        lines: dict[str, int] = {}
-        _index(node, "", lines, findings, name)
+        _duplicates(node, [], findings, name)
         if findings:
             raise SourceError(findings)
         data = loader.construct_document(node)
@@ -67,24 +70,58 @@ def load_document(text: str, name: str) -> Document:
         raise SourceError([Finding(name, None, "", f"not valid YAML: {error}")]) from None
     finally:
         loader.dispose()
-    return Document(name, data, lines)
+    return Document(name, data, Lines(text))
 
 
-def _index(node: yaml.Node, pointer: str, lines: dict[str, int], findings: list[Finding], name: str) -> None:
-    """Record the line of ``node`` and its children; flag duplicate mapping keys, which YAML hides."""
-    lines.setdefault(pointer, node.start_mark.line + 1)
+class Lines(Mapping[str, int]):
+    """The 1-based line of each JSON pointer of a YAML text that loaded, indexed on first use."""
+
+    __slots__ = ("_lines", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._lines: dict[str, int] | None = None
+
+    def _indexed(self) -> dict[str, int]:
+        if self._lines is None:
+            loader = _Loader(self._text)
+            try:
+                node = loader.get_single_node()
+            finally:
+                loader.dispose()
+            lines: dict[str, int] = {}
+            if node is not None:  # it was not None when the text loaded
+                _index(node, "", lines)
+            self._lines = lines
+            self._text = ""  # the index is all that is needed from now on
+        return self._lines
+
+    def __getitem__(self, pointer: str) -> int:
+        return self._indexed()[pointer]
+
+    def __contains__(self, pointer: object) -> bool:
+        return pointer in self._indexed()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._indexed())
+
+    def __len__(self) -> int:
+        return len(self._indexed())
+
+
+def _duplicates(node: yaml.Node, path: list[str | int], findings: list[Finding], name: str) -> None:
+    """Flag duplicate mapping keys, which YAML hides (the later value silently wins)."""
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value)
-            child = join(pointer, key)
             line = key_node.start_mark.line + 1
             if key in seen:
                 findings.append(
                     Finding(
                         name,
                         line,
-                        child,
+                        join("", *path, key),
                         "duplicate key",
                         found=repr(key),
                         expected=f"one definition (first on line {seen[key]})",
@@ -92,8 +129,24 @@ def _index(node: yaml.Node, pointer: str, lines: dict[str, int], findings: list[
                 )
                 continue
             seen[key] = line
-            lines[child] = line
-            _index(value_node, child, lines, findings, name)
+            path.append(key)
+            _duplicates(value_node, path, findings, name)
+            path.pop()
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index(item, join(pointer, index), lines, findings, name)
+            path.append(index)
+            _duplicates(item, path, findings, name)
+            path.pop()
+
+
+def _index(node: yaml.Node, pointer: str, lines: dict[str, int]) -> None:
+    """Record the line of ``node`` and its children (a mapping key's line for its value)."""
+    lines.setdefault(pointer, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = join(pointer, str(key_node.value))
+            lines[child] = key_node.start_mark.line + 1
+            _index(value_node, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index(item, join(pointer, index), lines)

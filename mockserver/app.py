@@ -25,7 +25,7 @@ from lifecycle.openapi import HTTP_METHODS, Operation, schema_registry
 from mockserver.admin import admin_routes, problem
 from mockserver.admin_scenarios import admin_not_found
 from mockserver.auth import AuthRule
-from mockserver.catalog import Api, StatelessApi, load_apis
+from mockserver.catalog import Api, ScenarioFiles, StatelessApi, load_apis
 from mockserver.clock import Clock, ManualClock, ScaledClock
 from mockserver.cors import Cors
 from mockserver.engine import Engine
@@ -74,8 +74,12 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     """
     settings = settings or default_settings()
     stateless: dict[str, StatelessApi] = {}
+    files: ScenarioFiles | None = None  # kept for hot reload, which would otherwise read them all again
     if catalog is None:
-        catalog, stateless = load_apis(settings.spec_paths, settings.scenario_folders(), apis=settings.apis)
+        files = ScenarioFiles()
+        catalog, stateless = load_apis(
+            settings.spec_paths, settings.scenario_folders(), apis=settings.apis, files=files
+        )
     elif settings.apis is not None:
         catalog = {name: api for name, api in catalog.items() if name in settings.apis}
     clock: Clock = (
@@ -112,7 +116,9 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with watching(engine, enabled=settings.watch, serve_spec=lambda api: _serve_spec(app, api)):
+        async with watching(
+            engine, enabled=settings.watch, serve_spec=lambda api: _serve_spec(app, api), files=files
+        ):
             yield
         await engine.close()
 

@@ -12,9 +12,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from lifecycle.expressions import parse_expression
 from lifecycle.model import Lifecycle
@@ -28,6 +26,9 @@ from mockserver.render import Renderer, iso
 from mockserver.safejson import finite
 from mockserver.settings import Settings
 from mockserver.store import Resource, Store
+
+if TYPE_CHECKING:  # imported where used: only callbacks need it, and it costs ~0.2 s at start
+    import httpx
 
 log = logging.getLogger("comeback.mock")
 MAX_ADVANCE_SECONDS = 366 * 86_400  # one call moves the manual clock at most a year
@@ -289,6 +290,8 @@ class Engine:
     def callback_refusal(self, url: str) -> str | None:
         """Why a callback to ``url`` may not be sent (None: it may). Loopback hosts only, unless
         ``--callback-host`` allowed more ("*": any)."""
+        import httpx  # noqa: PLC0415
+
         try:
             parsed = httpx.URL(url)
             host = parsed.host
@@ -338,6 +341,8 @@ class Engine:
             "completed_at": values.get(completed) if completed else iso(timeline.current.at),
             "metadata": resource.extra.get("metadata", {}),
         }
+        import httpx  # noqa: PLC0415
+
         if self._client is None:
             self._client = httpx.AsyncClient()
         sent_at = self.clock.now()
@@ -368,6 +373,8 @@ class Engine:
 
 def _url_for_log(url: str) -> str:
     """The URL without user info, query or fragment (they may carry credentials)."""
+    import httpx  # noqa: PLC0415
+
     try:
         parsed = httpx.URL(url)
         port = f":{parsed.port}" if parsed.port is not None else ""

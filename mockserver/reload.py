@@ -71,15 +71,25 @@ def add_scenario(engine: Engine, scenario: Scenario) -> list[Finding]:
 class Reloader:
     """Rebuilds the engine's APIs from their files; keeps the last good version of each file."""
 
-    def __init__(self, engine: Engine, serve_spec: Callable[[Api], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        serve_spec: Callable[[Api], None] | None = None,
+        files: ScenarioFiles | None = None,
+    ) -> None:
+        """``files``: the scenario files the engine's APIs were built from, when the caller kept them."""
         self.engine = engine
         self.serve_spec = serve_spec
         self.folders = list(engine.settings.scenario_folders())
         self.specs = {path.stem: path for path in engine.settings.spec_paths if path.stem in engine.catalog}
-        self.files = ScenarioFiles()
         self._spec_texts = {name: _text(path) for name, path in self.specs.items()}
+        if files is not None:  # they already remember the versions the server started with
+            self.files = files
+            return
+        # a catalog loaded elsewhere (a test's): read the files once to remember those versions
+        self.files = ScenarioFiles()
         findings: list[Finding] = []
-        for api in engine.file_apis.values():  # remember the versions the server started with
+        for api in engine.file_apis.values():
             build_api(api.spec, self.folders, self.files, findings)
 
     def paths(self) -> list[Path]:
@@ -189,14 +199,19 @@ def show_reloads() -> None:
 
 @contextlib.asynccontextmanager
 async def watching(
-    engine: Engine, *, enabled: bool, serve_spec: Callable[[Api], None] | None = None
+    engine: Engine,
+    *,
+    enabled: bool,
+    serve_spec: Callable[[Api], None] | None = None,
+    files: ScenarioFiles | None = None,
 ) -> AsyncIterator[Reloader | None]:
     """Watch and reload while the block runs (nothing at all when not ``enabled``); ``serve_spec``
-    rebuilds an API's routes for a changed spec."""
+    rebuilds an API's routes for a changed spec; ``files`` are the scenario files the catalog was
+    loaded from (without them, every file is read and checked again at start)."""
     if not enabled:
         yield None
         return
-    reloader = Reloader(engine, serve_spec)
+    reloader = Reloader(engine, serve_spec, files)
     stop = asyncio.Event()
     task = asyncio.get_running_loop().create_task(_watch(reloader, stop))
     try:

@@ -7,6 +7,7 @@ from importlib.metadata import version
 
 import pytest
 
+from comeback import check_command
 from comeback.cli import _parser, main
 from tests.conftest import SPECS, TEST_SPECS
 
@@ -72,3 +73,27 @@ def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]
         main(["--version"])
     assert exited.value.code == 0
     assert capsys.readouterr().out.strip() == f"comeback {version('comeback')}"
+
+
+def test_check_help_lists_the_known_deviations_read_only_when_shown(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # every command builds every parser: reading the specs for this help must not happen then
+    reads: list[str] = []
+    read = check_command._deviation_names
+
+    def counted() -> str:
+        reads.append("read")
+        return read()
+
+    monkeypatch.setattr(check_command, "_deviation_names", counted)
+    with pytest.raises(SystemExit):
+        main(["check"])  # a usage error prints the usage only
+    assert reads == []
+    with pytest.raises(SystemExit) as exited:
+        main(["check", "--help"])
+    assert exited.value.code == 0
+    assert reads == ["read"]
+    out = capsys.readouterr().out
+    assert "known deviations (for --tolerate / --no-tolerate):\n  privategpt: validation-400-not-422" in out
+    assert "  letta: completed-with-error-stop-reason, naive-completed-at" in out

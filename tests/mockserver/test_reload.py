@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from mockserver.app import create_app
+from mockserver.catalog import load_catalog
 from mockserver.servers import serve_in_thread
 from tests.conftest import TEST_SPECS
 from tests.mockserver.conftest import AGENT, AUTH, settings
@@ -89,6 +90,27 @@ def test_an_edited_file_is_swapped_in_and_a_broken_one_keeps_the_previous_versio
             "api: letta\ndescription: Added.\nsteps:\n  - state: created\n", encoding="utf-8"
         )
         wait_for(lambda: client.get("/__mock/scenarios/letta/added").status_code == 200, "a new file")
+
+
+@pytest.mark.parametrize("catalog_given", [False, True], ids=["files-from-start", "catalog-given"])
+def test_a_file_broken_at_its_first_edit_keeps_the_version_the_server_started_with(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, catalog_given: bool
+) -> None:
+    # the reloader remembers the started versions: handed over by create_app (the files it loaded),
+    # or read again at start when the app was given a catalog loaded elsewhere
+    caplog.set_level(logging.INFO, logger="comeback.reload")
+    path = tmp_path / "letta" / "mine.yaml"
+    path.parent.mkdir()
+    path.write_text(scenario("First.", "completed", "10s", "end_turn"), encoding="utf-8")
+    chosen = settings(apis=frozenset({"letta"}), scenario_layers=(tmp_path,), watch=True)
+    catalog = load_catalog(chosen.spec_paths, chosen.scenario_folders(), apis=chosen.apis)
+    app = create_app(chosen, catalog=catalog if catalog_given else None)
+    with serve_in_thread(app) as base, httpx.Client(base_url=base, timeout=10) as client:
+        path.write_text(scenario("Broken.", "complted", "1s", "end_turn"), encoding="utf-8")
+        wait_for(lambda: "complted" in caplog.text, "the broken file's findings in the log")
+        got = client.get("/__mock/scenarios/letta/mine")
+        assert got.status_code == 200, got.text
+        assert got.json()["scenario"]["description"] == "First."
 
 
 def test_without_watch_nothing_is_reloaded(tmp_path: Path) -> None:
