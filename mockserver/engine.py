@@ -26,6 +26,7 @@ from mockserver.render import Renderer, iso
 from mockserver.safejson import finite
 from mockserver.settings import Settings
 from mockserver.store import Resource, Store
+from mockserver.wakeups import WakeUps
 
 if TYPE_CHECKING:  # imported where used: only callbacks need it, and it costs ~0.2 s at start
     import httpx
@@ -84,6 +85,7 @@ class Engine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
         self._sleepers: set[asyncio.Future[str]] = set()  # every task waiting in sleep_until or pause
+        self._wakeups: dict[asyncio.AbstractEventLoop, WakeUps] = {}  # their timers, shared, per loop
         self.closing = False  # the process is shutting down: streams end, nothing new waits
 
     def begin_shutdown(self) -> None:
@@ -233,29 +235,30 @@ class Engine:
     # -- waiting --------------------------------------------------------------------------------------
     async def sleep_until(self, resource: Resource, moment: float | None, idle: float | None = None) -> str:
         """Sleep until ``moment`` on the mock's clock ("due"), until a command changes ``resource``
-        ("changed"), or for ``idle`` real seconds ("idle"), whichever comes first. One future and at
-        most two timers: thousands of open streams wait this way at once."""
+        ("changed"), or for ``idle`` real seconds ("idle"), whichever comes first. One future in
+        shared millisecond slots (``WakeUps``): thousands of open streams wait this way at once."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[str] = loop.create_future()
         if self.closing:
             return "shutdown"
         resource.waiters.append(waiter)
         self._sleepers.add(waiter)
-        timers = []
+        wakeups = self.wakeups(loop)
+        slots = []
         delay = None
         if moment is not None:
             if isinstance(self.clock, ManualClock):
                 self.clock.resolve_at(moment, waiter, "due")
             else:
                 delay = max(0.0, (moment - self.clock.now()) / self.settings.speed)
-                timers.append(loop.call_later(delay, _settle, waiter, "due"))
+                slots.append(wakeups.after(delay, waiter, "due"))
         if idle is not None and (delay is None or delay >= idle):  # else "due" always comes first
-            timers.append(loop.call_later(idle, _settle, waiter, "idle"))
+            slots.append(wakeups.after(idle, waiter, "idle"))
         try:
             return await waiter
         finally:
-            for timer in timers:
-                timer.cancel()
+            for slot in slots:
+                wakeups.forget(slot, waiter)
             self._sleepers.discard(waiter)
             if waiter in resource.waiters:
                 resource.waiters.remove(waiter)
@@ -267,12 +270,22 @@ class Engine:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[str] = loop.create_future()
         self._sleepers.add(waiter)
-        timer = loop.call_later(max(0.0, seconds), _settle, waiter, "due")
+        wakeups = self.wakeups(loop)
+        slot = wakeups.after(seconds, waiter, "due")
         try:
             return await waiter == "due"
         finally:
-            timer.cancel()
+            wakeups.forget(slot, waiter)
             self._sleepers.discard(waiter)
+
+    def wakeups(self, loop: asyncio.AbstractEventLoop) -> WakeUps:
+        """The shared timers of the waits on ``loop`` (tests may serve one engine from several loops)."""
+        found = self._wakeups.get(loop)
+        if found is None:
+            for closed in [known for known in self._wakeups if known.is_closed()]:
+                del self._wakeups[closed]
+            found = self._wakeups[loop] = WakeUps(loop)
+        return found
 
     # -- callbacks ------------------------------------------------------------------------------
     def _start_callback(self, resource: Resource) -> None:

@@ -3,18 +3,22 @@
 One loop serves every API: it reads the timeline on the mock's clock, sends the content tokens
 that are due (``lifecycle.streaming``), sleeps until the next token or state change (or until a
 command wakes it), sends keep-alives when idle, and ends with the vendor's terminal frames exactly
-when the status turns terminal. Vendors only encode frames (``Encoder``).
+when the status turns terminal. Vendors only encode frames (``Encoder``). ``EventStream`` is the
+response that sends them: cheap enough per stream that one process holds ten thousand.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import replace
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from faker import Faker
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from lifecycle.faults import Fault
 from lifecycle.model import Lifecycle
@@ -24,6 +28,7 @@ from mockserver.engine import Engine
 from mockserver.store import Resource
 
 Kind = Literal["open", "token", "close", "ping"]
+Frames = AsyncGenerator[tuple[Kind, str], None]  # a stream's frames, each tagged by its kind
 _FAKER = Faker()
 
 
@@ -92,7 +97,7 @@ def pace_of(seed: int, resource: Resource) -> Pace:
     return Pace(plan.tokens_per_second, plan.jitter, f"{seed}:pace:{resource.id}")
 
 
-async def events(
+def events(
     engine: Engine,
     resource: Resource,
     encoder: Encoder,
@@ -101,11 +106,12 @@ async def events(
     live: bool = False,
     fault: Fault | None = None,
     operation: str = "",
-) -> AsyncIterator[str]:
-    """The frames of ``resource``'s stream, as they become due. ``skip`` tokens were seen already
-    (a resume cursor); ``live`` sends only what becomes due after the client connected. Faults spoil
-    the stream on purpose: ``fault`` (from a request header) for the whole stream, else the fault of
-    each scenario step while it is current (when it applies to ``operation``)."""
+) -> Frames:
+    """The frames of ``resource``'s stream, tagged by kind, as they become due. ``skip`` tokens were
+    seen already (a resume cursor); ``live`` sends only what becomes due after the client connected.
+    Faults spoil the stream on purpose: ``fault`` (from a request header) for the whole stream, else
+    the fault of each scenario step while it is current (when it applies to ``operation``). The
+    resource counts as watched while the frames are being read."""
 
     def current_fault() -> Fault | None:
         if fault is not None:
@@ -114,98 +120,135 @@ async def events(
         found = resource.timeline.scenario.steps[step].fault if step is not None else None
         return found if found is not None and found.applies_to(operation) else None
 
-    resource.watchers += 1
-    try:
-        # faults count and shape single frames; without any, due tokens may go out together
-        batch = fault is None and not any(step.fault for step in resource.timeline.scenario.steps)
-        frames = _frames(
-            engine,
-            resource,
-            encoder,
-            skip=skip,
-            live=live,
-            batch=batch,
-        )
-        async for text in _spoiled(frames, current_fault, engine):
-            yield text
-    finally:
-        resource.watchers -= 1
+    # faults count and shape single frames; without any, due tokens may go out together, and the
+    # frames go straight to the response (each async generator layer costs every frame a hop)
+    batch = fault is None and not any(step.fault for step in resource.timeline.scenario.steps)
+    frames = _frames(engine, resource, encoder, skip=skip, live=live, batch=batch)
+    return frames if batch else _spoiled(frames, current_fault, engine)
 
 
-async def _spoiled(
-    frames: AsyncIterator[tuple[Kind, str]], current_fault: Callable[[], Fault | None], engine: Engine
-) -> AsyncIterator[str]:
+class EventStream(Response):
+    """An SSE response that sends ``frames`` itself, for thousands of open streams at once.
+
+    Starlette's ``StreamingResponse`` runs every stream in an anyio task group with a second task
+    listening for the disconnect (cancel scopes, two tasks, about 3 KiB and a scheduling hop per
+    stream). Here the request's own task sends the frames, and one small task waits for
+    ``http.disconnect`` and then cancels the sending task, wherever it waits (for its next frame,
+    a fault's pause or a slow client): the frames' ``finally`` releases the resource at once."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, frames: Frames, headers: Mapping[str, str] | None = None):
+        self.frames = frames
+        self.status_code = 200
+        self.background = None
+        self.init_headers(headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sender = asyncio.current_task()
+        assert sender is not None
+        gone: list[bool] = []  # set by the listener before it cancels the sender
+        listener = asyncio.ensure_future(_cancel_on_disconnect(receive, sender, gone))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async for _kind, text in self.frames:
+                await send({"type": "http.response.body", "body": text.encode(), "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            # our own listener's cancel ends the stream quietly; any other cancel goes on up
+            if not gone or sender.uncancel() > 0:
+                raise
+        finally:
+            listener.cancel()
+            await self.frames.aclose()  # a generator left waiting at a yield lets go of the resource
+
+
+async def _cancel_on_disconnect(receive: Receive, sender: asyncio.Task[Any], gone: list[bool]) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.append(True)
+    sender.cancel()
+
+
+async def _spoiled(frames: Frames, current_fault: Callable[[], Fault | None], engine: Engine) -> Frames:
     """``frames`` with the fault in effect applied to each (times in real seconds, over ``--speed``;
     a shutdown cuts the waits short and ends the stream)."""
     sent, stalled, malformed = 0, set(), set()
     speed = engine.settings.speed
-    async for kind, text in frames:
-        fault = current_fault()
-        if fault is None:
-            yield text
-            sent += 1
-            continue
-        if fault.stall and id(fault) not in stalled:
-            stalled.add(id(fault))
-            if not await engine.pause(fault.stall / speed):  # nothing at all, not even keep-alives
+    try:
+        async for kind, text in frames:
+            fault = current_fault()
+            if fault is None:
+                yield kind, text
+                sent += 1
+                continue
+            if fault.stall and id(fault) not in stalled:
+                stalled.add(id(fault))
+                if not await engine.pause(fault.stall / speed):  # nothing at all, not even keep-alives
+                    return
+            if kind == "close" and fault.no_terminal:
                 return
-        if kind == "close" and fault.no_terminal:
-            return
-        if fault.drip and not await engine.pause(fault.drip / speed):
-            return
-        yield text
-        sent += 1
-        if fault.malformed and id(fault) not in malformed:
-            malformed.add(id(fault))
-            yield 'data: {"unterminated": \n\n'  # one frame whose JSON does not parse
-        if fault.drop_after is not None and sent >= fault.drop_after:
-            return
+            if fault.drip and not await engine.pause(fault.drip / speed):
+                return
+            yield kind, text
+            sent += 1
+            if fault.malformed and id(fault) not in malformed:
+                malformed.add(id(fault))
+                yield "token", 'data: {"unterminated": \n\n'  # one frame whose JSON does not parse
+            if fault.drop_after is not None and sent >= fault.drop_after:
+                return
+    finally:
+        await frames.aclose()  # the source lets go of the resource now, not when collected
 
 
 async def _frames(
     engine: Engine, resource: Resource, encoder: Encoder, *, skip: int, live: bool, batch: bool
-) -> AsyncIterator[tuple[Kind, str]]:
+) -> Frames:
     """Frames tagged by kind; with ``batch``, tokens that are due together come as one item."""
-    lifecycle: Lifecycle = engine.lifecycle(resource.api)
-    tokens = reply_tokens(engine.settings.seed, resource)
-    timeline = engine.observe(resource)
-    plan = reply_schedule(engine, resource, timeline)
-    planned_for = len(timeline.history)
-    sent = max(skip, plan.due(engine.clock.now()) if live else 0)
-    opened = False
-    while True:
+    resource.watchers += 1
+    try:
+        lifecycle: Lifecycle = engine.lifecycle(resource.api)
+        tokens = reply_tokens(engine.settings.seed, resource)
         timeline = engine.observe(resource)
-        if resource.extra.get("deleted") or engine.closing:  # deleted, or the server is stopping
-            return
-        if len(timeline.history) != planned_for:  # the schedule changes only with the timeline
-            plan = reply_schedule(engine, resource, timeline)
-            planned_for = len(timeline.history)
-        terminal = lifecycle.states[timeline.state].terminal
-        due = plan.due(engine.clock.now())
-        working = not terminal and timeline.state != lifecycle.initial
-        if not opened and (due > sent or working or (terminal and not ended_badly(timeline, lifecycle))):
-            opened = True
-            for opening in encoder.opening(resource):
-                yield "open", opening
-        if batch and due - sent > 1:  # behind schedule: everything due in one write
-            yield (
-                "token",
-                "".join(encoder.token(resource, tokens[index], index) for index in range(sent, due)),
+        plan = reply_schedule(engine, resource, timeline)
+        planned_for = len(timeline.history)
+        sent = max(skip, plan.due(engine.clock.now()) if live else 0)
+        opened = False
+        while True:
+            timeline = engine.observe(resource)
+            if resource.extra.get("deleted") or engine.closing:  # deleted, or the server is stopping
+                return
+            if len(timeline.history) != planned_for:  # the schedule changes only with the timeline
+                plan = reply_schedule(engine, resource, timeline)
+                planned_for = len(timeline.history)
+            terminal = lifecycle.states[timeline.state].terminal
+            due = plan.due(engine.clock.now())
+            working = not terminal and timeline.state != lifecycle.initial
+            if not opened and (due > sent or working or (terminal and not ended_badly(timeline, lifecycle))):
+                opened = True
+                for opening in encoder.opening(resource):
+                    yield "open", opening
+            if batch and due - sent > 1:  # behind schedule: everything due in one write
+                yield (
+                    "token",
+                    "".join(encoder.token(resource, tokens[index], index) for index in range(sent, due)),
+                )
+                sent = due
+            while sent < due:
+                yield "token", encoder.token(resource, tokens[sent], sent)
+                sent += 1
+            if terminal:
+                for closing in encoder.closing(resource, timeline):
+                    yield "close", closing
+                return
+            moments = [m for m in (plan.next_at(sent), timeline.next_change_at()) if m is not None]
+            woke = await engine.sleep_until(
+                resource, min(moments) if moments else None, idle=engine.settings.keepalive_seconds
             )
-            sent = due
-        while sent < due:
-            yield "token", encoder.token(resource, tokens[sent], sent)
-            sent += 1
-        if terminal:
-            for closing in encoder.closing(resource, timeline):
-                yield "close", closing
-            return
-        moments = [m for m in (plan.next_at(sent), timeline.next_change_at()) if m is not None]
-        woke = await engine.sleep_until(
-            resource, min(moments) if moments else None, idle=engine.settings.keepalive_seconds
-        )
-        if woke == "idle" and (keepalive := encoder.keepalive(resource)) is not None:
-            yield "ping", keepalive
+            if woke == "idle" and (keepalive := encoder.keepalive(resource)) is not None:
+                yield "ping", keepalive
+    finally:
+        resource.watchers -= 1
 
 
 def reply_so_far(engine: Engine, resource: Resource) -> tuple[list[str], Schedule]:

@@ -15,7 +15,7 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from lifecycle.expressions import parse_expression
 from lifecycle.faults import HEADER as FAULT_HEADER
@@ -28,7 +28,7 @@ from mockserver.inputs import Inputs, Problem
 from mockserver.render import Renderer, json_copy
 from mockserver.responses import JSONResponse
 from mockserver.store import Resource
-from mockserver.streams import Encoder, events
+from mockserver.streams import Encoder, EventStream, events
 
 SCENARIO_HEADER = "x-mock-scenario"
 INJECTED_HEADER = "x-mock-fault-injected"
@@ -393,7 +393,7 @@ class Vendor:
         stream = self.lifecycle.stream
         operation = stream.operation if stream is not None else ""
         body = events(self.engine, resource, encoder, skip=skip, live=live, fault=fault, operation=operation)
-        return StreamingResponse(body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        return EventStream(body, headers={"Cache-Control": "no-cache"})
 
     # -- helpers ------------------------------------------------------------------------------------
     def locate(self, call: Call, id_expression: str, scope: Mapping[str, str]) -> Resource | Response:

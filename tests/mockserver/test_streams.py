@@ -226,6 +226,36 @@ def test_a_disconnecting_client_leaves_no_stream_behind(base: str) -> None:
     assert run(scenario()) == [1, 0]
 
 
+def test_a_client_leaving_during_a_fault_stall_leaves_no_stream_behind() -> None:
+    async def scenario(base: str) -> list[int]:
+        async with httpx.AsyncClient(base_url=base, headers=AUTH["privategpt"], timeout=10) as client:
+            message = (
+                await client.post(
+                    "/v1/messages/async", json=PGPT_BODY, headers={"X-Mock-Scenario": "never-finishes"}
+                )
+            ).json()["message_id"]
+            await client.post("/__mock/clock", json={"seconds": 2})
+            resource = f"/__mock/resources/privategpt/{message}"
+            watchers = []
+            stream = f"/v1/messages/async/{message}/stream"
+            async with client.stream("GET", stream, headers={"X-Mock-Fault": "stall=60s"}):
+                for _ in range(500):  # the stream is open, stalled before its first frame
+                    if (await client.get(resource)).json()["watchers"] == 1:
+                        break
+                    await asyncio.sleep(0.01)
+                watchers.append((await client.get(resource)).json()["watchers"])
+            for _ in range(500):  # the server notices the disconnect inside the stall's wait
+                now = (await client.get(resource)).json()["watchers"]
+                if now == 0:
+                    break
+                await asyncio.sleep(0.01)
+            watchers.append(now)
+            return watchers
+
+    with serve(create_app(settings())) as url:  # its own mock: the stalled stream's resource stays
+        assert run(scenario(url)) == [1, 0]
+
+
 def _stream_of(base: str, scenario: str, advance_before: float, advance_during: float) -> list[str]:
     """Create a PrivateGPT message in ``scenario``, open its stream after ``advance_before`` mock
     seconds, move the clock ``advance_during`` more while reading, return the raw frames."""
