@@ -3,6 +3,7 @@ access log masks credentials in query strings."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -12,10 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+import pytest
 
+from mockserver import serving
+from mockserver.app import create_app
 from mockserver.journal import Masker
 from mockserver.serving import MaskedAccessLog
-from tests.mockserver.conftest import AGENT
+from tests.mockserver.conftest import AGENT, settings
 from tests.safety.conftest import serve
 
 
@@ -75,3 +79,19 @@ def test_the_access_log_masks_credentials_in_query_strings() -> None:
     )
     assert MaskedAccessLog(Masker(query=["api_key"])).filter(record)
     assert record.getMessage() == '127.0.0.1:5 - "GET /runs?api_key=***&limit=5 HTTP/1.1" 200'
+
+
+def test_serving_freezes_what_start_up_built_out_of_the_collectors_walks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frozen: list[int] = []
+    monkeypatch.setattr(serving.GracefulServer, "run", lambda self: frozen.append(gc.get_freeze_count()))
+    # no process-wide logging set-up inside the test process
+    monkeypatch.setattr(serving.uvicorn.Config, "load", lambda self: None)
+    monkeypatch.setattr(serving, "configure_logging", lambda level, engine: None)
+    try:
+        serving.run(create_app(settings()), header_timeout=5.0, port=0, log_level="warning")
+    finally:
+        gc.unfreeze()
+    assert len(frozen) == 1
+    assert frozen[0] > 1_000
