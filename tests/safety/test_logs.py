@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
 from mockserver import serving
 from mockserver.app import create_app
@@ -87,7 +88,7 @@ def test_serving_freezes_what_start_up_built_out_of_the_collectors_walks(
     frozen: list[int] = []
     monkeypatch.setattr(serving.GracefulServer, "run", lambda self: frozen.append(gc.get_freeze_count()))
     # no process-wide logging set-up inside the test process
-    monkeypatch.setattr(serving.uvicorn.Config, "load", lambda self: None)
+    monkeypatch.setattr(uvicorn.Config, "load", lambda self: None)
     monkeypatch.setattr(serving, "configure_logging", lambda level, engine: None)
     try:
         serving.run(create_app(settings()), header_timeout=5.0, port=0, log_level="warning")
