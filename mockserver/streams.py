@@ -14,9 +14,9 @@ import hashlib
 import re
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import replace
-from typing import Any, Literal, Protocol
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from faker import Faker
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -27,9 +27,21 @@ from lifecycle.timeline import Timeline
 from mockserver.engine import Engine
 from mockserver.store import Resource
 
+if TYPE_CHECKING:
+    from faker import Faker
+
 Kind = Literal["open", "token", "close", "ping"]
 Frames = AsyncGenerator[tuple[Kind, str], None]  # a stream's frames, each tagged by its kind
-_FAKER = Faker()
+
+
+@cache
+def reply_faker() -> Faker:
+    """The generator of replies, made on the first generated reply rather than at import (Faker's
+    import and first instance cost ~0.2 s of the mock's start; ``comeback serve`` makes it in the
+    background once it listens, see ``serving``)."""
+    from faker import Faker  # noqa: PLC0415
+
+    return Faker()
 
 
 class Encoder(Protocol):
@@ -61,8 +73,9 @@ def reply_tokens(seed: int, resource: Resource) -> list[str]:
     text = resource.timeline.scenario.stream_plan.text
     if text is None:
         key = f"{seed}:reply:{resource.api}:{resource.id}:{resource.created_at}"
-        _FAKER.seed_instance(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
-        text = _FAKER.paragraph(nb_sentences=3)
+        faker = reply_faker()
+        faker.seed_instance(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
+        text = faker.paragraph(nb_sentences=3)
     tokens = re.findall(r"\S+\s*", text)
     resource.extra["reply_tokens"] = tokens
     return tokens

@@ -12,7 +12,11 @@ import json
 import subprocess
 import sys
 
+from mockserver import streams
+from mockserver.app import create_app
+from mockserver.serving import warm_fake_data
 from tests.conftest import REPO
+from tests.mockserver.conftest import settings
 
 # the serve command's start, up to the app uvicorn is given (cli._serve does no other imports)
 SERVE_START = """
@@ -35,6 +39,7 @@ LATER_OR_ELSEWHERE = {
     "recorder": "the recording proxy (comeback record)",
     "httpx": "outgoing callbacks only (engine.py imports it where they are sent)",
     "importlib.metadata": "--version only",
+    "faker": "fake values, made once the server listens (serving.warm_fake_data) or on first need",
 }
 
 
@@ -50,3 +55,23 @@ def test_serve_imports_only_what_serving_needs() -> None:
         if module in loaded or any(name.startswith(f"{module}.") for name in loaded)
     }
     assert wrong == {}
+
+
+def test_the_warm_up_makes_every_faker_the_mock_uses() -> None:
+    engine = create_app(settings()).state.engine
+    assert all(renderer.fake._faker is None for renderer in engine.renderers.values())
+    warm_fake_data(engine)
+    assert all(renderer.fake._faker is not None for renderer in engine.renderers.values())
+    assert streams.reply_faker() is streams.reply_faker()
+
+
+def test_fake_data_is_the_same_whether_faker_was_warmed_or_not() -> None:
+    def fake_message(warm: bool) -> object:
+        engine = create_app(settings()).state.engine
+        if warm:
+            warm_fake_data(engine)
+        renderer = engine.renderers["letta"]
+        operation = renderer.spec.operations["listMessagesForRun"]
+        return renderer.fake_body(operation, 200, "run-4c5c7d5a-4196-44b1-a7a9-45aebe39c6d7")
+
+    assert fake_message(warm=True) == fake_message(warm=False)

@@ -10,10 +10,9 @@ import math
 import random
 import re
 import string
+import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
-
-from faker import Faker
+from typing import TYPE_CHECKING, Any, Final
 
 from mockserver.fake.formats import FORMATS, HINT_NAMES, HINT_SUFFIXES, hinted, stretch
 from mockserver.fake.keywords import ALL_TYPES, CHECK, PENDING, SCALARS, UNSAT, bound, multiple
@@ -21,6 +20,10 @@ from mockserver.fake.patterns import ALNUM, REPEAT_CAP, Walk
 from mockserver.fake.run import ATTEMPTS, DEPTH_LIMIT, HARD_DEPTH, SHALLOW, Run
 from mockserver.fake.unions import Unions
 
+if TYPE_CHECKING:
+    from faker import Faker
+
+_FAKER_LOCK = threading.Lock()
 # `re._parser` is the stdlib regex parser (the old `sre_parse`, whose import warns since 3.11). It is
 # private, so it is loaded as an untyped module; its output format has been stable for many releases.
 _sre: Any = importlib.import_module("re._parser")
@@ -34,7 +37,7 @@ class FakeData(Unions):
     def __init__(self, document: Mapping[str, Any]) -> None:
         """Prepare a generator for `document`, the whole OpenAPI dict its local `$ref`s resolve against."""
         super().__init__(document)
-        self._faker = Faker("en_US")
+        self._faker: Faker | None = None  # made on first use: see _faker_for
         # A bare FormatChecker() checks "time" the draft-3 way (HH:MM:SS, no offset) while the 2020-12
         # checker wants RFC 3339 (with offset); emit whichever the checker in use accepts.
         self._time_zone = "" if self._formats.conforms("00:00:00", "time") else "Z"
@@ -323,12 +326,30 @@ class FakeData(Unions):
             self._hints[name] = hint
         return self._hints[name]
 
+    def warm(self) -> None:
+        """Make the Faker instance now rather than on the first value that needs one (from any
+        thread: ``comeback serve`` does it in the background once it listens)."""
+        self._made_faker()
+
+    def _made_faker(self) -> Faker:
+        # Faker is imported and built on first need, not at start: importing it scans every
+        # locale's providers (~0.1 s and ~5 MB). Under a lock, so a warm-up thread and a request
+        # never make two instances (a run must keep the one it seeded). Values are seeded per run,
+        # so they do not depend on when the instance was made.
+        with _FAKER_LOCK:
+            if self._faker is None:
+                from faker import Faker  # noqa: PLC0415
+
+                self._faker = Faker("en_US")
+            return self._faker
+
     def _faker_for(self, run: Run) -> Faker:
         # Seeding costs a few microseconds, so it happens only for calls that actually need Faker.
+        faker = self._faker or self._made_faker()
         if not run.faker_ready:
-            self._faker.seed_instance(run.seed)
+            faker.seed_instance(run.seed)
             run.faker_ready = True
-        return self._faker
+        return faker
 
     # ----------------------------------------------------------------------------------------- regex patterns
 
