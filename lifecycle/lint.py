@@ -28,11 +28,17 @@ LIFECYCLE = "/x-lifecycle"
 
 
 def lint_document(
-    document: Document, *, validate_openapi: bool = True, require_lifecycle: bool = True
+    document: Document,
+    *,
+    validate_openapi: bool = True,
+    require_lifecycle: bool = True,
+    check_examples: bool = True,
 ) -> list[Finding]:
     """Every problem of the spec in ``document``, sorted by line.
 
-    ``require_lifecycle=False`` accepts a spec without ``x-lifecycle`` (served statelessly)."""
+    ``require_lifecycle=False`` accepts a spec without ``x-lifecycle`` (served statelessly);
+    ``validate_openapi=False`` and ``check_examples=False`` skip the checks a bundled spec is known
+    to pass (the test suite lints the bundled specs in full)."""
     data = document.data
     if not isinstance(data, Mapping):
         return [
@@ -45,7 +51,8 @@ def lint_document(
         findings.extend(_openapi_findings(document))
     ops = operations(data)
     findings.extend(_link_findings(document, ops))
-    findings.extend(example_findings(document))
+    if check_examples:
+        findings.extend(example_findings(document))
     block = data.get("x-lifecycle")
     if block is None and require_lifecycle:
         findings.append(
