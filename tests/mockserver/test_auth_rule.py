@@ -14,7 +14,7 @@ DOCUMENT: dict[str, Any] = {
         }
     }
 }
-RULE = {"security": [{"bearer": []}, {"key": []}]}
+RULE: dict[str, Any] = {"security": [{"bearer": []}, {"key": []}]}
 
 
 def test_decisions_follow_the_credentials_and_the_token_also_when_remembered() -> None:

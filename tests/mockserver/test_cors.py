@@ -26,13 +26,10 @@ async def varying(request: Request) -> Response:
 
 def _app(middleware: type[CORSMiddleware]) -> Starlette:
     routes = [Route("/plain", plain, methods=["GET", "POST"]), Route("/varying", varying)]
-    options = {
-        "allow_origins": ["*"],
-        "allow_methods": ["*"],
-        "allow_headers": ["*"],
-        "expose_headers": ["x-a"],
-    }
-    return Starlette(routes=routes, middleware=[Middleware(middleware, **options)])
+    cors = Middleware(
+        middleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=["x-a"]
+    )
+    return Starlette(routes=routes, middleware=[cors])
 
 
 @pytest.mark.parametrize("path", ["/plain", "/varying"])
