@@ -198,30 +198,37 @@ def test_chatzy_stream_token_single_use_and_expiry(base: str) -> None:
     run(scenario())
 
 
+async def _never_finishing_message(client: httpx.AsyncClient) -> str:
+    """A PrivateGPT message that stays processing, two mock seconds after its creation."""
+    created = await client.post(
+        "/v1/messages/async", json=PGPT_BODY, headers={"X-Mock-Scenario": "never-finishes"}
+    )
+    await client.post("/__mock/clock", json={"seconds": 2})
+    message: str = created.json()["message_id"]
+    return message
+
+
+async def _watchers_once_they_reach(client: httpx.AsyncClient, message: str, wanted: int) -> int:
+    """The resource's watcher count, polled (up to 5 s) until it is ``wanted``."""
+    for _ in range(500):
+        now: int = (await client.get(f"/__mock/resources/privategpt/{message}")).json()["watchers"]
+        if now == wanted:
+            break
+        await asyncio.sleep(0.01)
+    return now
+
+
 def test_a_disconnecting_client_leaves_no_stream_behind(base: str) -> None:
     async def scenario() -> list[int]:
         async with httpx.AsyncClient(base_url=base, headers=AUTH["privategpt"], timeout=10) as client:
-            message = (
-                await client.post(
-                    "/v1/messages/async", json=PGPT_BODY, headers={"X-Mock-Scenario": "never-finishes"}
-                )
-            ).json()["message_id"]
-            await client.post("/__mock/clock", json={"seconds": 2})
-            watchers = []
+            message = await _never_finishing_message(client)
             async with client.stream("GET", f"/v1/messages/async/{message}/stream") as response:
                 reader = Reader(response)
                 assert await reader.next() is not None
-                watchers.append(
-                    (await client.get(f"/__mock/resources/privategpt/{message}")).json()["watchers"]
-                )
+                opened = await _watchers_once_they_reach(client, message, 1)
                 reader.task.cancel()
-            for _ in range(200):  # the server notices the disconnect and ends the stream's task at once
-                now = (await client.get(f"/__mock/resources/privategpt/{message}")).json()["watchers"]
-                if now == 0:
-                    break
-                await asyncio.sleep(0.01)
-            watchers.append(now)
-            return watchers
+            # the server notices the disconnect and ends the stream's task at once
+            return [opened, await _watchers_once_they_reach(client, message, 0)]
 
     assert run(scenario()) == [1, 0]
 
@@ -229,28 +236,13 @@ def test_a_disconnecting_client_leaves_no_stream_behind(base: str) -> None:
 def test_a_client_leaving_during_a_fault_stall_leaves_no_stream_behind() -> None:
     async def scenario(base: str) -> list[int]:
         async with httpx.AsyncClient(base_url=base, headers=AUTH["privategpt"], timeout=10) as client:
-            message = (
-                await client.post(
-                    "/v1/messages/async", json=PGPT_BODY, headers={"X-Mock-Scenario": "never-finishes"}
-                )
-            ).json()["message_id"]
-            await client.post("/__mock/clock", json={"seconds": 2})
-            resource = f"/__mock/resources/privategpt/{message}"
-            watchers = []
+            message = await _never_finishing_message(client)
             stream = f"/v1/messages/async/{message}/stream"
             async with client.stream("GET", stream, headers={"X-Mock-Fault": "stall=60s"}):
-                for _ in range(500):  # the stream is open, stalled before its first frame
-                    if (await client.get(resource)).json()["watchers"] == 1:
-                        break
-                    await asyncio.sleep(0.01)
-                watchers.append((await client.get(resource)).json()["watchers"])
-            for _ in range(500):  # the server notices the disconnect inside the stall's wait
-                now = (await client.get(resource)).json()["watchers"]
-                if now == 0:
-                    break
-                await asyncio.sleep(0.01)
-            watchers.append(now)
-            return watchers
+                # the stream is open, stalled before its first frame
+                opened = await _watchers_once_they_reach(client, message, 1)
+            # the server notices the disconnect inside the stall's wait
+            return [opened, await _watchers_once_they_reach(client, message, 0)]
 
     with serve(create_app(settings())) as url:  # its own mock: the stalled stream's resource stays
         assert run(scenario(url)) == [1, 0]
