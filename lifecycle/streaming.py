@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from lifecycle.model import Lifecycle
 from lifecycle.timeline import Timeline
+from lifecycle.timing import StreamTiming, token_offsets
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +53,18 @@ class Pace:
     jitter: float = 0.0
     key: str = ""
     stretch: float = 1.0  # >1: the reply would need longer than the phase (it gets cut off)
+    timing: StreamTiming | None = None  # a recorded server's first-token delay, gaps and stall
 
 
 DEFAULT_RATE = 10.0
 
 
 def token_times(phase: Phase, count: int, pace: Pace) -> list[float]:
-    """When each of ``count`` tokens is due within ``phase``; never earlier than the one before."""
+    """When each of ``count`` tokens is due within ``phase``; never earlier than the one before.
+    A recorded stream's timing, when given, decides instead (its gaps drawn with the pace's key)."""
+    if pace.timing is not None:
+        offsets = token_offsets(pace.timing, count, lambda index: _draw(f"{pace.key}:gap:{index}"))
+        return [phase.start + offset for offset in offsets]
     if pace.rate is None and phase.end is not None and phase.end > phase.start:
         gap = (phase.end - phase.start) * pace.stretch / (count + 1)
     else:

@@ -13,13 +13,13 @@ always an argument: this module never reads a clock.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from lifecycle.model import Lifecycle
 from lifecycle.scenario import Scenario, Step
 
-Cause = Literal["created", "time", "reads", "cancel", "forced"]
+Cause = Literal["created", "time", "reads", "cancel", "forced", "reaction"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +132,23 @@ def cancel(timeline: Timeline, now: float, lifecycle: Lifecycle) -> Timeline:
     target = lifecycle.states[lifecycle.cancel.to]
     values = {name: next(iter(allowed)) for name, allowed in target.allowed.items() if len(allowed) == 1}
     return _enter(timeline, Entry(target.name, now, None, "cancel", values))
+
+
+def react(timeline: Timeline, steps: tuple[Step, ...], now: float) -> Timeline:
+    """A recorded reaction to a client's action at ``now`` (``lifecycle.reactions``): the resource
+    leaves its script for ``steps``, entering the first now and each later one ``after`` the one
+    before, as time goes on. The steps are appended to the scenario the timeline walks, so every
+    entry still indexes ``timeline.scenario.steps``. No steps: nothing changes."""
+    timeline = advance(timeline, now)
+    if not steps:
+        return timeline
+    walked = timeline.scenario.steps
+    index = timeline.current.step
+    kept = walked[: index + 1] if index is not None else walked
+    scenario = replace(timeline.scenario, steps=(*kept, *steps))
+    first = steps[0]
+    moved = Timeline(scenario, timeline.history, timeline.reads)
+    return _enter(moved, Entry(first.state, now, len(kept), "reaction", dict(first.set)))
 
 
 def _enter(timeline: Timeline, entry: Entry) -> Timeline:

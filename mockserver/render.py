@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from lifecycle.findings import split
+from lifecycle.formats import apply_formats
 from lifecycle.model import Lifecycle, View
 from lifecycle.openapi import Operation, allows_null, response_schema, subschemas_at
 from lifecycle.spec import ApiSpec
@@ -181,6 +182,8 @@ class Renderer:
                     if role == "sent_at" and recorded is not None
                     else recorded
                 )
+        if timeline.scenario.formats:  # as a recorded server wrote them (``comeback record``)
+            apply_formats(values, timeline.scenario.formats)
         return values
 
     def _view_slots(self, view: View) -> dict[str, _Slot]:

@@ -107,7 +107,9 @@ def reply_delivered(engine: Engine, resource: Resource) -> str:
 def pace_of(seed: int, resource: Resource) -> Pace:
     """How the scenario paces the resource's tokens (jitter seeded per resource)."""
     plan = resource.timeline.scenario.stream_plan
-    return Pace(plan.tokens_per_second, plan.jitter, f"{seed}:pace:{resource.id}")
+    timing = resource.timeline.scenario.timing  # a recorded server's pace (``comeback record``)
+    recorded = timing.stream if timing is not None else None
+    return Pace(plan.tokens_per_second, plan.jitter, f"{seed}:pace:{resource.id}", timing=recorded)
 
 
 def events(

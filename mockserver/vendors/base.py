@@ -22,6 +22,7 @@ from lifecycle.faults import HEADER as FAULT_HEADER
 from lifecycle.faults import Fault, FaultError, parse_header
 from lifecycle.model import Cancel, Delete, Lifecycle, View
 from lifecycle.openapi import Operation, response_schema, subschemas_at
+from mockserver import replay
 from mockserver.catalog import Api
 from mockserver.engine import Engine, UnknownScenarioError
 from mockserver.inputs import Inputs, Problem
@@ -122,7 +123,11 @@ class Vendor:
     # -- faults ---------------------------------------------------------------------------------------
     async def dispatch(self, call: Call, handler: Handler) -> Response:
         """Run ``handler`` behind the fault gate: the request's ``X-Mock-Fault`` header, else the
-        fault of the current scenario step of the resource the call addresses."""
+        fault of the current scenario step of the resource the call addresses. A recorded server's
+        answers, reactions and latency (``comeback record``) come first (``mockserver.replay``)."""
+        replayed = await replay.before(call)
+        if replayed is not None:
+            return replayed
         try:
             fault, key, count = self._fault_for(call)
         except FaultError as error:
@@ -135,7 +140,9 @@ class Vendor:
             if fault.errs(count, key):
                 return self.fault_response(fault)
             call.fault = fault
-        return await handler(call)
+        response = await handler(call)
+        await replay.after(call)
+        return response
 
     def _fault_for(self, call: Call) -> tuple[Fault | None, str, int]:
         seed = self.engine.settings.seed
