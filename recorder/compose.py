@@ -13,12 +13,16 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
+from statistics import median
 from typing import Any
 
+from lifecycle.timing import distribution
 from recorder.recording import ERROR_STATUSES, Recording, Segment, StreamCapture
 from recorder.secrets import Secrets
 
 _WORD = re.compile(r"\S+\s*")  # how the mock splits a reply into tokens
+_STALL = 0.25  # a gap counts as a stall when this long at least, and five times the usual gap
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,30 +39,36 @@ class Composed:
         return str(self.data["steps"][-1]["state"])
 
 
-def compose(recording: Recording, secrets: Secrets, *, source: str) -> Composed:
-    """The scenario data of ``recording``; ``source`` says where it was recorded (for the description)."""
+def compose(
+    recording: Recording, secrets: Secrets, *, source: str, answered: frozenset[str] = frozenset()
+) -> Composed:
+    """The scenario data of ``recording``; ``source`` says where it was recorded (for the description).
+    Error answers of the ``answered`` operations are replayed as recorded answers, not as faults."""
     segments = recording.segments
-    stream = _main_stream(recording.streams)
-    begins = _begins(recording, stream)
+    stream = main_stream(recording.streams)
+    begins = begins_of(recording, stream)
     steps: list[dict[str, Any]] = []
     for index, segment in enumerate(segments):
         step: dict[str, Any] = {"state": segment.state}
         if index:
             step["after"] = format_duration(max(0.0, begins[index] - begins[index - 1]))
-        values = _settable(recording, segment)
+        values = settable(recording, segment)
         if values:
             step["set"] = secrets.clean(values)
         if segment.notes:
             step["off_contract"] = [secrets.clean(note) for note in segment.notes]
         steps.append(step)
-    _add_call_faults(recording, steps, begins)
+    _add_call_faults(recording, steps, begins, answered)
     if stream is not None:
         _add_stream(recording, stream, steps, begins, secrets)
+        timing = stream_timing(recording, stream, begins)
     durations = tuple(begins[i] - begins[i - 1] for i in range(1, len(begins)))
     data: dict[str, Any] = {"api": recording.api, "description": _description(steps, source)}
     if recording.deviations:
         data["deviations"] = sorted(recording.deviations)
     data["steps"] = steps
+    if stream is not None and timing:
+        data["timing"] = {"stream": timing}
     key = json.dumps(
         {
             "api": recording.api,
@@ -77,7 +87,7 @@ def format_duration(seconds: float) -> str:
     return f"{text or '0'}s"
 
 
-def _begins(recording: Recording, stream: StreamCapture | None) -> list[float]:
+def begins_of(recording: Recording, stream: StreamCapture | None) -> list[float]:
     """When each step began: between the last answer that still showed the previous state and the
     first that showed this one (the midpoint), or exactly when the stream's terminal signal came.
     Error answers in between belong to the previous step if it failed calls before, else to this
@@ -110,7 +120,7 @@ def _terminal_before(segments: list[Segment], index: int) -> bool:
     return any(s.state == segments[index].state for s in segments[:index])
 
 
-def _settable(recording: Recording, segment: Segment) -> dict[str, Any]:
+def settable(recording: Recording, segment: Segment) -> dict[str, Any]:
     """The fields a scenario may set in this step: not the state's own fields, not what the engine
     fills in (timestamps, callback records), not the id, and not empty."""
     lifecycle = recording.lifecycle
@@ -143,11 +153,15 @@ def _merge_fault(step: dict[str, Any], parts: Mapping[str, Any], operation: str)
     fault["operations"] = sorted(operations)
 
 
-def _add_call_faults(recording: Recording, steps: list[dict[str, Any]], begins: list[float]) -> None:
+def _add_call_faults(
+    recording: Recording, steps: list[dict[str, Any]], begins: list[float], answered: frozenset[str]
+) -> None:
     """Error answers (429, 5xx, ...) to calls about the resource become the step's ``fault``: the
     first N calls of the step (``times``) when only those failed, else a ``probability``."""
     grouped: dict[tuple[int, str], list[Any]] = {}
     for call in sorted(recording.calls, key=lambda c: c.at):
+        if call.operation in answered:
+            continue
         grouped.setdefault((_step_at(begins, call.at), call.operation), []).append(call)
     for (index, operation), calls in sorted(grouped.items()):
         failed = [c for c in calls if c.status in ERROR_STATUSES]
@@ -164,7 +178,7 @@ def _add_call_faults(recording: Recording, steps: list[dict[str, Any]], begins: 
         _merge_fault(steps[index], parts, operation)
 
 
-def _main_stream(streams: list[StreamCapture]) -> StreamCapture | None:
+def main_stream(streams: list[StreamCapture]) -> StreamCapture | None:
     """The stream that saw most of the reply (a client may reconnect or read twice)."""
     if not streams:
         return None
@@ -227,6 +241,56 @@ def _add_stream(
             _merge_fault(steps[index], {"no_terminal": True}, operation)
         elif not state.terminal:
             _merge_fault(steps[index], {"drop_after": stream.frames}, operation)
+
+
+def stream_timing(recording: Recording, stream: StreamCapture, begins: list[float]) -> dict[str, Any]:
+    """The stream's first-token delay (after the working phase began), the gaps between its words
+    and its longest stall; nothing for a reply cut short (its pace keeps every recorded word due
+    before the end) or with fewer than two pieces of text."""
+    lifecycle = recording.lifecycle
+    last = lifecycle.states[recording.segments[-1].state]
+    cut = not last.terminal or any("error" in name for name in last.present)
+    cut = cut or (lifecycle.cancel is not None and last.name == lifecycle.cancel.to)
+    signal = stream.signal  # a reply that ended otherwise than with the usual signal was cut too
+    ended = (
+        lifecycle.stream is not None
+        and signal is not None
+        and signal[1] == lifecycle.stream.terminal_signals[0]
+    )
+    cut = cut or not ended
+    texts = [(t, len(m.value.split()) or 1) for t, m in stream.events if m.kind == "text"]
+    if cut or len(texts) < 2:
+        return {}
+    working = next(
+        (
+            begins[i]
+            for i, s in enumerate(recording.segments)
+            if s.state != lifecycle.initial and not lifecycle.states[s.state].terminal
+        ),
+        begins[0],
+    )
+    gaps = [(later - earlier) / words for (earlier, _), (later, words) in pairwise(texts)]
+    data: dict[str, Any] = {"first": format_duration(max(0.0, texts[0][0] - max(working, stream.opened)))}
+    usual = median(gaps)
+    longest = max(range(len(gaps)), key=lambda i: gaps[i])
+    if gaps[longest] >= max(_STALL, 5 * usual):
+        words_before = sum(words for _, words in texts[: longest + 1])
+        data["stall"] = {"after": words_before, "seconds": format_duration(gaps[longest] - usual)}
+        gaps = gaps[:longest] + gaps[longest + 1 :]
+    if gaps:
+        data["gap"] = durations(distribution(gaps))
+    return data
+
+
+def durations(value: Any) -> Any:
+    """Seconds written as the scenario's durations (``0.25s``) inside a latency's shape."""
+    if isinstance(value, float | int):
+        return format_duration(float(value))
+    if isinstance(value, dict):
+        return {key: durations(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [durations(item) for item in value]
+    return value
 
 
 def _rate(recording: Recording, stream: StreamCapture, begins: list[float]) -> float | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import parse_qsl, quote
 
 import httpx
@@ -25,11 +26,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from recorder.exchange import Exchange, json_or_none, retry_after
 from recorder.frames import FrameReader, classify
 from recorder.recording import StreamCapture
 from recorder.routes import Route as Matched
 from recorder.secrets import redact_query
-from recorder.session import LOG, Exchange, Options, Recorder, json_or_none, retry_after
+from recorder.session import LOG, Options, Recorder
+from recorder.upstreams import CutConnection, Upstreams
 
 __all__ = ["Options", "Recorder", "create_app", "forward"]
 
@@ -54,11 +57,16 @@ async def forward(recorder: Recorder, request: Request) -> Response:
     headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP]
     recorder.secrets.learn(headers, parse_qsl(query, keep_blank_values=True))
     sent = recorder.clock()
+    connection = tuple(request.scope.get("client") or ())  # one upstream connection per client one
+    client = recorder.upstreams.get(connection)
     try:
-        upstream = await recorder.client.send(
-            recorder.client.build_request(request.method, url, headers=headers, content=body), stream=True
+        upstream = await client.send(
+            client.build_request(request.method, url, headers=headers, content=body), stream=True
         )
     except httpx.HTTPError as error:
+        if recorder.connection_cut(connection):  # the target cut it after its last answer: so do we
+            recorder.upstreams.forget(connection)
+            return CutConnection()
         LOG.warning("comeback record: %s %s: target unreachable: %s", request.method, request.url.path, error)
         return JSONResponse(
             {"title": "the recording proxy could not reach the target", "detail": str(error)},
@@ -85,6 +93,7 @@ async def forward(recorder: Recorder, request: Request) -> Response:
         body=body,
         upstream=upstream,
         sent=sent,
+        connection=connection,
     )
     if upstream.headers.get("content-type", "").startswith("text/event-stream"):
         capture = recorder.stream_capture(exchange) if exchange is not None else None
@@ -153,6 +162,7 @@ def _partial(
     body: bytes,
     upstream: httpx.Response,
     sent: float,
+    connection: Any,
 ) -> Exchange | None:
     if route is None:
         return None
@@ -166,6 +176,7 @@ def _partial(
         retry_after(upstream.headers),
         sent,
         sent,
+        connection,
     )
 
 
@@ -180,6 +191,7 @@ def _with_body(exchange: Exchange, content: bytes, received: float) -> Exchange:
         exchange.retry_after,
         exchange.sent,
         received,
+        exchange.connection,
     )
 
 
@@ -220,9 +232,11 @@ def create_app(options: Options, recorder: Recorder | None = None) -> Starlette:
         recorder.client = httpx.AsyncClient(
             timeout=httpx.Timeout(30.0, read=None), follow_redirects=False, transport=options.transport
         )
+        recorder.upstreams = Upstreams(options.transport)
         try:
             yield
         finally:
+            await recorder.upstreams.aclose()
             await recorder.close()
             recorder.flush(unfinished=True)
 

@@ -17,9 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lifecycle.formats import TimestampFormat, detect
 from lifecycle.model import Lifecycle
 from recorder.frames import Meaning
 
+MAX_ANSWERS = 200  # answers kept per resource (a client polling for hours must not grow it forever)
 ERROR_STATUSES = frozenset({408, 425, 429}) | frozenset(range(500, 600))
 
 
@@ -59,6 +61,28 @@ class StreamCapture:
         return next(((t, m.value) for t, m in self.events if m.kind == "signal"), None)
 
 
+@dataclass(slots=True)
+class Answered:
+    """An answer about the resource as the server sent it (``dropped``: the server then cut the
+    connection, so the next request on it got no answer)."""
+
+    at: float
+    operation: str
+    status: int
+    body: Any
+    dropped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Acted:
+    """A client's ``action`` (cancel, delete) on the resource while it showed ``state``."""
+
+    action: str
+    sent: float
+    state: str
+    answer: Answered
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     """A call about the resource and its answer's status (errors become faults of the step)."""
@@ -90,6 +114,9 @@ class Recording:
         self.streams: list[StreamCapture] = []
         self.calls: list[Call] = []
         self.deviations: set[str] = set()
+        self.answers: list[Answered] = []
+        self.actions: list[Acted] = []
+        self.formats: dict[str, TimestampFormat] = {}  # timestamp field -> how the server wrote it
         self.deleted = False
         self._reported: set[tuple[int, str, str]] = set()
 
@@ -135,6 +162,22 @@ class Recording:
 
     def call(self, at: float, operation: str, status: int, retry_after: float | None = None) -> None:
         self.calls.append(Call(at, operation, status, retry_after))
+
+    def answer(self, at: float, operation: str, status: int, body: Any) -> Answered:
+        """Keep an answer about the resource (its body as sent); returned so a drop can mark it."""
+        answered = Answered(at, operation, status, body)
+        if len(self.answers) < MAX_ANSWERS:
+            self.answers.append(answered)
+        return answered
+
+    def act(self, action: str, sent: float, answered: Answered) -> None:
+        """A client's cancel or delete, answered with ``answered``, in the state last seen."""
+        self.actions.append(Acted(action, sent, self.state, answered))
+
+    def timestamp(self, name: str, value: Any) -> None:
+        """How the server writes the timestamp field ``name`` (the first value seen decides)."""
+        if name not in self.formats and (found := detect(value)) is not None:
+            self.formats[name] = found
 
     # -- checks --------------------------------------------------------------------------------------
     def _check_transition(self, previous: str, state: str) -> list[str]:

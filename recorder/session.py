@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,14 +25,28 @@ import httpx
 from lifecycle.expressions import parse_expression, resolve_pointer
 from lifecycle.model import View
 from lifecycle.spec import ApiSpec
+from recorder.behaviour import behaviour
 from recorder.compose import compose
-from recorder.recording import Recording, StreamCapture
+from recorder.exchange import Exchange, evaluate, json_or_none, retry_after
+from recorder.recording import Answered, Recording, StreamCapture
 from recorder.routes import Route as Matched
 from recorder.routes import Router
 from recorder.secrets import Secrets
-from recorder.writer import Group, check, header_lines, render, same_timeline, scenario_name, write_text
+from recorder.upstreams import Upstreams
+from recorder.writer import (
+    Group,
+    check,
+    header_lines,
+    render,
+    same_timeline,
+    scenario_name,
+    with_behaviour,
+    write_text,
+)
 
 LOG = logging.getLogger("comeback.record")
+MAX_SAMPLES = 1000  # latency samples kept per operation
+MAX_CONNECTIONS = 256  # client connections whose last answer is remembered
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,23 +58,9 @@ class Options:
     out: Path
     spec_label: str
     poll: float | None = None  # seconds between own status reads of an unfinished resource; None: off
+    default: bool = False  # mark the timeline most resources walked as the API's default scenario
     linger: int = 3  # own reads after a terminal state, to catch a state that changes again
     transport: httpx.AsyncBaseTransport | None = None  # how to reach the target (tests: a MockTransport)
-
-
-@dataclass(frozen=True, slots=True)
-class Exchange:
-    """One request and its answer, as the observation code needs them."""
-
-    route: Matched
-    query: Mapping[str, str]
-    headers: Mapping[str, str]
-    request_body: Any
-    status: int
-    response_body: Any
-    retry_after: float | None
-    sent: float
-    received: float
 
 
 class Recorder:
@@ -72,6 +72,10 @@ class Recorder:
         self.lifecycle = options.spec.lifecycle
         self.clock = clock
         self.router = Router(options.spec.operations)
+        callback = self.lifecycle.callback
+        self._timestamps = set(self.lifecycle.timestamps.values()) | (
+            {callback.records["sent_at"]} if callback is not None and "sent_at" in callback.records else set()
+        )
         self.secrets = Secrets(options.spec.data)
         self.recordings: list[Recording] = []
         self.by_id: dict[str, Recording] = {}
@@ -80,8 +84,11 @@ class Recorder:
         self.credentials: dict[int, dict[str, str]] = {}  # kept in memory for own polling only
         self.groups: list[Group] = []
         self.flushed: set[int] = set()
-        self.client: httpx.AsyncClient | None = None
+        self.client: httpx.AsyncClient | None = None  # own polling
+        self.upstreams = Upstreams(options.transport)  # the proxy's, per client connection
         self.tasks: set[asyncio.Task[None]] = set()
+        self.latencies: dict[str, list[float]] = {}  # operationId -> how long its answers took
+        self.last_answers: OrderedDict[Any, Answered] = OrderedDict()  # per client connection
         self._closing = False
 
     # -- the proxy ----------------------------------------------------------------------------------
@@ -102,13 +109,16 @@ class Recorder:
         if lifecycle.stream is not None and lifecycle.stream.token is not None and ok:
             for issuer in lifecycle.stream.token.issued_by:
                 if issuer.operation == operation:
-                    token = _evaluate(issuer.token, exchange)
+                    token = evaluate(issuer.token, exchange)
                     owner = created or self._addressed(exchange)
                     if isinstance(token, str) and owner is not None:
                         self.tokens[token] = owner
-        for view in lifecycle.views:
-            if view.operation == operation:
-                self._view(view, exchange, created)
+        self._timed(operation, exchange.received - exchange.sent)
+        views = [view for view in lifecycle.views if view.operation == operation]
+        for view in views:
+            self._view(view, exchange, created)
+        if not views and operation != lifecycle.create.operation:
+            self._answered(exchange)
         if lifecycle.stream is not None and operation == lifecycle.stream.operation and not ok:
             self.stream_capture(exchange)  # an error answer instead of a stream: a fault of the step
         if lifecycle.delete is not None and operation == lifecycle.delete.operation and ok:
@@ -116,13 +126,57 @@ class Recorder:
             if recording is not None:
                 recording.deleted = True
 
+    def _timed(self, operation: str, seconds: float) -> None:
+        samples = self.latencies.setdefault(operation, [])
+        if len(samples) < MAX_SAMPLES:
+            samples.append(seconds)
+
+    def _answered(self, exchange: Exchange) -> None:
+        """An answer about one resource by an operation other than its create and views: kept with
+        its body; a cancel or delete is also the client's action on it."""
+        operation = exchange.route.operation.operation_id
+        lifecycle = self.lifecycle
+        action = next(
+            (
+                (name, part.id)
+                for name, part in (("cancel", lifecycle.cancel), ("delete", lifecycle.delete))
+                if part is not None and part.operation == operation
+            ),
+            None,
+        )
+        recording = self._addressed(exchange, action[1] if action else None)
+        if recording is None:
+            return
+        answered = recording.answer(exchange.received, operation, exchange.status, exchange.response_body)
+        if action is not None:
+            recording.act(action[0], exchange.sent, answered)
+        if exchange.connection is not None:
+            self.last_answers[exchange.connection] = answered
+            self.last_answers.move_to_end(exchange.connection)
+            while len(self.last_answers) > MAX_CONNECTIONS:
+                self.last_answers.popitem(last=False)
+
+    def connection_cut(self, connection: Any) -> bool:
+        """The target cut the client's connection instead of answering: the answer before on that
+        connection is marked ``dropped``. True when there was one (the proxy cuts the client's too)."""
+        answered = self.last_answers.pop(connection, None)
+        if answered is None:
+            return False
+        answered.dropped = True
+        LOG.warning(
+            "comeback record: the target cut the connection after answering %s %d",
+            answered.operation,
+            answered.status,
+        )
+        return True
+
     def _create(self, exchange: Exchange) -> Recording | None:
         create = self.lifecycle.create
-        resource_id = _evaluate(create.id, exchange)
+        resource_id = evaluate(create.id, exchange)
         if resource_id is None:
             LOG.warning("comeback record: %s answered without the id at %s", create.operation, create.id)
             return None
-        scope = {name: _evaluate(expression, exchange) for name, expression in create.scope.items()}
+        scope = {name: evaluate(expression, exchange) for name, expression in create.scope.items()}
         recording = Recording(
             self.spec.name,
             str(resource_id),
@@ -147,7 +201,7 @@ class Recorder:
 
     def _addressed(self, exchange: Exchange, expression: str | None = None) -> Recording | None:
         """The recording a request names by the resource id (or a parameter named like it)."""
-        value = _evaluate(expression, exchange) if expression else None
+        value = evaluate(expression, exchange) if expression else None
         if value is None:
             name = self.lifecycle.id_name
             value = exchange.route.path.get(name) or exchange.query.get(name)
@@ -171,13 +225,16 @@ class Recorder:
             return
         items = resolve_pointer(exchange.response_body, view.items)
         for item in items if isinstance(items, list) else ():
-            item_id = _evaluate(view.id, exchange, response_body=item) if view.id else None
+            item_id = evaluate(view.id, exchange, response_body=item) if view.id else None
             recording = self.by_id.get(str(item_id)) if item_id is not None else None
             if recording is not None and isinstance(item, Mapping):
                 self._record(recording, view, item, exchange)
 
     def _record(self, recording: Recording, view: View, body: Mapping[str, Any], exchange: Exchange) -> None:
         values = {name: resolve_pointer(body, pointer) for name, pointer in view.fields.items()}
+        for name in self._timestamps:
+            if name in values:
+                recording.timestamp(name, values[name])
         for message in recording.observe(exchange.sent, exchange.received, values):
             LOG.warning("comeback record: %s", self.secrets.text(message))
 
@@ -186,7 +243,7 @@ class Recorder:
         if stream is None or exchange.route.operation.operation_id != stream.operation:
             return None
         if stream.token is not None:
-            token = _evaluate(stream.token.parameter, exchange)
+            token = evaluate(stream.token.parameter, exchange)
             recording = self.tokens.get(str(token)) if token is not None else None
         else:
             recording = self._addressed(exchange, stream.id)
@@ -250,33 +307,40 @@ class Recorder:
 
     # -- writing -------------------------------------------------------------------------------------
     def flush(self, *, unfinished: bool = False) -> dict[str, Any]:
-        """Write every finished recording not written yet (and the unfinished ones if asked)."""
-        written: list[dict[str, Any]] = []
+        """Write every finished recording not written yet (and the unfinished ones if asked). A
+        resource a client cancelled or deleted is written as the session's reaction, not a timeline;
+        every file is written again with what the session knows of the server (``behaviour``)."""
         rejected: list[str] = []
         matched = 0
         folder = self.options.out / self.spec.name
         slack = 2 * (self.options.poll or 0.25)
+        found = behaviour(self.recordings, self.latencies, self.secrets)
+        reacted = [r.id for r in self.recordings if r.actions]
         for recording in self.recordings:
-            if id(recording) in self.flushed or not (recording.terminal or unfinished):
+            if id(recording) in self.flushed or not (recording.terminal or unfinished) or recording.actions:
                 continue
             self.flushed.add(id(recording))
-            composed = compose(recording, self.secrets, source=self._target_label())
+            composed = compose(recording, self.secrets, source=self._target_label(), answered=found.answered)
             group = next((g for g in self.groups if same_timeline(g.composed, composed, slack)), None)
             if group is not None:
                 group.count += 1
                 group.ids.append(recording.id)
                 matched += 1
             else:
-                group = Group(composed, ids=[recording.id])
+                group = Group(composed, ids=[recording.id], recorded_at=self.started.get(id(recording), ""))
                 self.groups.append(group)
                 taken = {g.path.stem for g in self.groups if g.path is not None}
                 taken |= {p.stem for p in folder.glob("*.yaml")} if folder.is_dir() else set()
                 group.path = folder / f"{scenario_name(composed, taken)}.yaml"
-            started = self.started.get(id(recording), "")
+                LOG.info("comeback record: writing %s", group.path)
+        written: list[dict[str, Any]] = []
+        chosen = max(self.groups, key=lambda g: g.count) if self.options.default and self.groups else None
+        for group in self.groups:
+            data = with_behaviour(group.composed.data, found, default=group is chosen)
             header = header_lines(
-                group, target=self._target_label(), spec=self.options.spec_label, recorded_at=started
+                group, data, target=self._target_label(), spec=self.options.spec_label, reacted=reacted
             )
-            text = self.secrets.text(render(group.composed, header))
+            text = self.secrets.text(render(data, header))
             assert group.path is not None
             problems = check(text, group.path, self.lifecycle, self.spec.name)
             if problems:
@@ -284,14 +348,8 @@ class Recorder:
                 rejected.append(str(group.path))
                 continue
             write_text(group.path, text)
-            if group.count == 1:
-                LOG.info("comeback record: wrote %s", group.path)
-            entry = next((e for e in written if e["file"] == str(group.path)), None)
-            if entry is None:
-                written.append({"file": str(group.path), "resources": list(group.ids)})
-            else:
-                entry["resources"] = list(group.ids)
-        return {"written": written, "same_as_written": matched, "rejected": rejected}
+            written.append({"file": str(group.path), "resources": list(group.ids)})
+        return {"written": written, "same_as_written": matched, "rejected": rejected, "reactions": reacted}
 
     def _target_label(self) -> str:
         return self.secrets.url(self.options.target)
@@ -305,28 +363,3 @@ class Recorder:
                 await task
         if self.client is not None:
             await self.client.aclose()
-
-
-def json_or_none(content: bytes) -> Any:
-    try:
-        return json.loads(content) if content else None
-    except ValueError:
-        return None
-
-
-def retry_after(headers: httpx.Headers) -> float | None:
-    value = headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _evaluate(expression: str, exchange: Exchange, *, response_body: Any = None) -> Any:
-    return parse_expression(expression).evaluate(
-        path=exchange.route.path,
-        query=exchange.query,
-        headers=exchange.headers,
-        request_body=exchange.request_body,
-        response_body=response_body if response_body is not None else exchange.response_body,
-    )

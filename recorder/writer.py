@@ -9,6 +9,7 @@ its name says how it ended: ``recorded-<last state>-<hash>.yaml``.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import yaml
 from lifecycle.errors import SourceError
 from lifecycle.model import Lifecycle
 from lifecycle.scenario import load_scenario
+from recorder.behaviour import Behaviour
 from recorder.compose import Composed
 
 
@@ -29,6 +31,7 @@ class Group:
     count: int = 1
     path: Path | None = None
     ids: list[str] = field(default_factory=list)
+    recorded_at: str = ""  # when the first one was created (UTC)
 
 
 def same_timeline(a: Composed, b: Composed, slack: float) -> bool:
@@ -53,10 +56,27 @@ def scenario_name(composed: Composed, taken: set[str]) -> str:
     return candidate
 
 
-def render(composed: Composed, header: list[str]) -> str:
+def with_behaviour(data: Mapping[str, Any], found: Behaviour, *, default: bool = False) -> dict[str, Any]:
+    """A timeline's scenario data with what the session knows of the server (answers, reactions,
+    formats, timing, the deviations they show), and ``default: true`` when asked."""
+    merged: dict[str, Any] = {"api": data["api"], "description": data["description"]}
+    if default:
+        merged["default"] = True
+    deviations = sorted(set(data.get("deviations", ())) | found.deviations)
+    if deviations:
+        merged["deviations"] = deviations
+    merged["steps"] = data["steps"]
+    merged.update(found.parts)
+    timing = {**found.parts.get("timing", {}), **data.get("timing", {})}  # latency, then its own stream
+    if timing:
+        merged["timing"] = timing
+    return merged
+
+
+def render(data: Mapping[str, Any], header: list[str]) -> str:
     """The YAML text: the header as comments, then the scenario."""
     comments = "".join(f"# {line}\n" for line in header)
-    body = yaml.safe_dump(composed.data, sort_keys=False, allow_unicode=True, width=100)
+    body = yaml.safe_dump(as_plain(data), sort_keys=False, allow_unicode=True, width=100)
     return comments + body
 
 
@@ -69,16 +89,22 @@ def check(text: str, path: Path, lifecycle: Lifecycle, api: str) -> list[str]:
     return []
 
 
-def header_lines(group: Group, *, target: str, spec: str, recorded_at: str) -> list[str]:
-    composed = group.composed
+def header_lines(
+    group: Group, data: Mapping[str, Any], *, target: str, spec: str, reacted: list[str]
+) -> list[str]:
     lines = [
-        f"Recorded by `comeback record {spec}` from {target} at {recorded_at}.",
+        f"Recorded by `comeback record {spec}` from {target} at {group.recorded_at}.",
         f"{group.count} resource(s) walked this timeline; the times are the first one's"
         " (each step begins `after` the previous one began).",
     ]
-    lines.extend(f"OFF CONTRACT: {note}" for note in composed.notes)
-    for name in composed.data.get("deviations", ()):
+    lines.extend(f"OFF CONTRACT: {note}" for note in group.composed.notes)
+    for name in data.get("deviations", ()):
         lines.append(f"Known deviation of the spec: {name}")
+    if any(key in data for key in ("answers", "reactions", "formats", "timing")):
+        lines.append(
+            "answers, reactions, formats and timing: what the server did in the whole session"
+            f" (reactions from {len(reacted)} resource(s) a client cancelled or deleted)."
+        )
     return lines
 
 

@@ -39,7 +39,7 @@ def test_the_control_endpoint_takes_json_from_this_machine_only(tmp_path: Path) 
         assert client.post("/__record/flush", content=b"{}", headers=foreign).status_code == 403
         assert client.post("/__record/flush", json=[1]).status_code == 400
         answer = client.post("/__record/flush", json={})
-        assert answer.json() == {"written": [], "same_as_written": 0, "rejected": []}
+        assert answer.json() == {"written": [], "same_as_written": 0, "rejected": [], "reactions": []}
         assert client.get("/__record/recordings").json() == []
 
 
