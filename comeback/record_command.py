@@ -48,6 +48,12 @@ def add_parser(subparsers: Any) -> None:
         "what the client reads is recorded)",
     )
     record.add_argument(
+        "--default",
+        action="store_true",
+        help="mark the timeline most resources walked `default: true`, so `comeback serve --scenarios "
+        "OUT` gives it (with the recorded answers, reactions and timing) to every create (default: off)",
+    )
+    record.add_argument(
         "--log-level",
         default="info",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -86,7 +92,9 @@ def run(arguments: argparse.Namespace) -> int:
     # same process start, since cli.py registers every subcommand) have no use for
     from recorder.proxy import Options, create_app  # noqa: PLC0415
 
-    options = Options(spec, arguments.target, arguments.out, spec_label=str(path), poll=poll)
+    options = Options(
+        spec, arguments.target, arguments.out, spec_label=str(path), poll=poll, default=arguments.default
+    )
     app = create_app(options)
     print(
         f"comeback record: recording {spec.name} from {app.state.recorder.secrets.url(arguments.target)} "

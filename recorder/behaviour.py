@@ -18,6 +18,7 @@ Pure: recordings in, data out.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,9 +59,9 @@ def behaviour(
         for acted in recording.actions
         if (reaction := _reaction(recording, acted, secrets, deviations)) is not None
     ]
-    unique = [r for index, r in enumerate(reactions) if r not in reactions[:index]]
-    if unique:
-        parts["reactions"] = unique
+    merged = _merged(reactions)
+    if merged:
+        parts["reactions"] = merged
     formats: dict[str, Any] = {}
     for recording in recordings:
         for name, found in recording.formats.items():
@@ -72,6 +73,21 @@ def behaviour(
     if timing:
         parts["timing"] = timing
     return Behaviour(parts, frozenset(deviations), frozenset(answers))
+
+
+def _merged(reactions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reactions that differ only in their timings and the state they were met in, as one whose
+    ``from`` lists those states (the first one's timings are kept)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for reaction in reactions:
+        steps = [{k: v for k, v in step.items() if k != "after"} for step in reaction.get("steps", [])]
+        key = json.dumps(
+            {**reaction, "from": [], "steps": steps, "timed": "steps" in reaction}, sort_keys=True
+        )
+        kept = merged.setdefault(key, reaction)
+        if kept is not reaction:
+            kept["from"] = sorted(set(kept["from"]) | set(reaction["from"]))
+    return list(merged.values())
 
 
 def _answer_data(answered: Answered, resource_id: str, secrets: Secrets) -> dict[str, Any]:

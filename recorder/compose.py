@@ -73,12 +73,22 @@ def compose(
         {
             "api": recording.api,
             "deviations": data.get("deviations", []),
-            "steps": [{k: v for k, v in step.items() if k != "after"} for step in steps],
+            "steps": [_untimed(step) for step in steps],
         },
         sort_keys=True,
     )
     notes = tuple(note["message"] for step in steps for note in step.get("off_contract", ()))
     return Composed(data, key, durations, notes)
+
+
+def _untimed(step: dict[str, Any]) -> dict[str, Any]:
+    """A step without its timings (``after``, the stream's pace): what identifies a timeline."""
+    untimed = {key: value for key, value in step.items() if key != "after"}
+    if "stream" in step:
+        untimed["stream"] = {
+            key: value for key, value in step["stream"].items() if key != "tokens_per_second"
+        }
+    return untimed
 
 
 def format_duration(seconds: float) -> str:

@@ -334,7 +334,11 @@ class Recorder:
                 group.path = folder / f"{scenario_name(composed, taken)}.yaml"
                 LOG.info("comeback record: writing %s", group.path)
         written: list[dict[str, Any]] = []
-        chosen = max(self.groups, key=lambda g: g.count) if self.options.default and self.groups else None
+        chosen = (  # the most walked; of those, the one that showed most steps
+            max(self.groups, key=lambda g: (g.count, len(g.composed.data["steps"])))
+            if self.options.default and self.groups
+            else None
+        )
         for group in self.groups:
             data = with_behaviour(group.composed.data, found, default=group is chosen)
             header = header_lines(

@@ -36,6 +36,7 @@ class Defects:
     cancel_flips_after: float | None = None  # a cancelled resource turns completed this long after
     limit_500: bool = False  # 500 on a negative limit
     delete_500: bool = False
+    naive_completed_at: bool = False  # Letta: completed_at written tz-naive (no offset), as 0.16.8 does
     drop_stream: bool = False  # end the stream without its terminal signal
     work_seconds: float = 1.0  # how long a resource works before it completes
     garbage_status: bool = False  # the status read answers 200 with bytes that are neither UTF-8 nor JSON

@@ -3,7 +3,11 @@ stream, messages, steps, usage), written from the vendor documents with the stan
 code from the mock.
 
 A run is ``created``, then ``completed`` (stop_reason end_turn) after ``Defects.work_seconds``, as
-on Letta's plain async path. Every agent id of the documented shape exists, unless
+on Letta's plain async path. The defects of a real Letta 0.16.8 are switchable: a DELETE that
+answers 500 and leaves the connection to be reset (``delete_500``, ``reset_after_500``), a cancelled
+run that turns ``completed`` later (``cancel_flips_after``), a tz-naive ``completed_at``
+(``naive_completed_at``), and the stream's 503 "Background streaming requires Redis"
+(``stream_status=503``). Every agent id of the documented shape exists, unless
 ``Defects.extra["agents"]`` lists the ones that do.
 """
 
@@ -40,8 +44,9 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator({**document, "$ref": "#/components/schemas/LettaAsyncRequest"})
 
 
-def _stamp(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).isoformat()
+def _stamp(moment: float, *, naive: bool = False) -> str:
+    stamp = datetime.fromtimestamp(moment, UTC)
+    return (stamp.replace(tzinfo=None) if naive else stamp).isoformat()
 
 
 class Letta(Handler):
@@ -74,7 +79,9 @@ class Letta(Handler):
             "agent_id": run["agent_id"],
             "status": status,
             "created_at": _stamp(run["created"]),
-            "completed_at": _stamp(ended) if ended is not None else None,
+            "completed_at": _stamp(ended, naive=self.defects.naive_completed_at)
+            if ended is not None
+            else None,
             "stop_reason": stop,
             "background": True,
             "metadata": {},
