@@ -158,7 +158,7 @@ class _Session:
     async def read_stream(self, resource_id: str) -> None:
         """Each finishing resource's stream is read while it works, as a chat page would."""
         method, path = self.paths.stream
-        body = {} if method == "POST" else None
+        body: dict[str, Any] | None = {} if method == "POST" else None
         for attempt in range(ATTEMPTS):
             try:
                 async with self.client.stream(method, path.format(id=resource_id), json=body) as stream:
