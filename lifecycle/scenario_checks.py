@@ -85,16 +85,18 @@ def lifecycle_findings(document: Document, lifecycle: Lifecycle) -> list[Finding
         findings.extend(_reaction_findings(context, reaction, f"/reactions/{index}"))
     for name in data.get("formats", {}):
         if name not in lifecycle.fields:
-            findings.append(
-                document.finding(
-                    f"/formats/{name}",
-                    "unknown field",
-                    found=repr(name),
-                    expected=one_of(lifecycle.fields),
-                    suggestion=closest(name, lifecycle.fields),
-                )
-            )
+            findings.append(_unknown_field(document, f"/formats/{name}", name, lifecycle))
     return findings
+
+
+def _unknown_field(document: Document, pointer: str, name: str, lifecycle: Lifecycle) -> Finding:
+    return document.finding(
+        pointer,
+        "unknown field",
+        found=repr(name),
+        expected=one_of(lifecycle.fields),
+        suggestion=closest(name, lifecycle.fields),
+    )
 
 
 def _state_finding(context: _Context, pointer: str, raw: Any) -> Finding:
@@ -263,15 +265,7 @@ def _set_findings(
     document, lifecycle, chosen = context.document, context.lifecycle, context.chosen
     shown, automatic = context.shown, context.automatic
     if key not in lifecycle.fields:
-        return [
-            document.finding(
-                pointer,
-                "unknown field",
-                found=repr(key),
-                expected=one_of(lifecycle.fields),
-                suggestion=closest(key, lifecycle.fields),
-            )
-        ]
+        return [_unknown_field(document, pointer, key, lifecycle)]
     if key in shown or key in automatic:
         return [
             document.finding(

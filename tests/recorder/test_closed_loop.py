@@ -128,6 +128,7 @@ def test_a_replay_fails_the_same_checks_as_the_recorded_server(api: str, tmp_pat
     assert cancelled_walks(recorded) == cancelled_walks(replayed) != []
     assert all(walk == ["cancelled", "completed"] for walk in cancelled_walks(replayed))
     if api == "letta":
+        assert "connection: drop" in written  # the cut after the DELETE 500, recorded as such
         assert recorded.cuts >= 1
         assert replayed.cuts >= 1  # the DELETE 500's (and the 503's) cut connections, replayed
         assert extra["stream"] == (503, {"detail": REDIS})
