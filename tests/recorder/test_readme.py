@@ -12,9 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from lifecycle.scenario import scenario_from_data
 from mockserver.servers import free_port
 from tests.conftest import REPO
+from tests.recorder.conftest import spec_of
 
 SECTION = (
     (REPO / "README.md")
@@ -71,3 +74,13 @@ def test_the_commands_print_what_the_readme_shows(tmp_path: Path) -> None:
             found = result.stdout.find(expected, position)
             assert found >= 0, f"expected {expected!r} after position {position} in:\n{result.stdout}"
             position = found + len(expected)
+
+
+def test_the_recorded_parts_the_readme_shows_load_as_a_scenario() -> None:
+    """The README's example of answers, reactions, formats and timing is a valid scenario part."""
+    block = SECTION.split("server did in the whole session", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    data = yaml.safe_load(block)
+    data.update(api="letta", description="x", deviations=["naive-completed-at"], steps=[{"state": "created"}])
+    scenario = scenario_from_data(data, "README.md", spec_of("letta").lifecycle, name="readme")
+    assert [reaction.action for reaction in scenario.reactions] == ["cancel", "delete"]
+    assert scenario.answers["retrieveStreamForRun"].connection == "drop"
