@@ -185,7 +185,9 @@ def _floors(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.imports", description=__doc__.splitlines()[0])
-    parser.add_argument("package", nargs="?", default="mockserver", help="a package folder (default: mockserver)")
+    parser.add_argument(
+        "package", nargs="?", default="mockserver", help="a package folder (default: mockserver)"
+    )
     arguments = parser.parse_args(argv)
     for line in picture(arguments.package).lines():
         print(line)
