@@ -50,9 +50,10 @@ class Picture:
         return out
 
 
-def imported_names(path: Path) -> set[str]:
+def imported_names(path: Path, root: Path = REPO) -> set[str]:
     """Every dotted name an import statement in ``path`` names, with ``from a import b`` giving both
-    ``a`` and ``a.b`` (``b`` may be a submodule). Relative imports are resolved against ``path``."""
+    ``a`` and ``a.b`` (``b`` may be a submodule). Relative imports are resolved against ``path``
+    (a module under ``root``)."""
     with path.open("rb") as source:
         tokens = [
             t for t in tokenize.tokenize(source.readline) if t.type not in (tokenize.COMMENT, tokenize.NL)
@@ -61,12 +62,12 @@ def imported_names(path: Path) -> set[str]:
     starts = True
     for index, token in enumerate(tokens):
         if starts and token.type == tokenize.NAME and token.string in ("import", "from"):
-            found.update(_statement(tokens, index, path))
+            found.update(_statement(tokens, index, path, root))
         starts = token.type in _STATEMENT_ENDS or (token.type == tokenize.OP and token.string == ";")
     return found
 
 
-def _statement(tokens: list[tokenize.TokenInfo], index: int, path: Path) -> Iterator[str]:
+def _statement(tokens: list[tokenize.TokenInfo], index: int, path: Path, root: Path) -> Iterator[str]:
     words: list[str] = []
     for token in tokens[index + 1 :]:
         if token.type == tokenize.NEWLINE or (token.type == tokenize.OP and token.string == ";"):
@@ -84,7 +85,7 @@ def _statement(tokens: list[tokenize.TokenInfo], index: int, path: Path) -> Iter
         package = path.parent
         for _ in range(dots - 1):
             package = package.parent
-        base = ".".join(package.relative_to(REPO).parts)
+        base = ".".join(package.relative_to(root).parts)
         module = f"{base}.{module.lstrip('.')}".rstrip(".")
     yield module
     for name in names.replace("(", " ").replace(")", " ").split(","):
@@ -105,7 +106,7 @@ def picture(package: str, root: Path = REPO) -> Picture:
     modules = {module_name(path, root): path for path in paths}
     arrows: set[tuple[str, str]] = set()
     for name, path in modules.items():
-        for imported in imported_names(path):
+        for imported in imported_names(path, root):
             target = _known(imported, modules)
             if target is not None and target != name and not name.startswith(target + "."):
                 arrows.add((name, target))  # a package's __init__ running first is no arrow of its own
