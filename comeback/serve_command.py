@@ -188,6 +188,15 @@ def run(arguments: argparse.Namespace) -> int:
     print(f"comeback mock: serving {served} on {address} (admin API under /__mock/)")
     for stateless in app.state.stateless.values():
         print(stateless.notice)
+    uvicorn_options: dict[str, Any] = {
+        "host": arguments.host,
+        "port": arguments.port,
+        "log_level": arguments.log_level,
+        "access_log": arguments.access_log,
+        # the mock reads neither the client address nor the scheme: X-Forwarded-* need no parsing
+        "proxy_headers": False,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+    }
     if arguments.workers > 1:
         print(
             f"comeback mock: {arguments.workers} workers, each with its OWN resources, clock, journal and "
@@ -200,25 +209,10 @@ def run(arguments: argparse.Namespace) -> int:
             "mockserver.app:app_from_environment",
             factory=True,
             workers=arguments.workers,
-            host=arguments.host,
-            port=arguments.port,
-            log_level=arguments.log_level,
-            access_log=arguments.access_log,
-            proxy_headers=False,
-            timeout_keep_alive=KEEP_ALIVE_SECONDS,
             http="mockserver.serving:HeaderTimeoutProtocol",
             timeout_graceful_shutdown=GRACE_SECONDS,
+            **uvicorn_options,
         )
         return EXIT_OK
-    serving.run(
-        app,
-        header_timeout=arguments.header_timeout,
-        host=arguments.host,
-        port=arguments.port,
-        log_level=arguments.log_level,
-        access_log=arguments.access_log,
-        # the mock reads neither the client address nor the scheme: X-Forwarded-* need no parsing
-        proxy_headers=False,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-    )
+    serving.run(app, header_timeout=arguments.header_timeout, **uvicorn_options)
     return EXIT_OK

@@ -230,7 +230,7 @@ class OperationRouter:
     """ASGI: operations to their endpoints, every other API path to ``Operations.not_found``, and
     admin paths, websockets and the lifespan on to ``app`` (Starlette). See the module."""
 
-    def __init__(self, app: ASGIApp, operations: Operations, router: ASGIApp | None = None) -> None:
+    def __init__(self, app: ASGIApp, operations: Operations, router: ASGIApp) -> None:
         """``router``: what ``scope["router"]`` names for an operation (Starlette's router, for
         ``request.url_for``), as Starlette's own routing would set it."""
         self.app = app
