@@ -23,7 +23,6 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from starlette._utils import get_route_path
 from starlette.convertors import Convertor
 from starlette.requests import Request
 from starlette.responses import Response
@@ -158,7 +157,7 @@ class Operations:
     def refusal(self, scope: Scope) -> Response:
         """The answer to a request that is no operation: 405 with ``Allow`` on a known path, the
         owning API's 404 under its prefix, the admin API's 404/405, else a 404 listing operations."""
-        path = get_route_path(scope)
+        path = route_path(scope)
         method: str = scope["method"]
         for pattern, errors, methods in self._paths.values():
             if pattern.match(path):
@@ -241,7 +240,7 @@ class OperationRouter:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = get_route_path(scope) if scope.get("root_path") else scope["path"]
+        path: str = route_path(scope) if scope.get("root_path") else scope["path"]
         matched = self.operations.match(scope["method"], path)
         if matched is None:
             if path.startswith(ADMIN_PATHS):  # the admin API and the dashboard
@@ -258,3 +257,15 @@ class OperationRouter:
         scope["path_params"] = {**scope.get("path_params", {}), **params}  # a copy: params are kept
         response = await route.endpoint(Request(scope, receive, send))
         await response(scope, receive, send)
+
+
+def route_path(scope: Scope) -> str:
+    """The path routes are matched against: the scope's path without its ``root_path`` (what
+    Starlette's routes match, so a mock mounted under a prefix routes as it does at the root)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if not root or not path.startswith(root):
+        return path
+    if path == root:
+        return ""
+    return path[len(root) :] if path[len(root)] == "/" else path

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import starlette.responses
+from starlette._utils import get_route_path as starlette_route_path
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
@@ -29,7 +30,7 @@ from mockserver.guard import Guard
 from mockserver.inputs import _may_have_body
 from mockserver.render import iso
 from mockserver.responses import JSONResponse
-from mockserver.routing import ApiRoutes, OperationRoute, OperationRouter, Operations
+from mockserver.routing import ApiRoutes, OperationRoute, OperationRouter, Operations, route_path
 from mockserver.store import Resource
 from mockserver.vendors.privategpt import _event, _Frames, _hex
 from tests.mockserver.conftest import AUTH, Mock, settings
@@ -320,3 +321,18 @@ def test_iso_writes_what_datetime_writes_also_where_microseconds_round_up() -> N
         expected = datetime.fromtimestamp(moment, UTC).isoformat(timespec="microseconds")
         assert iso.__wrapped__(moment, naive=True) == expected.removesuffix("+00:00"), moment
         assert iso.__wrapped__(moment) == expected.removesuffix("+00:00") + "Z", moment
+
+
+@pytest.mark.parametrize(
+    ("path", "root", "routed"),
+    [
+        ("/v1/x", "", "/v1/x"),
+        ("/api/v1/x", "/api", "/v1/x"),
+        ("/api", "/api", ""),
+        ("/apix/v1", "/api", "/apix/v1"),  # a longer first segment is not under the root
+        ("/other", "/api", "/other"),
+    ],
+)
+def test_the_root_path_comes_off_as_starlette_takes_it_off(path: str, root: str, routed: str) -> None:
+    scope = _scope("GET", path, root_path=root)
+    assert route_path(scope) == routed == starlette_route_path(scope)
