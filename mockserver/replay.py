@@ -3,9 +3,9 @@
 A scenario written by ``comeback record`` may carry ``answers`` (per operation: the status and body
 the server gave, and a connection it then dropped), ``reactions`` (what a cancel or delete did) and
 ``timing`` (latency per operation); see ``lifecycle.reactions`` and ``lifecycle.timing``. The
-vendor's dispatch asks ``before`` first: a call about such a resource is answered as recorded,
-and the reaction walks the resource's timeline through the engine's clock and change feed. After
-the handler, ``after`` sleeps the recorded latency. A dropped connection is replayed as the server
+endpoint asks ``before`` ahead of the fault gate: a call about such a resource is answered as
+recorded, and the reaction walks the resource's timeline through the engine's clock and change
+feed. After the handler, ``after`` sleeps the recorded latency. A dropped connection is replayed as the server
 did it: the answer goes out whole, and the next request on that connection gets none.
 """
 
@@ -16,19 +16,24 @@ import logging
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from lifecycle.errors import ComebackError
 from lifecycle.faults import Fault
-from lifecycle.reactions import Answer, Reaction, reaction_for
+from lifecycle.model import Lifecycle
+from lifecycle.reactions import Answer as RecordedAnswer
+from lifecycle.reactions import Reaction, reaction_for
 from lifecycle.steps import Step
 from lifecycle.timeline import react as react_timeline
+from mockserver.call import Answer
+from mockserver.inputs import Inputs
 from mockserver.store import Resource
 
 if TYPE_CHECKING:
     from mockserver.engine import Engine
-    from mockserver.vendors.base import Call
+    from mockserver.fault_gate import FaultGate
 
 # a recorded answer is marked as an injected one (``vendors.base.INJECTED_HEADER``): strict mode lets
 # it through, as it lets a scenario's faults through; the value says where it came from
@@ -55,52 +60,48 @@ class DroppedConnection(Response):
         raise ConnectionDropped("comeback mock: connection dropped as recorded")
 
 
-async def before(call: Call) -> Response | None:
-    """The recorded answer to ``call`` (applying a recorded reaction), or None for the mock's own."""
-    engine = call.engine
-    dropped: OrderedDict[Any, bool] | None = engine.vendor_state[call.vendor.name].get(_DROPPED)
-    client = call.request.scope.get("client")
+async def before(gate: FaultGate, operation_id: str, inputs: Inputs, request: Request) -> Answer | None:
+    """The recorded answer to this call (applying a recorded reaction), or None for the mock's own;
+    ``gate`` is the API's fault gate (its engine, its name, how it finds the addressed resource)."""
+    engine, api = gate.engine, gate.api
+    dropped: OrderedDict[Any, bool] | None = engine.vendor_state[api].get(_DROPPED)
+    client = request.scope.get("client")
     if dropped and client is not None and dropped.pop(tuple(client), False):
-        return DroppedConnection()
-    resource = _addressed(call)
+        return DroppedConnection(), None
+    resource = _addressed(gate, operation_id, inputs)
     if resource is None:
         return None
     scenario = resource.timeline.scenario
     if not (scenario.answers or scenario.reactions):
         return None
-    operation = call.operation.operation_id
-    answer = scenario.answers.get(operation)
-    action = _action(call)
+    answer = scenario.answers.get(operation_id)
+    action = _action(engine.lifecycle(api), operation_id)
     if answer is None and action is not None:
-        state = engine.observe(resource).state
-        reaction = reaction_for(scenario.reactions, action, state)
+        reaction = reaction_for(scenario.reactions, action, engine.observe(resource).state)
         if reaction is not None:
             answer = reaction.answer
-            _apply(engine, resource, reaction, call)
+            _apply(engine, resource, reaction)
     if answer is None:
         return None
-    call.resource = resource
-    response = _respond(call, answer, resource.id)
-    await after(call)  # a recorded answer took its recorded time too
-    return response
+    response = _respond(engine, api, request, answer, resource.id)
+    await after(engine, operation_id, resource)  # a recorded answer took its recorded time too
+    return response, resource
 
 
-async def after(call: Call) -> None:
-    """Sleep the recorded latency of this operation (divided by ``--speed``)."""
-    resource = call.resource
+async def after(engine: Engine, operation_id: str, resource: Resource | None) -> None:
+    """Sleep the recorded latency of this operation on ``resource`` (divided by ``--speed``)."""
     timing = resource.timeline.scenario.timing if resource is not None else None
     if resource is None or timing is None:
         return
-    latency = timing.latency.get(call.operation.operation_id)
+    latency = timing.latency.get(operation_id)
     if latency is None:
         return
     counts: dict[str, int] = resource.extra.setdefault("replay_calls", {})
-    count = counts.get(call.operation.operation_id, 0)
-    counts[call.operation.operation_id] = count + 1
-    key = f"{call.engine.settings.seed}:{resource.id}:{call.operation.operation_id}"
-    delay = Fault(latency=latency).delay(count, key)
+    count = counts.get(operation_id, 0)
+    counts[operation_id] = count + 1
+    delay = Fault(latency=latency).delay(count, f"{engine.settings.seed}:{resource.id}:{operation_id}")
     if delay > 0:
-        await call.engine.pause(delay / call.engine.settings.speed)
+        await engine.pause(delay / engine.settings.speed)
 
 
 def react(engine: Engine, resource: Resource, steps: tuple[Step, ...]) -> None:
@@ -111,7 +112,7 @@ def react(engine: Engine, resource: Resource, steps: tuple[Step, ...]) -> None:
     engine.events.resource_changed(resource)
 
 
-def _apply(engine: Engine, resource: Resource, reaction: Reaction, call: Call) -> None:
+def _apply(engine: Engine, resource: Resource, reaction: Reaction) -> None:
     if reaction.steps is not None:
         react(engine, resource, reaction.steps)
     elif reaction.action == "cancel":
@@ -120,43 +121,44 @@ def _apply(engine: Engine, resource: Resource, reaction: Reaction, call: Call) -
         engine.delete(resource)
 
 
-def _respond(call: Call, answer: Answer, resource_id: str) -> Response:
+def _respond(
+    engine: Engine, api: str, request: Request, answer: RecordedAnswer, resource_id: str
+) -> Response:
     body = json.dumps(answer.body_for(resource_id), ensure_ascii=False).encode()
     response = Response(
         body, status_code=answer.status, media_type="application/json", headers=dict([INJECTED])
     )
     if answer.connection == "drop":
-        client = call.request.scope.get("client")
+        client = request.scope.get("client")
         if client is not None:
-            dropped = call.engine.vendor_state[call.vendor.name].setdefault(_DROPPED, OrderedDict())
+            dropped = engine.vendor_state[api].setdefault(_DROPPED, OrderedDict())
             dropped[tuple(client)] = True
             while len(dropped) > _MAX_DROPPED:
                 dropped.popitem(last=False)
     return response
 
 
-def _action(call: Call) -> str | None:
-    lifecycle = call.vendor.lifecycle
-    operation = call.operation.operation_id
-    if lifecycle.cancel is not None and operation == lifecycle.cancel.operation:
+def _action(lifecycle: Lifecycle, operation_id: str) -> str | None:
+    if lifecycle.cancel is not None and operation_id == lifecycle.cancel.operation:
         return "cancel"
-    if lifecycle.delete is not None and operation == lifecycle.delete.operation:
+    if lifecycle.delete is not None and operation_id == lifecycle.delete.operation:
         return "delete"
     return None
 
 
-def _addressed(call: Call) -> Resource | None:
+def _addressed(gate: FaultGate, operation_id: str, inputs: Inputs) -> Resource | None:
     """The resource a call is about; a cancel naming its runs in a one-item list (Letta) too."""
-    found = call.vendor.peek(call)
+    engine, api = gate.engine, gate.api
+    found = gate.peek(operation_id, inputs)
     if found is not None:
         return found
-    cancel = call.vendor.lifecycle.cancel
-    if cancel is None or call.operation.operation_id != cancel.operation:
+    cancel = engine.lifecycle(api).cancel
+    if cancel is None or operation_id != cancel.operation:
         return None
-    value = call.evaluate(cancel.id)
+    value = inputs.evaluate(cancel.id)
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
-    return call.engine.find(call.vendor.name, str(value)) if isinstance(value, str) else None
+    return engine.find(api, value) if isinstance(value, str) else None
 
 
 _quieted = False
