@@ -9,6 +9,8 @@ ComebackError                   root of everything this project raises on purpos
 ├── mockserver.engine.ClockError        a refused clock advance (also a ValueError)
 ├── mockserver.engine.UnknownScenarioError  a scenario name no API has (also a LookupError)
 ├── mockserver.fake.keywords.Conflict   two schemas no value satisfies together (caught inside fake/)
+├── mockserver.replay.ConnectionDropped a recorded cut connection, replayed (ends the answer; not logged)
+├── recorder.upstreams.ConnectionCut    the target cut a connection; the proxy cuts the client's
 ├── contracts.requests.UsageError       the kit cannot build a request without the user's help
 ├── contracts.requests.ServerFailure    the server under test answered a request the kit needs with a 5xx
 └── contracts.target.CheckError         the kit cannot talk to the server

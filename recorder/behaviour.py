@@ -72,7 +72,9 @@ def behaviour(
     timing = _timing(latencies)
     if timing:
         parts["timing"] = timing
-    return Behaviour(parts, frozenset(deviations), frozenset(answers))
+    # errors of these operations are replayed as recorded answers (and reactions), not as faults
+    acted = {answered.answer.operation for recording in recordings for answered in recording.actions}
+    return Behaviour(parts, frozenset(deviations), frozenset(answers) | frozenset(acted))
 
 
 def _merged(reactions: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -191,4 +191,4 @@ def test_a_session_says_what_the_server_did_for_every_file() -> None:
     assert parts["timing"] == {"latency": {"retrieveRun": {"uniform": ["0.02s", "0.03s"]}}}
     # the spec's own names for what was seen: linked, not repeated
     assert found.deviations == {"cancel-not-sticky", "delete-run-500", "naive-completed-at"}
-    assert found.answered == {"retrieveStreamForRun"}
+    assert found.answered == {"retrieveStreamForRun", "cancelAgentRun", "deleteRun"}  # not faults as well
