@@ -129,14 +129,14 @@ class _Session:
         await asyncio.wait_for(asyncio.gather(*readers), timeout=self.deadline)
 
     async def watch(self, watched: list[str]) -> None:
-        """Poll until every resource is terminal and 2 s more (a cancelled one may turn completed)."""
+        """Poll until every resource is terminal and 1.5 s more (a cancelled one may turn completed)."""
         began = time.monotonic()
         settled: dict[str, float] = {}
         while time.monotonic() - began < self.deadline:
             for resource_id in watched:
                 if await self.state(resource_id) in TERMINAL:
                     settled.setdefault(resource_id, time.monotonic())
-            if len(settled) == len(watched) and time.monotonic() - max(settled.values()) > 2.0:
+            if len(settled) == len(watched) and time.monotonic() - max(settled.values()) > 1.5:
                 return
             await asyncio.sleep(0.05)
 
