@@ -17,6 +17,7 @@ from lifecycle.bundled import bundled_scenarios
 from mockserver.app import create_app as mock_app
 from mockserver.servers import serve_in_thread
 from tests.mockserver.conftest import AGENT, AUTH, settings
+from tests.recorder.test_recorded_parts import CANCEL
 
 REDIS = "Background streaming requires Redis to be running."
 RECORDED: dict[str, Any] = {
@@ -32,20 +33,7 @@ RECORDED: dict[str, Any] = {
         "listMessagesForRun": {"status": 200, "body": [{"run_id": "${id}", "message_type": "user_message"}]},
     },
     "reactions": [
-        {
-            "action": "cancel",
-            "from": ["created"],
-            "answer": {"status": 200, "body": {"${id}": "cancelled"}},
-            "steps": [
-                {"state": "cancelled", "set": {"stop_reason": "cancelled"}},
-                {
-                    "state": "completed",
-                    "after": "2.5s",
-                    "set": {"stop_reason": "end_turn"},
-                    "off_contract": [{"kind": "transition", "message": "cancelled -> completed"}],
-                },
-            ],
-        },
+        CANCEL,
         {
             "action": "delete",
             "answer": {"status": 500, "body": {"detail": "An unknown error occurred"}, "connection": "drop"},
