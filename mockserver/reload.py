@@ -96,6 +96,14 @@ class Reloader:
         """What to watch: the scenario folders that exist and the spec files."""
         return [folder for folder in self.folders if folder.is_dir()] + list(self.specs.values())
 
+    def check_files(self) -> None:
+        """Parse and check every scenario file ahead of ``reload`` (thread-safe: it changes nothing
+        the engine serves), so the reload on the event loop finds them checked."""
+        for api in list(self.engine.file_apis.values()):
+            for folder in self.folders:
+                for path in sorted((folder / api.spec.name).glob("*.yaml")) if folder.is_dir() else ():
+                    self.files.check(path, api.spec)
+
     def reload(self, changed: Iterable[str] = ()) -> list[Finding]:
         """Re-check every API's files and swap in what changed; returns (and logs) the findings."""
         findings: list[Finding] = []
@@ -230,6 +238,7 @@ async def _watch(reloader: Reloader, stop: asyncio.Event) -> None:
     # step/debounce: group an editor's write-rename-chmod burst into one reload, yet react in ~0.1 s
     async for changes in awatch(*paths, stop_event=stop, debounce=400, step=50):
         try:
+            await asyncio.to_thread(reloader.check_files)  # a hostile file is parsed off the event loop
             reloader.reload(path for _, path in changes)
         except Exception:  # a reload must never take the server down
             log.exception("reload failed; the previous scenarios stay in use")
