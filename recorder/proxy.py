@@ -15,16 +15,19 @@ What an exchange means for the recordings is ``session.Recorder``'s business.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qsl, quote
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lifecycle.hosts import HostRule, is_loopback_origin
 from recorder.frames import FrameReader, classify
 from recorder.recording import StreamCapture
 from recorder.routes import Route as Matched
@@ -183,8 +186,13 @@ def _with_body(exchange: Exchange, content: bytes, received: float) -> Exchange:
     )
 
 
-def create_app(options: Options, recorder: Recorder | None = None) -> Starlette:
-    """The proxy app; ``POST /__record/flush`` (JSON) writes what was recorded, shutdown writes all."""
+def create_app(
+    options: Options, recorder: Recorder | None = None, *, hosts: Iterable[str] = ("testserver",)
+) -> Starlette:
+    """The proxy app; ``POST /__record/flush`` (JSON) writes what was recorded, shutdown writes all.
+
+    ``hosts``: ``Host`` values served besides loopback and localhost (the bound host, --allow-host;
+    "testserver" is Starlette's test client), as the mock's ``--allow-host``."""
     recorder = recorder or Recorder(options)
 
     async def flush(request: Request) -> Response:
@@ -233,22 +241,49 @@ def create_app(options: Options, recorder: Recorder | None = None) -> Starlette:
             Route("/{path:path}", proxy, methods=_METHODS),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(_HostCheck, rule=HostRule(hosts))],
     )
     app.state.recorder = recorder
     return app
 
 
+class _HostCheck:
+    """Every route answers only under a loopback or allowed ``Host``, as the mock does: a
+    DNS-rebinding page (its domain resolving to 127.0.0.1) names its own domain and is refused,
+    so it can neither read the recorded server through the proxy nor drive ``/__record``."""
+
+    def __init__(self, app: ASGIApp, rule: HostRule) -> None:
+        self.app = app
+        self.rule = rule
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = next((value for name, value in scope["headers"] if name == b"host"), None)
+            if not self.rule.allows(host):
+                shown = (host or b"").decode("latin-1")[:200]
+                refusal = _problem(
+                    403,
+                    "Host not allowed",
+                    f"the Host header {shown!r} names neither this machine nor the bound host; "
+                    "start comeback record with --allow-host NAME to serve it under that name",
+                )
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def _refuse(request: Request) -> Response | None:
     """The control endpoint writes files: only JSON calls, and none from a web page elsewhere."""
     origin = request.headers.get("origin")
-    if origin is not None and not origin.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
+    if origin is not None and not is_loopback_origin(origin):  # exact: not http://localhost.evil.example
         return _problem(403, "foreign Origin refused")
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return _problem(415, "send Content-Type: application/json")
     return None
 
 
-def _problem(status: int, title: str) -> Response:
-    return JSONResponse(
-        {"title": title, "status": status}, status_code=status, media_type="application/problem+json"
-    )
+def _problem(status: int, title: str, detail: str | None = None) -> Response:
+    body: dict[str, object] = {"title": title, "status": status}
+    if detail is not None:
+        body["detail"] = detail
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
