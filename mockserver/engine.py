@@ -21,7 +21,8 @@ from lifecycle.timeline import Timeline, advance, cancel, count_read, force_next
 from mockserver.catalog import Api
 from mockserver.clock import Clock, ManualClock
 from mockserver.events import EventHub
-from mockserver.journal import Journal, Masker, credential_names
+from mockserver.journal import Journal, credential_names
+from mockserver.masking import Masker
 from mockserver.render import Renderer, iso
 from mockserver.safejson import finite
 from mockserver.settings import Settings

@@ -32,7 +32,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from mockserver import streams
 from mockserver.engine import Engine
-from mockserver.journal import Masker
+from mockserver.masking import Masker
 
 GRACE_SECONDS = 3  # after the first signal, tasks still running this long are cancelled
 HEADER_TIMEOUT_KEY = "COMEBACK_HEADER_TIMEOUT"  # read by worker processes too (they re-import this)
