@@ -201,7 +201,7 @@ def create_app(
             return refused
         try:
             body = json.loads(await request.body() or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting too: a 400, never a 500
             body = None
         if not isinstance(body, dict):
             return _problem(400, 'the body must be a JSON object, e.g. {} or {"unfinished": true}')

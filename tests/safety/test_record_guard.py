@@ -17,6 +17,7 @@ from lifecycle.hosts import is_loopback_origin
 from mockserver.servers import serve_in_thread
 from recorder.proxy import Options, create_app
 from tests.recorder.conftest import spec_of
+from tests.safety.test_hostile_inputs import BODIES
 
 JSON = {"Content-Type": "application/json"}
 
@@ -83,3 +84,15 @@ def test_the_flush_check_wants_an_exact_loopback_origin(tmp_path: Path, origin: 
         answer = httpx.post(f"{proxy}/__record/flush", content=b"{}", headers={"Origin": origin, **JSON})
     assert answer.status_code == status, answer.text
     assert is_loopback_origin(origin) is (status == 200)
+
+
+def test_hostile_bodies_to_the_recorder_get_no_5xx(tmp_path: Path) -> None:
+    options = Options(spec_of("letta"), "http://127.0.0.1:9", tmp_path, spec_label="letta.yaml")
+    failures = []
+    with serve_in_thread(create_app(options, hosts=["127.0.0.1"])) as proxy:
+        for kind, body in BODIES.items():
+            for method, path in (("POST", "/__record/flush"), ("GET", "/__record/recordings")):
+                answer = httpx.request(method, proxy + path, content=body, headers=JSON, timeout=10)
+                if answer.status_code >= 500:
+                    failures.append(f"{method} {path} {kind}: {answer.status_code} {answer.text[:200]}")
+    assert not failures, "\n".join(failures)
