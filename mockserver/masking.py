@@ -1,15 +1,12 @@
 """Credentials masked in whatever the mock shows back: headers, query strings, JSON and form
 bodies, and every echo of a request's secret values in its answer.
 
-A name is secret-looking when one of its words (``snake_case``, ``kebab-case`` and ``camelCase``
-split alike) is a credential word (``password``, ``secret``, ``credential``...), two neighbouring
-words make one (``api key``, ``private key``, ``access key``), or its last word is ``token``,
-``authorization`` or ``cookie``: ``openai_api_key``, ``X-Api-Key``, ``accessToken`` are masked;
-``max_tokens`` and ``return_token_ids`` are not. The whole value of such a field is masked, whatever
-its type (``true``/``false``/``null`` say nothing and stay), and JSON keys are read with their
-escapes (``"api\\u005fkey"`` is ``api_key``). An answer that echoes a request's input (a vendor's
-422 listing what it refused) would show the secret again under another name, so every secret
-value of the request is masked wherever it appears in the entry.
+Names are secret-looking by ``lifecycle.credentials.is_secret_name``: ``openai_api_key``,
+``X-Api-Key``, ``accessToken`` are masked; ``max_tokens`` and ``return_token_ids`` are not. The whole value
+of such a field is masked, whatever its type (``true``/``false``/``null`` say nothing and stay),
+and JSON keys are read with their escapes (``"api\\u005fkey"`` is ``api_key``). An answer that
+echoes a request's input (a vendor's 422 listing what it refused) would show the secret again under
+another name, so every secret value of the request is masked wherever it appears in the entry.
 
     >>> Masker().text('{"openai_api_key": 12345, "max_tokens": 5}')
     '{"openai_api_key": "***", "max_tokens": 5}'
@@ -17,14 +14,13 @@ value of the request is masked wherever it appears in the entry.
 
 from __future__ import annotations
 
-import functools
-import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
+from lifecycle.credentials import is_secret_name
 from mockserver.safejson import BadJson, loads
 
 MASK = "***"
@@ -32,21 +28,6 @@ MASK = "***"
 ALWAYS_MASKED_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-mock-admin-token"}
 )
-SECRET_WORDS = frozenset(
-    {
-        "password",
-        "passwd",
-        "passphrase",
-        "secret",
-        "apikey",
-        "privatekey",
-        "accesskey",
-        "credential",
-        "credentials",
-    }
-)
-# secret only as a name's last word: ``access_token`` is one, ``return_token_ids`` is not
-LAST_WORDS = frozenset({"token", "authorization", "cookie"})
 # Authorization schemes worth keeping visible (a test may check which one a client used); any other
 # first word may be the credential itself
 AUTH_SCHEMES = frozenset(
@@ -57,18 +38,6 @@ MIN_ECHO = 4  # shorter request values would mask ordinary words of an answer
 _KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*')
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*("|$)')  # group 1: the closing quote, empty when cut
 _LITERAL = re.compile(r"[^,}\]\s]*")
-_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-@functools.lru_cache(maxsize=4096)
-def is_secret_name(name: str) -> bool:
-    """Whether a field, header or parameter called ``name`` looks like it holds a credential."""
-    words = _WORD.findall(_CAMEL.sub(r"\1 \2", name).lower())
-    if words and words[-1] in LAST_WORDS:
-        return True
-    pairs = (first + second for first, second in itertools.pairwise(words))
-    return any(word in SECRET_WORDS for word in (*words, *pairs))
 
 
 class Masker:

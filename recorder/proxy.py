@@ -56,6 +56,7 @@ async def forward(recorder: Recorder, request: Request) -> Response:
         url += "?" + query
     headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP]
     recorder.secrets.learn(headers, parse_qsl(query, keep_blank_values=True))
+    recorder.secrets.learn_body(body)  # secret fields too: an answer may echo them into a recording
     sent = recorder.clock()
     try:
         upstream = await recorder.client.send(

@@ -4,12 +4,17 @@ them, and masking knows the wider set of names, values of any type, escaped keys
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.masking import Masker, is_secret_name
+from lifecycle.credentials import is_secret_name
+from mockserver.masking import Masker
+from recorder.proxy import Options, Recorder, create_app
 from tests.mockserver.conftest import AGENT
+from tests.recorder.conftest import spec_of
 from tests.safety.conftest import app
 
 SECRETS = {
@@ -100,3 +105,29 @@ def test_echoes_of_a_request_secret_are_masked_under_any_name() -> None:
     )
     answer = '{"detail": [{"input": "abcdef"}, {"input": 123456}, {"input": "qqqq"}]}'
     assert masker.text(answer, echoes) == '{"detail": [{"input": "***"}, {"input": ***}, {"input": "***"}]}'
+
+
+def test_the_recorder_masks_echoes_of_secret_body_fields_in_what_it_writes(tmp_path: Path) -> None:
+    def target(request: httpx.Request) -> httpx.Response:  # a 422 that echoes its input, as Letta's does
+        return httpx.Response(422, json={"detail": [{"input": request.content.decode()}]})
+
+    options = Options(
+        spec_of("letta"),
+        "http://target",
+        tmp_path,
+        spec_label="letta.yaml",
+        transport=httpx.MockTransport(target),
+    )
+    recorder = Recorder(options)
+    with TestClient(create_app(options, recorder)) as client:
+        body = {"messages": 7, "password": "pw-recorded-1", "openai_api_key": 31415926}
+        answer = client.post(f"/v1/agents/{AGENT}/messages/async", json=body)
+        form = client.post(f"/v1/agents/{AGENT}/messages/async", content=b"api-key=form-recorded-2")
+    assert "pw-recorded-1" in answer.text  # the proxy passes the echo to its client unchanged
+    assert form.status_code == 422
+    written = recorder.secrets.text(
+        f"error_message: {answer.text} {form.text}"
+    )  # what every file goes through
+    assert "pw-recorded-1" not in written
+    assert "31415926" not in written
+    assert "form-recorded-2" not in written
