@@ -45,6 +45,22 @@ class HostRule:
                 self._seen[header] = known
         return known
 
+    def refusal(self, headers: Iterable[tuple[bytes, bytes]], program: str) -> str | None:
+        """Why a request with these (ASGI) headers may not be served, naming ``program`` for the
+        ``--allow-host`` hint; None when it may."""
+        host = None
+        for name, value in headers:
+            if name == b"host":
+                host = value
+                break
+        if self.allows(host):
+            return None
+        shown = (host or b"").decode("latin-1")[:200]
+        return (
+            f"the Host header {shown!r} names neither this machine nor the bound host; "
+            f"start {program} with --allow-host NAME to serve it under that name"
+        )
+
     def _decide(self, header: bytes) -> bool:
         host = host_name(header.decode("latin-1"))
         if host == "localhost" or host.endswith(".localhost") or host in self.names:

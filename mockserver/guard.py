@@ -112,20 +112,9 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        host = None
-        for name, value in scope["headers"]:
-            if name == b"host":
-                host = value
-                break
-        if not self.policy.hosts.allows(host):
-            shown = (host or b"").decode("latin-1")[:200]
-            refusal = problem(
-                403,
-                "Host not allowed",
-                f"the Host header {shown!r} names neither this machine nor the bound host; "
-                "start the mock with --allow-host NAME to serve it under that name",
-            )
-            await refusal(scope, receive, send)
+        refused = self.policy.hosts.refusal(scope["headers"], "the mock")
+        if refused is not None:
+            await problem(403, "Host not allowed", refused)(scope, receive, send)
             return
         path: str = scope["path"]
         if path != PREFIX and not path.startswith(ADMIN_PATHS):

@@ -259,16 +259,9 @@ class _HostCheck:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            host = next((value for name, value in scope["headers"] if name == b"host"), None)
-            if not self.rule.allows(host):
-                shown = (host or b"").decode("latin-1")[:200]
-                refusal = _problem(
-                    403,
-                    "Host not allowed",
-                    f"the Host header {shown!r} names neither this machine nor the bound host; "
-                    "start comeback record with --allow-host NAME to serve it under that name",
-                )
-                await refusal(scope, receive, send)
+            refused = self.rule.refusal(scope["headers"], "comeback record")
+            if refused is not None:
+                await _problem(403, "Host not allowed", refused)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

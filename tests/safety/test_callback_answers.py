@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver.engine import CALLBACK_ANSWER_BYTES
-from tests.safety.conftest import app
+from tests.safety.conftest import app, in_thread
 from tests.safety.test_callbacks import _run_with_callback
 
 
@@ -50,13 +50,8 @@ def endless_answer() -> Iterator[Listener]:
             except OSError:
                 listener.closed.set()
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
+    with in_thread(serve, server.close):
         yield listener
-    finally:
-        server.close()
-        thread.join(timeout=10)
 
 
 def test_an_endless_callback_answer_is_read_up_to_the_cap_then_dropped() -> None:
@@ -96,14 +91,8 @@ def counting_server() -> Iterator[Listener]:
                 except OSError:
                     pass
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
+    with server, in_thread(serve, done.set):  # the thread stops before the socket closes
         yield listener
-    finally:
-        done.set()
-        thread.join(timeout=10)
-        server.close()
 
 
 def test_callbacks_ignore_proxies_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,7 +27,7 @@ from starlette.routing import Route
 from mockserver.servers import serve_in_thread
 from tests.mockserver import clients
 from tests.mockserver.conftest import AGENT, AUTH
-from tests.safety.conftest import app, serve
+from tests.safety.conftest import app, in_thread, serve
 from tests.safety.test_hostile_inputs import BODIES
 
 LATENCY_BOUND = 1.0  # seconds a concurrent client may wait behind a hostile upload (generous)
@@ -89,13 +89,8 @@ def concurrent_client(base: str) -> Iterator[list[float]]:
                 latencies.append(time.monotonic() - began)
                 time.sleep(0.02)
 
-    thread = threading.Thread(target=poll, daemon=True)
-    thread.start()
-    try:
+    with in_thread(poll, done.set):
         yield latencies
-    finally:
-        done.set()
-        thread.join(timeout=60)
 
 
 def _admin_requests(run: str) -> Iterator[tuple[str, str, str, bytes, str]]:
