@@ -133,12 +133,14 @@ class Lines(Mapping[str, int]):
 
 @dataclass(slots=True)
 class _Frame:
-    """One node on the walk's stack: its children (node, pointer, line) and its expanded size."""
+    """A collection on the walk's stack: its pointer, its children (node, token, line) and the
+    number of nodes it stands for, expanded (itself and its scalar keys counted on entry)."""
 
     node: yaml.Node
-    children: list[tuple[yaml.Node, str, int]]
+    pointer: str
+    children: list[tuple[yaml.Node, str | int, int]]
+    size: int
     next: int = 0
-    size: int = 1
 
 
 def _inspect(root: yaml.Node, name: str) -> list[Finding]:
@@ -149,41 +151,47 @@ def _inspect(root: yaml.Node, name: str) -> list[Finding]:
     (as any later pass over the data does) costs one node per node of the tree it stands for. The
     walk adds an alias's expanded size instead of walking it again: linear in the text."""
     findings: list[Finding] = []
-    sizes: dict[int, int] = {}  # id of a finished node -> nodes it stands for, expanded
-    open_ids: set[int] = set()
+    if isinstance(root, yaml.ScalarNode):
+        _check_scalar(root, "", findings, name)
+        return findings
+    sizes: dict[int, int] = {}  # id of a finished collection -> nodes it stands for, expanded
+    open_ids = {id(root)}
     added = 0  # nodes the aliases add when expanded
     crossed: tuple[int, str] | None = None  # where ``added`` first passed the budget
     stack = [_enter(root, "", findings, name)]
-    open_ids.add(id(root))
     while stack:
         frame = stack[-1]
-        if frame.next < len(frame.children):
-            child, pointer, line = frame.children[frame.next]
-            frame.next += 1
-            if id(child) in sizes:  # an alias: the whole tree it stands for, without walking it
-                frame.size += sizes[id(child)]
-                added += sizes[id(child)]
-                if crossed is None and added > MAX_ALIAS_NODES:
-                    crossed = (line, pointer)
-            elif id(child) in open_ids:
-                findings.append(
-                    Finding(
-                        name,
-                        line,
-                        pointer,
-                        "an alias refers to a node that contains it (a cycle)",
-                        expected="aliases of complete nodes only",
-                    )
-                )
-            else:
-                open_ids.add(id(child))
-                stack.append(_enter(child, pointer, findings, name))
+        if frame.next == len(frame.children):
+            stack.pop()
+            open_ids.discard(id(frame.node))
+            sizes[id(frame.node)] = frame.size
+            if stack:
+                stack[-1].size += frame.size
             continue
-        stack.pop()
-        open_ids.discard(id(frame.node))
-        sizes[id(frame.node)] = frame.size
-        if stack:
-            stack[-1].size += frame.size
+        child, token, line = frame.children[frame.next]
+        frame.next += 1
+        if isinstance(child, yaml.ScalarNode):  # most nodes: no frame, and an alias of one adds 1
+            frame.size += 1
+            if child.tag in _NUMBER_TAGS:
+                _check_scalar(child, join(frame.pointer, token), findings, name, line)
+        elif id(child) in sizes:  # an alias: the whole tree it stands for, without walking it
+            frame.size += sizes[id(child)]
+            added += sizes[id(child)]
+            if crossed is None and added > MAX_ALIAS_NODES:
+                crossed = (line, join(frame.pointer, token))
+        elif id(child) in open_ids:
+            findings.append(
+                Finding(
+                    name,
+                    line,
+                    join(frame.pointer, token),
+                    "an alias refers to a node that contains it (a cycle)",
+                    expected="aliases of complete nodes only",
+                )
+            )
+        else:
+            open_ids.add(id(child))
+            stack.append(_enter(child, join(frame.pointer, token), findings, name))
     if crossed is not None:
         findings.append(
             Finding(
@@ -198,30 +206,30 @@ def _inspect(root: yaml.Node, name: str) -> list[Finding]:
 
 
 def _enter(node: yaml.Node, pointer: str, findings: list[Finding], name: str) -> _Frame:
-    """A frame for ``node`` met for the first time; its own problems (keys, numbers) into ``findings``."""
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.ScalarNode):
-        problem = _number_problem(node)
-        if problem is not None:
-            findings.append(Finding(name, line, pointer, problem[0], found=problem[1], expected=problem[2]))
-        return _Frame(node, [])
-    children: list[tuple[yaml.Node, str, int]] = []
+    """A frame for a collection met for the first time; duplicate keys into ``findings``."""
     if isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            children.append((item, join(pointer, index), item.start_mark.line + 1))
-        return _Frame(node, children)
+        return _Frame(
+            node,
+            pointer,
+            [(item, index, item.start_mark.line + 1) for index, item in enumerate(node.value)],
+            1,
+        )
+    children: list[tuple[yaml.Node, str | int, int]] = []
+    size = 1
     seen: dict[str, int] = {}
     for key_node, value_node in node.value:
         key_line = key_node.start_mark.line + 1
         key = _key(key_node)
-        child = join(pointer, key)
-        children.append((key_node, child, key_line))
+        if isinstance(key_node, yaml.ScalarNode):
+            size += 1
+        else:  # a collection as a key (perhaps an alias of a large tree): walked like a value
+            children.append((key_node, key, key_line))
         if key in seen and isinstance(key_node, yaml.ScalarNode):
             findings.append(
                 Finding(
                     name,
                     key_line,
-                    child,
+                    join(pointer, key),
                     "duplicate key",
                     found=repr(key),
                     expected=f"one definition (first on line {seen[key]})",
@@ -229,8 +237,8 @@ def _enter(node: yaml.Node, pointer: str, findings: list[Finding], name: str) ->
             )
             continue
         seen.setdefault(key, key_line)
-        children.append((value_node, child, key_line))
-    return _Frame(node, children)
+        children.append((value_node, key, key_line))
+    return _Frame(node, pointer, children, size)
 
 
 def _key(node: yaml.Node) -> str:
@@ -240,26 +248,47 @@ def _key(node: yaml.Node) -> str:
 
 
 _NOT_FINITE = frozenset({".nan", ".inf", "+.inf", "-.inf"})
+_NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
 
-def _number_problem(node: yaml.ScalarNode) -> tuple[str, str, str] | None:
-    """(message, found, expected) when a number scalar is one JSON cannot carry."""
+def _check_scalar(
+    node: yaml.ScalarNode, pointer: str, findings: list[Finding], name: str, line: int | None = None
+) -> None:
+    """A finding when a number scalar is one JSON cannot carry (or Python cannot read)."""
+    found = (node.value[:40] + "...") if len(node.value) > 40 else node.value
+    where = line if line is not None else node.start_mark.line + 1
     if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_NUMBER_CHARS:
-        return (
-            "number too long",
-            f"{len(node.value)} characters",
-            f"at most {MAX_NUMBER_CHARS}",
+        findings.append(
+            Finding(
+                name,
+                where,
+                pointer,
+                "number too long",
+                found=f"{len(node.value)} characters",
+                expected=f"at most {MAX_NUMBER_CHARS}",
+            )
         )
-    if node.tag != "tag:yaml.org,2002:float":
-        return None
-    text = node.value.lower().replace("_", "")
+    elif node.tag == "tag:yaml.org,2002:float" and not _finite(node.value):
+        findings.append(
+            Finding(
+                name,
+                where,
+                pointer,
+                "not a finite number",
+                found=repr(found),
+                expected="a finite number (JSON has no NaN or Infinity)",
+            )
+        )
+
+
+def _finite(value: str) -> bool:
+    text = value.lower().replace("_", "")
+    if text in _NOT_FINITE:
+        return False
     try:
-        finite = text not in _NOT_FINITE and math.isfinite(float(text))
+        return math.isfinite(float(text))
     except ValueError:  # a YAML 1.1 form float() does not read (1:30.5): finite by construction
-        finite = True
-    if finite:
-        return None
-    return ("not a finite number", repr(node.value), "a finite number (JSON has no NaN or Infinity)")
+        return True
 
 
 def _index(root: yaml.Node, lines: dict[str, int]) -> None:

@@ -98,6 +98,9 @@ class ScenarioFiles:
         worker thread, so a hostile file's parse never holds up the event loop."""
         with contextlib.suppress(SourceError):  # unreadable: ``load`` reports it
             text = read_source(path)
+            kept = self._good.get(path.resolve())
+            if kept is not None and kept[0] == text and kept[1] is spec:
+                return  # unchanged since it last loaded
             outcome: Scenario | SourceError
             try:
                 outcome = load_scenario(text, display(path), spec.lifecycle, api=spec.name)
