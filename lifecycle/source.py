@@ -6,6 +6,12 @@ every later check can say ``file:line``. It does no I/O: the caller reads the fi
 The lines are worked out when something first asks for one (a finding), by composing the text
 again: a usable spec needs none, and indexing every node of the bundled specs at each start cost
 more than the parse's own C part and ~1 MB kept for the life of the process.
+
+Whatever the text, the work is bounded: a size cap, and one walk over the composed nodes that meets
+each node once. A YAML alias shares its anchor's node, so a few hundred bytes of nested aliases
+(a "billion laughs") stand for billions of nodes that any pass over the data would expand; the walk
+adds up what each alias stands for without expanding it and refuses more than ``MAX_ALIAS_NODES``,
+and the line index never expands an alias either.
 """
 
 from __future__ import annotations
