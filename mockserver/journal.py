@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from lifecycle.errors import ComebackError
 from mockserver.masking import Masker
 from mockserver.render import iso
 from mockserver.safejson import BadJson, loads
@@ -228,7 +229,7 @@ FILTERS = ("api", "operation", "resource", "method", "status")
 PATTERN_KEYS = frozenset({"method", "path", "operation", "api", "resource", "status", "body", "count"})
 
 
-class PatternError(ValueError):
+class PatternError(ComebackError, ValueError):
     """A filter or verify pattern that cannot be used; the message says what to send."""
 
 
