@@ -9,7 +9,8 @@ rest of lint.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from lifecycle.findings import closest, one_of
 from lifecycle.openapi import subschemas_at
@@ -110,12 +111,12 @@ class _RuleCheck:
             )
             return
         item = f"{rule.items}/0"
-        wanted = [(f"match/{p}", p) for p in rule.match]
+        wanted = [("match", p) for p in rule.match]
         if rule.same_id is not None:
             wanted.append(("same_id", rule.same_id))
         for key, field_pointer in wanted:
-            if not subschemas_at(data, schema, pointer, item + field_pointer):
-                self._missing(key, field_pointer, "items of the list")
+            if not _declared_or_open(data, schema, pointer, item + field_pointer):
+                self._missing(key, field_pointer, "list items")
 
     def _missing(self, key: str, field_pointer: str, where: str) -> None:
         self.checks.add(
@@ -178,3 +179,15 @@ class _RuleCheck:
                     expected=one_of(terminal),
                     suggestion=closest(state, terminal),
                 )
+
+
+def _declared_or_open(data: Mapping[str, Any], schema: Mapping[str, Any], pointer: str, field: str) -> bool:
+    """Whether the schema declares ``field``, or leaves the object holding it open (items the vendor
+    documents only as ``{}``)."""
+    if subschemas_at(data, schema, pointer, field):
+        return True
+    parent = field.rsplit("/", 1)[0]
+    return any(
+        "properties" not in node and node.get("additionalProperties") is not False
+        for node, _ in subschemas_at(data, schema, pointer, parent)
+    )
