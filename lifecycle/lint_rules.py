@@ -44,6 +44,8 @@ class _RuleCheck:
             self._stream()
         if kind in ("list-contains-reply", "sum"):
             self._call()
+        if self.rule.unless_signals:
+            self._signals()
         if kind == "same-in-views":
             self._views()
         if kind == "unchecked":
@@ -71,6 +73,22 @@ class _RuleCheck:
                     found=repr(self.rule.view),
                     expected=one_of(readers),
                     suggestion=closest(self.rule.view, readers),
+                )
+
+    def _signals(self) -> None:
+        stream = self.lifecycle.stream
+        if stream is None:
+            self._stream()
+            return
+        known = [*stream.terminal_signals, *stream.error_signals]
+        for index, signal in enumerate(self.rule.unless_signals):
+            if signal not in known:
+                self.checks.add(
+                    f"{self.at}/unless_stream_ends_with/{index}",
+                    "not a terminal or error signal of the stream",
+                    found=repr(signal),
+                    expected=one_of(known),
+                    suggestion=closest(signal, known),
                 )
 
     def _call(self) -> None:

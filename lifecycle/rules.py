@@ -30,7 +30,8 @@ class Rule:
     """One stated rule. Parameters a kind does not use keep their defaults.
 
     ``operation``/``with_id``: the call that shows what the rule is about (list-contains-reply, sum);
-    ``items``/``match``/``same_id``/``position``: the list and the reply item in it; ``total`` and
+    ``items``/``match``/``same_id``/``position``: the list and the reply item in it (``unless_signals``:
+    stream ends after which no reply is stored); ``total`` and
     ``parts``: the pointers of a sum; ``fields``/``views``: logical fields equal across views;
     ``view``/``margin_seconds``: the status view compared with the stream; ``when``: the terminal
     states in which the rule holds (empty: all); ``decision``: why an unchecked rule is unchecked."""
@@ -44,6 +45,7 @@ class Rule:
     match: Mapping[str, Any] = field(default_factory=dict)
     same_id: str | None = None
     position: Position = "any"
+    unless_signals: tuple[str, ...] = ()
     total: str = ""
     parts: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
@@ -66,6 +68,7 @@ def build_rule(raw: Mapping[str, Any]) -> Rule:
         match=dict(raw.get("match", {})),
         same_id=raw.get("same_id"),
         position=raw.get("position", "any"),
+        unless_signals=tuple(raw.get("unless_stream_ends_with", ())),
         total=raw.get("total", ""),
         parts=tuple(raw.get("parts", ())),
         fields=tuple(raw.get("fields", ())),
