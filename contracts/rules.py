@@ -75,6 +75,7 @@ class RuleChecks:
         self.probes = probes
         self.lifecycle = probes.lifecycle
         self.report = probes.report
+        self.started = time.monotonic()  # when the resource of the stream rules was created
 
     def after(self, phase: str) -> None:
         """Judge every rule whose check runs after ``phase``."""
@@ -177,7 +178,7 @@ class RuleChecks:
     def _after_stream(self, rules: list[Rule]) -> None:
         probes, stream = self.probes, self.lifecycle.stream
         assert stream is not None  # lint: stream rules need a stream
-        started = time.monotonic()
+        started = self.started = time.monotonic()
         with probes.checking(_name(rules[0]), _units(rules[0])[0]):
             made = probes.create()
             reading = probes._open(stream, made, started)
@@ -217,14 +218,14 @@ class RuleChecks:
             return
         late = [f for f in content if f.at > terminal.at + rule.margin_seconds]
         if late:
-            self.probes.violation(
-                _name(rule),
-                f"{rule.id}: the status view showed {terminal.state!r} at {terminal.at:.2f}s while the "
+            self._stream_violation(
+                rule,
+                rule.id,
+                made,
+                f"the status view showed {terminal.state!r} at {terminal.at:.2f}s while the "
                 f"stream still sent {len(late)} content frame(s) until {late[-1].at:.2f}s "
                 f"(margin {rule.margin_seconds:g}s); first late frame {late[0].data[:80]!r}",
-                made,
                 seen,
-                unit=rule.id,
             )
         else:
             self.report.passed(_name(rule), rule.id)
@@ -237,7 +238,7 @@ class RuleChecks:
         reuse, expiry = _units(rule)
         status = self._open_status(stream, made, started)
         if status != token.reused_status:
-            self._token_violation(
+            self._stream_violation(
                 rule,
                 reuse,
                 made,
@@ -262,7 +263,7 @@ class RuleChecks:
         time.sleep(wait)
         status = self._open_status(stream, fresh, started)
         if status != token.expired_status:
-            self._token_violation(
+            self._stream_violation(
                 rule,
                 expiry,
                 made,
@@ -310,10 +311,15 @@ class RuleChecks:
                 return Created(made.id, made.scope, made.path, made.query, made.body, response)
         return None
 
-    def _token_violation(self, rule: Rule, unit: str, made: Created, message: str) -> None:
+    def _stream_violation(
+        self, rule: Rule, unit: str, made: Created, message: str, seen: list[Observation] | None = None
+    ) -> None:
+        """A finding whose reproduction is every call from the create on (stream opens carry a
+        token, not the resource id)."""
         log = self.probes.target.log
+        timeline = tuple(o.label() for o in seen or ())
         self.report.add(
-            Violation(_name(rule), f"{rule.id}: {message}", made.id, _about(log, made), unit=unit)
+            Violation(_name(rule), f"{rule.id}: {message}", made.id, _about(log, made), timeline, unit=unit)
         )
 
     def _list_after_stream(
@@ -330,7 +336,7 @@ class RuleChecks:
                 reason=f"the stream ended with {last[:60]!r}, after which no reply is stored",
             )
             return
-        terminal = self.probes.observe(made, time.monotonic())
+        terminal = self.probes.observe(made, self.started)
         seen.append(terminal)
         if not self.probes.is_terminal(terminal):
             self.report.not_observed(

@@ -4,6 +4,9 @@ delete), written from the vendor documents with the standard library: no code fr
 Requests are validated against the spec's own request schema (jsonschema), as PrivateGPT's
 FastAPI models would; errors are the 400 envelope real servers send. A message is pending, then
 processing after 0.2 s, then completed after ``Defects.work_seconds``.
+
+Rule defect, switched in ``Defects.extra``: ``status_early`` (the status shows completed this many
+seconds before the stream has sent the reply: view-agrees-with-stream).
 """
 
 from __future__ import annotations
@@ -54,8 +57,13 @@ class PrivateGpt(Handler):
         now = time.time()
         status, changed = message["status"], message["updated"]
         if status in ("pending", "processing"):
-            if now >= message["created"] + self.defects.work_seconds:
-                status, changed = "completed", message["created"] + self.defects.work_seconds
+            done_at = (
+                message["created"]
+                + self.defects.work_seconds
+                - float(self.defects.extra.get("status_early", 0))
+            )
+            if now >= done_at:
+                status, changed = "completed", done_at
             elif now >= message["created"] + 0.2:
                 status, changed = "processing", message["created"] + 0.2
         flips = self.defects.cancel_flips_after
@@ -159,15 +167,17 @@ class PrivateGpt(Handler):
 
         yield frame("message_start", {"type": "message_start", "message": {"id": message["id"]}})
         sent = 0
+        early = float(self.defects.extra.get("status_early", 0))
+        end = message["created"] + self.defects.work_seconds if early else 0.0  # the reply streams until then
         while True:
             view = self._view(message) if message["id"] in self._messages() else {"status": "cancelled"}
             if view["status"] == "cancelled":
                 return  # PrivateGPT closes silently on cancel
-            if view["status"] == "completed":
+            if view["status"] == "completed" and time.time() >= end:
                 if not self.defects.drop_stream:
                     yield frame("message_stop", {"type": "message_stop"})
                 return
-            if sent < 5:
+            if sent < 5 or (early and sent < 50):
                 sent += 1
                 yield frame(
                     "content_block_delta", {"type": "content_block_delta", "delta": {"text": "word "}}
