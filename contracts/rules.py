@@ -195,7 +195,7 @@ class RuleChecks:
                 elif rule.kind == "view-agrees-with-stream":
                     self._view_agrees(rule, stream, made, result.frames, seen)
                 elif rule.kind == "stream-token":
-                    self._token(rule, stream, made, seen, started)
+                    self._token(rule, stream, made, started)
                 elif thread.is_alive():
                     self.report.not_observed(_name(rule), rule.id, reason="the stream did not end")
                 else:
@@ -230,23 +230,13 @@ class RuleChecks:
         else:
             self.report.passed(_name(rule), rule.id)
 
-    def _token(
-        self, rule: Rule, stream: Stream, made: Created, seen: list[Observation], started: float
-    ) -> None:
+    def _token(self, rule: Rule, stream: Stream, made: Created, started: float) -> None:
         token = stream.token
         assert token is not None  # lint: a stream-token rule needs stream.token
         reuse, expiry = _units(rule)
         status = self._open_status(stream, made, started)
-        if status != token.reused_status:
-            self._stream_violation(
-                rule,
-                reuse,
-                made,
-                f"the token that opened the stream opened it again: expected {token.reused_status} "
-                f"(single use), got {status}",
-            )
-        else:
-            self.report.passed(_name(rule), reuse)
+        what = "the token that opened the stream opened it again (single use)"
+        self._expect(rule, reuse, made, status=status, expected=token.reused_status, what=what)
         wait = token.ttl_seconds + 0.5
         if time.monotonic() - started + wait > self.probes.options.deadline:
             self.report.not_observed(
@@ -262,16 +252,16 @@ class RuleChecks:
             return
         time.sleep(wait)
         status = self._open_status(stream, fresh, started)
-        if status != token.expired_status:
-            self._stream_violation(
-                rule,
-                expiry,
-                made,
-                f"a token {wait:g}s old (lifetime {token.ttl_seconds:g}s) opened the stream: expected "
-                f"{token.expired_status}, got {status}",
-            )
+        old = f"a token {wait:g}s old (lifetime {token.ttl_seconds:g}s) opened the stream"
+        self._expect(rule, expiry, made, status=status, expected=token.expired_status, what=old)
+
+    def _expect(
+        self, rule: Rule, unit: str, made: Created, *, status: int | None, expected: int, what: str
+    ) -> None:
+        if status == expected:
+            self.report.passed(_name(rule), unit)
         else:
-            self.report.passed(_name(rule), expiry)
+            self._stream_violation(rule, unit, made, f"{what}: expected {expected}, got {status}")
 
     def _open_status(self, stream: Stream, made: Created, started: float) -> int | None:
         """Open the stream with the token ``made`` carries; the status it answered (the read is

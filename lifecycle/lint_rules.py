@@ -9,7 +9,7 @@ rest of lint.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lifecycle.findings import closest, one_of
@@ -67,13 +67,7 @@ class _RuleCheck:
         if self.rule.view is not None:
             readers = [v.operation for v in self.lifecycle.views if v.id is not None and v.items is None]
             if self.rule.view not in readers:
-                self.checks.add(
-                    f"{self.at}/view",
-                    "not a view that reads one resource by id",
-                    found=repr(self.rule.view),
-                    expected=one_of(readers),
-                    suggestion=closest(self.rule.view, readers),
-                )
+                self._unknown("view", "not a view that reads one resource by id", self.rule.view, readers)
 
     def _signals(self) -> None:
         stream = self.lifecycle.stream
@@ -83,12 +77,11 @@ class _RuleCheck:
         known = [*stream.terminal_signals, *stream.error_signals]
         for index, signal in enumerate(self.rule.unless_signals):
             if signal not in known:
-                self.checks.add(
-                    f"{self.at}/unless_stream_ends_with/{index}",
+                self._unknown(
+                    f"unless_stream_ends_with/{index}",
                     "not a terminal or error signal of the stream",
-                    found=repr(signal),
-                    expected=one_of(known),
-                    suggestion=closest(signal, known),
+                    signal,
+                    known,
                 )
 
     def _call(self) -> None:
@@ -149,13 +142,7 @@ class _RuleCheck:
         for index, name in enumerate(self.rule.views):
             view = views.get(name)
             if view is None:
-                self.checks.add(
-                    f"{self.at}/views/{index}",
-                    "not a view of the lifecycle",
-                    found=repr(name),
-                    expected=one_of(views),
-                    suggestion=closest(name, views),
-                )
+                self._unknown(f"views/{index}", "not a view of the lifecycle", name, views)
                 continue
             for position, field in enumerate(self.rule.fields):
                 if field in fields and field not in view.fields:
@@ -167,36 +154,34 @@ class _RuleCheck:
                     )
         for position, field in enumerate(self.rule.fields):
             if field not in fields:
-                self.checks.add(
-                    f"{self.at}/fields/{position}",
-                    "unknown logical field",
-                    found=repr(field),
-                    expected=one_of(fields),
-                    suggestion=closest(field, fields),
-                )
+                self._unknown(f"fields/{position}", "unknown logical field", field, fields)
 
     def _decision(self) -> None:
         known = [d.ambiguity for d in self.lifecycle.decisions]
         if self.rule.decision not in known:
-            self.checks.add(
-                f"{self.at}/decision",
+            self._unknown(
+                "decision",
                 "no decision of that ambiguity says why the rule is unchecked",
-                found=repr(self.rule.decision),
-                expected=one_of(known),
-                suggestion=closest(self.rule.decision or "", known),
+                self.rule.decision,
+                known,
             )
+
+    def _unknown(self, key: str, message: str, name: str | None, known: Iterable[str]) -> None:
+        """A located finding for a name that is none of ``known``, with the nearest one."""
+        known = sorted(known)
+        self.checks.add(
+            f"{self.at}/{key}",
+            message,
+            found=repr(name),
+            expected=one_of(known),
+            suggestion=closest(name or "", known),
+        )
 
     def _states(self) -> None:
         terminal = self.lifecycle.terminal_states
         for state in sorted(self.rule.when):
             if state not in terminal:
-                self.checks.add(
-                    f"{self.at}/when",
-                    "not a terminal state",
-                    found=repr(state),
-                    expected=one_of(terminal),
-                    suggestion=closest(state, terminal),
-                )
+                self._unknown("when", "not a terminal state", state, terminal)
 
 
 def _declared_or_open(data: Mapping[str, Any], schema: Mapping[str, Any], pointer: str, field: str) -> bool:

@@ -16,25 +16,14 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, ClassVar
 
-import jsonschema
-import yaml
-
-from lifecycle.bundled import bundled_specs
 from tests.servers.base import Handler, Route, route
+from tests.servers.schemas import read_body
 
 _CHAT = r"(?P<chat_id>[^/]+)"
 _MESSAGE = r"(?P<message_id>[^/]+)"
 ANSWER = "On Saturdays we are open from 9:00 to 14:00."
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    spec = next(p for p in bundled_specs() if p.stem == "invent")
-    document = yaml.safe_load(spec.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator({**document, "$ref": "#/components/schemas/CreateChatMessageBody"})
 
 
 def _stamp(moment: float) -> str:
@@ -97,11 +86,7 @@ class Invent(Handler):
     def create(self, chat_id: str) -> None:
         if not self._authorized():
             return
-        try:
-            body = self.body()
-        except ValueError:
-            body = None
-        errors = [e.message for e in _validator().iter_errors(body)] if body is not None else ["not JSON"]
+        _, errors = read_body(self.body, "invent", "CreateChatMessageBody")
         if errors:
             self._invalid("; ".join(errors)[:300])
             return

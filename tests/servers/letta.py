@@ -24,26 +24,15 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, ClassVar
 
-import jsonschema
-import yaml
-
-from lifecycle.bundled import bundled_specs
 from tests.servers.base import Handler, Route, route
+from tests.servers.schemas import read_body
 
 _AGENT = r"(?P<agent_id>[^/]+)"
 _RUN = r"(?P<run_id>[^/]+)"
 _RUN_ID = re.compile(r"run-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 _AGENT_ID = re.compile(r"agent-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    spec = next(p for p in bundled_specs() if p.stem == "letta")
-    document = yaml.safe_load(spec.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator({**document, "$ref": "#/components/schemas/LettaAsyncRequest"})
 
 
 def _stamp(moment: float) -> str:
@@ -135,11 +124,7 @@ class Letta(Handler):
     def create(self, agent_id: str) -> None:
         if not self._agent_ok(agent_id):
             return
-        try:
-            body = self.body()
-        except ValueError:
-            body = None
-        errors = [e.message for e in _validator().iter_errors(body)] if body is not None else ["not JSON"]
+        body, errors = read_body(self.body, "letta", "LettaAsyncRequest")
         if errors and not self.defects.accept_invalid:
             self._invalid(["body"], "; ".join(errors)[:300])
             return

@@ -16,23 +16,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, ClassVar
 
-import jsonschema
-import yaml
-
-from lifecycle.bundled import bundled_specs
 from tests.servers.base import Handler, Route, route
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    spec = next(p for p in bundled_specs() if p.stem == "privategpt")
-    document = yaml.safe_load(spec.read_text(encoding="utf-8"))
-    # FastAPI's model: only `messages` is enforced (model and max_tokens default), extras allowed
-    document["components"]["schemas"]["ChatBody"]["required"] = ["messages"]
-    return jsonschema.Draft202012Validator({**document, "$ref": "#/components/schemas/ChatBody"})
+from tests.servers.schemas import read_body
 
 
 def _stamp(moment: float) -> str:
@@ -87,13 +74,8 @@ class PrivateGpt(Handler):
 
     # -- operations -------------------------------------------------------------------------------
     def create(self) -> None:
-        try:
-            body = self.body()
-        except ValueError:
-            body = None
-        problems = [] if body is not None else ["the body is not JSON"]
-        if body is not None:
-            problems = [error.message for error in _validator().iter_errors(body)]
+        # FastAPI's model: only `messages` is enforced (model and max_tokens default), extras allowed
+        _, problems = read_body(self.body, "privategpt", "ChatBody", ("messages",))
         if problems and not self.defects.accept_invalid:
             self._invalid("; ".join(problems)[:300])
             return
