@@ -132,7 +132,7 @@ class _RuleCheck:
     def _missing(self, key: str, field_pointer: str, where: str) -> None:
         self.checks.add(
             f"{self.at}/{key}",
-            f"the {where} of {self.rule.operation!r} has no such field",
+            f"no such field in the {where} of {self.rule.operation!r}",
             found=repr(field_pointer),
         )
 
