@@ -48,7 +48,8 @@ def findings(api: str, old: str, new: str) -> list[str]:
             "invent",
             "      items: ''\n      same_id: /id\n",
             "      items: ''\n      same_id: /ids\n",
-            "/x-lifecycle/rules/0/same_id: no such field in the list items of 'listChatMessages'; found '/ids'",
+            "/x-lifecycle/rules/0/same_id: no such field in the list items of 'listChatMessages'; "
+            "found '/ids'",
         ),
         (
             "letta",
