@@ -107,7 +107,10 @@ class RuleChecks:
 
     def _unseen(self, rule: Rule, seen: list[Observation]) -> None:
         last = seen[-1].label() if seen else "no read answered"
-        reason = f"the resource did not reach a terminal state within --deadline (last: {last})"
+        reason = (
+            f"the resource did not reach a terminal state within --deadline "
+            f"{self.probes.options.deadline:g}s (last: {last})"
+        )
         for unit in _units(rule):
             self.report.not_observed(_name(rule), unit, reason=reason)
 
