@@ -101,6 +101,22 @@ def test_a_server_that_breaks_a_rule_fails_its_check_with_a_reproduction(
         assert "curl -sS" in violation.render()
 
 
+@pytest.mark.parametrize("api", ["chatzy", "invent"])
+def test_the_new_independent_servers_conform_to_their_specs(api: str) -> None:
+    defects = Defects(token="Bearer key" if api == "invent" else None)
+    with serve(SERVERS[api], defects) as url:
+        report = check(
+            SPECS[api],
+            url,
+            headers=HEADERS.get(api, {}),
+            phases=("conformance",),
+            max_time=10,
+            examples=5,
+            auth="required" if api == "invent" else "none",
+        )
+    assert report.violations == [], report.summary()
+
+
 def _short_lived(tmp_path: Path) -> Path:
     """The Chatzy spec with a 1 s token, so the expiry can be observed within a test."""
     text = SPECS["chatzy"].read_text(encoding="utf-8").replace("ttl_seconds: 60", "ttl_seconds: 1")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import time
 import uuid
@@ -29,7 +30,7 @@ from typing import Any, ClassVar
 from tests.servers.base import Handler, Route, route
 
 REPLY = "The Pro plan costs $49 per month."
-_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def _stamp(moment: float) -> str:
@@ -105,8 +106,8 @@ class Chatzy(Handler):
         return messages
 
     def _conversation(self, conversation_id: Any) -> dict[str, Any] | None:
-        if not isinstance(conversation_id, str) or not conversation_id:
-            self._error(400, "bad_request", "conversation_id is required")
+        if not isinstance(conversation_id, str) or not _UUID.fullmatch(conversation_id):
+            self._error(400, "bad_request", "conversation_id is required, a uuid")
             return None
         conversation = self._conversations().get(conversation_id)
         if conversation is None:
@@ -118,8 +119,8 @@ class Chatzy(Handler):
 
     # -- operations -------------------------------------------------------------------------------
     def init(self) -> None:
-        if not self.query.get("chatbot_id"):
-            self._error(400, "bad_request", "chatbot_id is required")
+        if not _UUID.fullmatch(self.query.get("chatbot_id") or ""):
+            self._error(400, "bad_request", "chatbot_id is required, a uuid")
             return
         conversation_id = str(uuid.uuid4())
         intro = "Hi! How can I help you today?"
@@ -154,7 +155,7 @@ class Chatzy(Handler):
         message = body.get("messages") if isinstance(body, dict) else None
         if (
             not isinstance(body, dict)
-            or not isinstance(body.get("chatbot_id"), str)
+            or not _UUID.fullmatch(str(body.get("chatbot_id")))
             or not isinstance(message, dict)
             or not isinstance(message.get("content"), str)
         ):
