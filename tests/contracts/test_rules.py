@@ -86,7 +86,7 @@ def test_a_correct_server_passes_every_rule_of_its_spec(api: str) -> None:
             ["status-waits-for-the-stream"],
         ),
     ],
-    ids=lambda value: "-".join(value) if isinstance(value, dict) else str(value).replace("rules.", ""),
+    ids=lambda value: "+".join(value) if isinstance(value, dict | list) else str(value).replace("rules.", ""),
 )
 def test_a_server_that_breaks_a_rule_fails_its_check_with_a_reproduction(
     api: str, defect: dict[str, Any], check_name: str, units: list[str]
