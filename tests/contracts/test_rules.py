@@ -76,6 +76,7 @@ def test_a_correct_server_passes_every_rule_of_its_spec(api: str) -> None:
         ("invent", {"usage_off_by": 3}, "rules.sum", ["usage-total"]),
         ("invent", {"created_at_drifts": True}, "rules.same_in_views", ["message-same-in-every-view"]),
         ("letta", {"no_reply": True}, "rules.list_contains_reply", ["run-messages-hold-the-reply"]),
+        ("letta", {"no_steps": True}, "rules.list_contains_reply", ["run-steps-list-the-run"]),
         ("letta", {"usage_off_by": 3}, "rules.sum", ["usage-total"]),
         ("letta", {"created_at_drifts": True}, "rules.same_in_views", ["run-same-in-every-view"]),
         ("letta", {"status_early": 1.2}, "rules.view_agrees_with_stream", ["status-waits-for-the-stream"]),

@@ -8,7 +8,8 @@ on Letta's plain async path. Every agent id of the documented shape exists, unle
 
 Rule defects, switched in ``Defects.extra`` (each breaks one rule of ``x-lifecycle.rules``):
 ``usage_off_by`` (total_tokens off by that much: sum), ``no_reply`` (a completed run lists no
-assistant message: list-contains-reply), ``created_at_drifts`` (reads show the completion time as
+assistant message: list-contains-reply), ``no_steps`` (a completed run lists no step: list-contains-reply),
+``created_at_drifts`` (reads show the completion time as
 created_at: same-in-views), ``status_early`` (the run shows completed this many seconds before its
 stream has sent the reply: view-agrees-with-stream).
 """
@@ -223,7 +224,7 @@ class Letta(Handler):
     def steps(self, run_id: str) -> None:
         if not self._limit_ok() or (run := self._run(run_id)) is None:
             return
-        done = self._view(run)["status"] == "completed"
+        done = self._view(run)["status"] == "completed" and not self.defects.extra.get("no_steps")
         self.json(200, [{"id": f"step-{uuid.uuid4()}", "run_id": run_id}] if done else [])
 
     def usage(self, run_id: str) -> None:
