@@ -10,17 +10,15 @@ rest of lint.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lifecycle.findings import closest, one_of
+from lifecycle.lint_context import LintContext
 from lifecycle.openapi import subschemas_at
 from lifecycle.rules import Rule
 
-if TYPE_CHECKING:
-    from lifecycle.lint_lifecycle import LifecycleChecks
 
-
-def rule_findings(checks: LifecycleChecks) -> None:
+def rule_findings(checks: LintContext) -> None:
     """Add a finding to ``checks`` for every rule that names something the spec lacks."""
     seen: set[str] = set()
     for index, rule in enumerate(checks.lifecycle.rules):
@@ -32,7 +30,7 @@ def rule_findings(checks: LifecycleChecks) -> None:
 
 
 class _RuleCheck:
-    def __init__(self, checks: LifecycleChecks, rule: Rule, at: str) -> None:
+    def __init__(self, checks: LintContext, rule: Rule, at: str) -> None:
         self.checks = checks
         self.lifecycle = checks.lifecycle
         self.rule = rule

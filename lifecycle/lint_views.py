@@ -4,16 +4,14 @@ schema, and the enum of each state-identifying field equals the values the state
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lifecycle.findings import join, one_of, show
+from lifecycle.lint_context import LintContext
 from lifecycle.openapi import allows_null, response_schema, subschemas_at
 
-if TYPE_CHECKING:
-    from lifecycle.lint_lifecycle import LifecycleChecks
 
-
-def view_findings(checks: LifecycleChecks) -> None:
+def view_findings(checks: LintContext) -> None:
     """Each view's pointers exist; the enum of each state-identifying field equals the shown values."""
     shown: dict[str, set[Any]] = {}
     for state in checks.lifecycle.states.values():
@@ -61,7 +59,7 @@ def view_findings(checks: LifecycleChecks) -> None:
 
 
 def _compare_enum(
-    checks: LifecycleChecks,
+    checks: LintContext,
     index: int,
     operation: str,
     field: str,
