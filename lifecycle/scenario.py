@@ -19,6 +19,7 @@ from typing import Any
 from lifecycle.errors import SourceError
 from lifecycle.formats import TimestampFormat, parse_formats
 from lifecycle.model import Lifecycle
+from lifecycle.numbers import number_findings
 from lifecycle.reactions import Answer, Reaction, parse_answers, parse_reactions
 from lifecycle.scenario_checks import lifecycle_findings, shown_name, state_aliases
 from lifecycle.source import Document, load_document
@@ -118,6 +119,7 @@ def scenario_from_document(
                 expected=repr(api),
             )
         )
+    findings.extend(number_findings(document))
     findings.extend(lifecycle_findings(document, lifecycle))
     if findings:
         raise SourceError(sorted(findings, key=lambda finding: (finding.line or 0, finding.pointer)))
