@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from comeback.testing import MockServer
+from comeback.testing import MockServer, at_once
 from lifecycle.bundled import bundled_scenarios
 from tests.browser.conftest import SCREENSHOTS, create_message, create_run, row
 from tests.dashboard.clients import CLOSED_PORT
@@ -89,7 +89,7 @@ def test_cancel_and_delete_buttons(page: Any, mock: MockServer) -> None:
     page.click("#btn-delete")
     expect(row(page, "letta", run)).to_have_count(0)
     expect(page.locator("#detail")).to_be_hidden()
-    assert mock.engine.find("letta", run) is None
+    assert at_once(mock.engine.find("letta", run), mock.namespace) is None
 
 
 def test_streamed_text_grows_token_by_token(page: Any, mock: MockServer) -> None:
