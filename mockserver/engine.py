@@ -24,7 +24,8 @@ from mockserver.callbacks import Callbacks
 from mockserver.catalog import Api
 from mockserver.clock import Clock, Clocks, ManualClock
 from mockserver.events import EventHub
-from mockserver.journal import JournalEntry, Masker, credential_names
+from mockserver.journal import JournalEntry, credential_names
+from mockserver.masking import Masker
 from mockserver.render import Renderer
 from mockserver.safejson import finite
 from mockserver.scenario_book import ScenarioBook

@@ -12,7 +12,8 @@ from comeback.testing import START, bundled_catalog
 from lifecycle.timeline import Timeline
 from mockserver.clock import ManualClock
 from mockserver.engine import Engine
-from mockserver.journal import JournalEntry, Masker
+from mockserver.journal import JournalEntry
+from mockserver.masking import Masker
 from mockserver.state.base import Command, StateStore, replay
 from mockserver.state.memory import VENDOR_MEMORY, MemoryStore
 from mockserver.store import Resource
