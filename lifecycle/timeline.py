@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from lifecycle.model import Lifecycle
+from lifecycle.reactions import reaction_for
 from lifecycle.scenario import Scenario, Step
 
 Cause = Literal["created", "time", "reads", "cancel", "forced", "reaction"]
@@ -149,6 +150,17 @@ def react(timeline: Timeline, steps: tuple[Step, ...], now: float) -> Timeline:
     first = steps[0]
     moved = Timeline(scenario, timeline.history, timeline.reads)
     return _enter(moved, Entry(first.state, now, len(kept), "reaction", dict(first.set)))
+
+
+def react_to(timeline: Timeline, action: str, now: float) -> Timeline:
+    """A client's ``action`` (cancel, delete) at ``now`` as the recorded server reacted to it in
+    the state the resource is in (``Scenario.reactions``); unchanged when none was recorded there or
+    the recorded reaction is the spec's own effect (the caller applies that)."""
+    timeline = advance(timeline, now)
+    reaction = reaction_for(timeline.scenario.reactions, action, timeline.state)
+    if reaction is None or reaction.steps is None:
+        return timeline
+    return react(timeline, reaction.steps, now)
 
 
 def _enter(timeline: Timeline, entry: Entry) -> Timeline:

@@ -15,6 +15,7 @@ import json
 import logging
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,20 +26,22 @@ from lifecycle.faults import Fault
 from lifecycle.model import Lifecycle
 from lifecycle.reactions import Answer as RecordedAnswer
 from lifecycle.reactions import Reaction, reaction_for
-from lifecycle.steps import Step
-from lifecycle.timeline import react as react_timeline
+from lifecycle.timeline import react_to
 from mockserver.call import Answer
+from mockserver.engine import Engine
 from mockserver.inputs import Inputs
+from mockserver.state.base import Command, CommandKind
 from mockserver.store import Resource
 
 if TYPE_CHECKING:
-    from mockserver.engine import Engine
     from mockserver.fault_gate import FaultGate
 
 # a recorded answer is marked as an injected one (``vendors.base.INJECTED_HEADER``): strict mode lets
 # it through, as it lets a scenario's faults through; the value says where it came from
 INJECTED = ("x-mock-fault-injected", "recorded")
-_DROPPED = "replay:dropped"  # vendor state: connections whose next request gets no answer
+# per engine, the connections (api, host, port) whose next request gets no answer: a connection
+# belongs to one process, so this is never shared through the store
+_DROPPED: WeakKeyDictionary[Engine, OrderedDict[tuple[Any, ...], bool]] = WeakKeyDictionary()
 _MAX_DROPPED = 1024
 
 
@@ -64,11 +67,11 @@ async def before(gate: FaultGate, operation_id: str, inputs: Inputs, request: Re
     """The recorded answer to this call (applying a recorded reaction), or None for the mock's own;
     ``gate`` is the API's fault gate (its engine, its name, how it finds the addressed resource)."""
     engine, api = gate.engine, gate.api
-    dropped: OrderedDict[Any, bool] | None = engine.vendor_state[api].get(_DROPPED)
+    dropped = _DROPPED.get(engine)
     client = request.scope.get("client")
-    if dropped and client is not None and dropped.pop(tuple(client), False):
+    if dropped and client is not None and dropped.pop((api, *client), False):
         return DroppedConnection(), None
-    resource = _addressed(gate, operation_id, inputs)
+    resource = await _addressed(gate, operation_id, inputs)
     if resource is None:
         return None
     scenario = resource.timeline.scenario
@@ -80,7 +83,7 @@ async def before(gate: FaultGate, operation_id: str, inputs: Inputs, request: Re
         reaction = reaction_for(scenario.reactions, action, engine.observe(resource).state)
         if reaction is not None:
             answer = reaction.answer
-            _apply(engine, resource, reaction)
+            await _apply(engine, resource, reaction)
     if answer is None:
         return None
     response = _respond(engine, api, request, answer, resource.id)
@@ -104,21 +107,20 @@ async def after(engine: Engine, operation_id: str, resource: Resource | None) ->
         await engine.pause(delay / engine.settings.speed)
 
 
-def react(engine: Engine, resource: Resource, steps: tuple[Step, ...]) -> None:
-    """The resource walks a recorded reaction's ``steps`` from the engine's now; watchers (streams,
-    the dashboard) hear of it as of any command."""
-    resource.timeline = react_timeline(resource.timeline, steps, engine.clock.now())
-    resource.notify()
-    engine.events.resource_changed(resource)
-
-
-def _apply(engine: Engine, resource: Resource, reaction: Reaction) -> None:
+async def _apply(engine: Engine, resource: Resource, reaction: Reaction) -> None:
+    """The reaction, through the engine and its store (a shared store replays the command: the
+    recorded reaction is found again from the scenario, the action and the state at its time)."""
     if reaction.steps is not None:
-        react(engine, resource, reaction.steps)
+        now = engine.now_of(resource)
+        resource.timeline = react_to(resource.timeline, reaction.action, now)
+        kind: CommandKind = "react-cancel" if reaction.action == "cancel" else "react-delete"
+        await engine.state.command(resource, Command(kind, now))
+        resource.notify()
+        engine.changed(resource)
     elif reaction.action == "cancel":
-        engine.cancel(resource)
+        await engine.cancel(resource)
     if reaction.action == "delete" and not reaction.kept:
-        engine.delete(resource)
+        await engine.delete(resource)
 
 
 def _respond(
@@ -131,8 +133,8 @@ def _respond(
     if answer.connection == "drop":
         client = request.scope.get("client")
         if client is not None:
-            dropped = engine.vendor_state[api].setdefault(_DROPPED, OrderedDict())
-            dropped[tuple(client)] = True
+            dropped = _DROPPED.setdefault(engine, OrderedDict())
+            dropped[(api, *client)] = True
             while len(dropped) > _MAX_DROPPED:
                 dropped.popitem(last=False)
     return response
@@ -146,10 +148,10 @@ def _action(lifecycle: Lifecycle, operation_id: str) -> str | None:
     return None
 
 
-def _addressed(gate: FaultGate, operation_id: str, inputs: Inputs) -> Resource | None:
+async def _addressed(gate: FaultGate, operation_id: str, inputs: Inputs) -> Resource | None:
     """The resource a call is about; a cancel naming its runs in a one-item list (Letta) too."""
     engine, api = gate.engine, gate.api
-    found = gate.peek(operation_id, inputs)
+    found = await gate.peek(operation_id, inputs)
     if found is not None:
         return found
     cancel = engine.lifecycle(api).cancel
@@ -158,7 +160,7 @@ def _addressed(gate: FaultGate, operation_id: str, inputs: Inputs) -> Resource |
     value = inputs.evaluate(cancel.id)
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
-    return engine.find(api, value) if isinstance(value, str) else None
+    return await engine.find(api, value) if isinstance(value, str) else None
 
 
 _quieted = False

@@ -15,6 +15,7 @@ from lifecycle.scenario import scenario_from_data
 from lifecycle.streaming import Pace, Phase, token_times
 from lifecycle.timeline import advance, react, start
 from lifecycle.timing import Stall, StreamTiming, distribution, token_offsets
+from mockserver.state.base import Command, replay
 from recorder.behaviour import behaviour
 from recorder.recording import Recording
 from recorder.secrets import Secrets
@@ -192,3 +193,14 @@ def test_a_session_says_what_the_server_did_for_every_file() -> None:
     # the spec's own names for what was seen: linked, not repeated
     assert found.deviations == {"cancel-not-sticky", "delete-run-500", "naive-completed-at"}
     assert found.answered == {"retrieveStreamForRun", "cancelAgentRun", "deleteRun"}  # not faults as well
+
+
+def test_a_shared_store_replays_a_recorded_reaction_from_its_command() -> None:
+    """Another process rebuilds the timeline from the commands: the reaction is found again from
+    the scenario, the action and the state at its time."""
+    scenario = load(reactions=[CANCEL])
+    commands = [Command("react-cancel", 1.0)]
+    assert replay(scenario, 0.0, commands, LETTA.lifecycle, now=2.0).state == "cancelled"
+    assert replay(scenario, 0.0, commands, LETTA.lifecycle, now=3.5).state == "completed"
+    late = [Command("react-cancel", 11.0)]  # completed by then: nothing was recorded for that state
+    assert replay(scenario, 0.0, late, LETTA.lifecycle, now=20.0).history[-1].cause == "time"
