@@ -23,6 +23,8 @@ import uvicorn
 
 from comeback import check_command, init_command, lint_command, record_command, scenarios_command
 from comeback.scenario_options import add_scenario_options
+from comeback.store_option import add_store_option, describe
+from comeback.store_option import check as check_store
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.errors import SourceError
 from mockserver import serving
@@ -158,8 +160,10 @@ def _parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=1,
-        help="worker processes (stateless load only: each has its own resources; default: 1)",
+        help="worker processes (with --store memory each has its own resources; with a Redis store "
+        "they share them; default: 1)",
     )
+    add_store_option(serve)
     serve.add_argument(
         "--log-level",
         default="info",
@@ -210,7 +214,11 @@ def _serve(arguments: argparse.Namespace) -> int:
         max_age_seconds=arguments.max_age,
         allowed_hosts=(arguments.host, *(arguments.allow_host or ())),
         admin_token=arguments.admin_token,
+        store=arguments.store,
     )
+    if (problem := check_store(settings.store)) is not None:
+        print(f"comeback serve: {problem}; nothing started", file=sys.stderr)
+        return EXIT_USAGE
     try:
         app = create_app(settings)
     except SourceError as error:
@@ -231,7 +239,9 @@ def _serve(arguments: argparse.Namespace) -> int:
     print(f"comeback mock: serving {served} on {address} (admin API under /__mock/)")
     for stateless in app.state.stateless.values():
         print(stateless.notice)
-    if arguments.workers > 1:
+    if arguments.workers > 1 and settings.store != "memory":
+        print(f"comeback mock: {arguments.workers} workers sharing one state in {describe(settings.store)}")
+    elif arguments.workers > 1:
         print(
             f"comeback mock: {arguments.workers} workers, each with its OWN resources, clock, journal and "
             "admin state; a resource created through one worker is unknown (404) to the others. Use workers "

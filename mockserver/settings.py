@@ -46,6 +46,7 @@ class Settings:
         15.0  # real seconds of stream silence before a keep-alive (PrivateGPT's idle time)
     )
     watch: bool = False  # reload changed spec and scenario files while serving (mockserver.reload)
+    store: str = "memory"  # or redis://HOST:PORT/DB: state shared by processes (mockserver.state)
 
     def scenario_folders(self) -> tuple[Path, ...]:
         """The base scenario folder (if any) followed by the layers over it."""
