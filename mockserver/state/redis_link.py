@@ -27,6 +27,7 @@ Redis Cluster would keep a namespace in one slot)::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -168,10 +169,8 @@ class RedisLink:
     async def close(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
-            except asyncio.CancelledError:
-                pass
             self._listener = None
         await self.client.aclose()
 

@@ -89,7 +89,7 @@ def test_a_store_that_goes_away_is_unavailable_at_once_then_recovers(own_redis: 
 def test_a_store_that_stalls_is_unavailable_within_the_deadline(own_redis: RedisServer) -> None:
     async def scenario() -> None:
         link = link_to(own_redis, Heard(), call_seconds=0.5)
-        await link.run(lambda: link.client.ping())
+        await link.run(link.client.ping)
         own_redis.freeze()
         try:
             began = time.monotonic()
@@ -98,7 +98,7 @@ def test_a_store_that_stalls_is_unavailable_within_the_deadline(own_redis: Redis
             assert time.monotonic() - began < 2
         finally:
             own_redis.freeze(False)
-        assert await link.run(lambda: link.client.ping()) is True
+        assert await link.run(link.client.ping) is True
         await link.close()
 
     asyncio.run(scenario())
