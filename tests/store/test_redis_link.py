@@ -32,6 +32,10 @@ async def until(condition: Any, seconds: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
+def answering(link: RedisLink) -> bool:
+    return link.healthy  # a call, so the type checker does not carry one assert's narrowing to the next
+
+
 def link_to(server: RedisServer, heard: Heard, **options: Any) -> RedisLink:
     location = parse_store(server.url)
     assert location is not None
@@ -74,11 +78,11 @@ def test_a_store_that_goes_away_is_unavailable_at_once_then_recovers(own_redis: 
         with pytest.raises(StoreUnavailable, match=f"shared store {own_redis.url} is not answering"):
             await link.run(lambda: link.client.get("linktest:x"))
         assert time.monotonic() - began < 5  # bounded by the call deadline, never a hang
-        assert not link.healthy
+        assert not answering(link)
         own_redis.start()
         await until(lambda: heard.reconnects == 1)  # the listener came back by itself ...
         assert await link.run(lambda: link.client.get("linktest:x")) is None  # ... and so do calls
-        assert link.healthy
+        assert answering(link)
         await link.publish({"kind": "reset", "ns": "default"})
         await until(lambda: any(m["kind"] == "reset" for m in heard.messages))
         await link.close()
