@@ -28,6 +28,7 @@ def replay(
     commands: Iterable[Command],
     lifecycle: Lifecycle,
     now: float,
+    *,
     reads: int = 0,
 ) -> Timeline:
     """The timeline at ``now``; ``reads`` counts the reads of its current entry (not yet a step)."""

@@ -34,7 +34,7 @@ def stored(plan: Scenario, events: Sequence[Event], created_at: float = 100.0) -
         elif kind in ("cancel", "force"):
             commands.append({"kind": kind, "at": at})
     timeline = replay(plan, created_at, commands, LIFECYCLE, now)
-    return replay(plan, created_at, commands, LIFECYCLE, now, counts[len(timeline.history) - 1])
+    return replay(plan, created_at, commands, LIFECYCLE, now, reads=counts[len(timeline.history) - 1])
 
 
 def same(left: Timeline, right: Timeline) -> None:
