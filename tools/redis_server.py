@@ -60,6 +60,17 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def flush(self) -> None:
+        """Empty every database (FLUSHALL, as an inline command: no client needed)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+            sock.sendall(b"FLUSHALL\r\n")
+            if not sock.recv(16).startswith(b"+OK"):
+                raise RuntimeError(f"FLUSHALL refused by the server on port {self.port}")
+
     def start(self) -> None:
         """Start the server and wait (bounded) until it answers PING."""
         if self._process is not None:
