@@ -45,8 +45,8 @@ class Settings:
     keepalive_seconds: float = (
         15.0  # real seconds of stream silence before a keep-alive (PrivateGPT's idle time)
     )
+    store: str = "memory"  # where state lives: "memory", or a shared store's URL (mockserver.state.choose)
     watch: bool = False  # reload changed spec and scenario files while serving (mockserver.reload)
-    store: str = "memory"  # or redis://HOST:PORT/DB: state shared by processes (mockserver.state)
 
     def scenario_folders(self) -> tuple[Path, ...]:
         """The base scenario folder (if any) followed by the layers over it."""

@@ -29,6 +29,7 @@ class Resource:
     timeline: Timeline
     request: Any
     touched_at: float
+    namespace: str = "default"  # state.base.DEFAULT_NAMESPACE: clients sharing a mock are kept apart
     extra: dict[str, Any] = field(default_factory=dict)  # vendor data: callback outcome, tokens, edits
     bodies: dict[str, Any] = field(default_factory=dict)  # fake parts per operation, made once
     encoded: dict[str, tuple[tuple[int, int], bytes]] = field(default_factory=dict)  # read bodies by version

@@ -1,1 +1,2 @@
-"""State of the mock that may live outside its process (the store seam and its implementations)."""
+"""Where the mock keeps its state: the ``StateStore`` seam (``base``) and its implementations
+(``memory``: one process, the default; a network store lets several processes serve one mock)."""
