@@ -1,7 +1,7 @@
 """The connection to a shared Redis: bounded calls, health, and the pub/sub listener.
 
 Every call to the store goes through ``RedisLink.run`` with a deadline (``CALL_SECONDS``): a store
-that is gone or stalls becomes ``StoreUnavailable`` within that time (the endpoints answer 503 in
+that is gone or stalls becomes ``StoreUnavailableError`` within that time (the endpoints answer 503 in
 the vendor's error shape), never a hang or a 500. The client's own retries are off, so the deadline
 is the only wait. The link stays usable: the next call tries again, so the mock recovers by itself
 when the store returns.
@@ -15,12 +15,18 @@ Key layout (``prefix`` is ``comeback:`` unless told otherwise; ``{ns}`` the name
 Redis Cluster would keep a namespace in one slot)::
 
     comeback:{ns}:r:API:ID       hash: "record" (immutable, written at create) and the mutable fields
-    comeback:{ns}:reads:API:ID   read count (INCR), for scenarios with after_reads steps
+    comeback:{ns}:c:API:ID       list of its commands (JSON, state.replay), in the order received
+    comeback:{ns}:reads:API:ID   hash: history entry -> reads counted (only for after_reads scenarios)
     comeback:{ns}:index          sorted set of "API:ID" by creation time (listings, the dashboard)
-    comeback:{ns}:clock          the manual clock's offset in seconds
-    comeback:{ns}:journal        capped list of journal entries (LPUSH + LTRIM)
-    comeback:{ns}:token:VALUE    a single-use token (TTL; taken with GETDEL)
+    comeback:{ns}:clock          the manual clock's offset in seconds (INCRBYFLOAT)
+    comeback:{ns}:journal        capped list of journal entries, newest first (LPUSH + LTRIM)
+    comeback:{ns}:queue:API      queued scenario names; comeback:{ns}:defaults: api -> chosen default
+    comeback:{ns}:v:API:KEY      a vendor value with its TTL (Chatzy's conversations and tokens);
+                                 KEY:used is set once (SET NX) when a single-use token is taken
     comeback:{ns}:callback:API:ID  the claim of a callback (SET NX): sent once by one instance
+    comeback:clock-start         the clock's shared reading at offset 0 (SET NX by the first process)
+    comeback:uploads, comeback:uploads-list   uploaded scenarios (global) and their order
+    comeback:salt                INCR: each process's own salt for the ids it mints
     comeback:events              the pub/sub channel
 """
 
@@ -32,24 +38,19 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from lifecycle.errors import ComebackError
+from mockserver.state.base import StoreUnavailableError
 from mockserver.state.store_url import RedisLocation
 
 if TYPE_CHECKING:
     import redis.asyncio
 
 log = logging.getLogger("comeback.mock")
-T = TypeVar("T")
 CALL_SECONDS = 2.0  # one store call (a round trip or a pipeline) waits at most this long
 BACKOFF = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)  # the listener's pauses between reconnects, then 2 s each
 PREFIX = "comeback:"
 Message = dict[str, Any]
-
-
-class StoreUnavailable(ComebackError):
-    """The shared store did not answer in time; the request is answered 503 and may be retried."""
 
 
 class Keys:
@@ -65,6 +66,9 @@ class Keys:
     def resource(self, namespace: str, api: str, resource_id: str) -> str:
         return f"{self.space(namespace)}r:{api}:{resource_id}"
 
+    def commands(self, namespace: str, api: str, resource_id: str) -> str:
+        return f"{self.space(namespace)}c:{api}:{resource_id}"
+
     def reads(self, namespace: str, api: str, resource_id: str) -> str:
         return f"{self.space(namespace)}reads:{api}:{resource_id}"
 
@@ -76,9 +80,6 @@ class Keys:
 
     def journal(self, namespace: str) -> str:
         return f"{self.space(namespace)}journal"
-
-    def token(self, namespace: str, value: str) -> str:
-        return f"{self.space(namespace)}token:{value}"
 
     def callback(self, namespace: str, api: str, resource_id: str) -> str:
         return f"{self.space(namespace)}callback:{api}:{resource_id}"
@@ -125,8 +126,8 @@ class RedisLink:
         self.subscribed = asyncio.Event()  # set while the listener is subscribed (tests wait on it)
 
     # -- calls ----------------------------------------------------------------------------------------
-    async def run(self, call: Callable[[], Awaitable[T]]) -> T:
-        """``call()`` within the deadline; ``StoreUnavailable`` when the store fails or is too slow."""
+    async def run(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        """``call()`` within the deadline; ``StoreUnavailableError`` when the store fails or is too slow."""
         try:
             async with asyncio.timeout(self.call_seconds):
                 result = await call()
@@ -134,7 +135,7 @@ class RedisLink:
             self._failed(error)
             if isinstance(error, TimeoutError):  # a call cut short leaves its connection mid-reply
                 await _quietly(self.client.connection_pool.disconnect())
-            raise StoreUnavailable(self.unavailable_message()) from None
+            raise StoreUnavailableError(self.unavailable_message()) from None
         if not self.healthy:
             log.warning("the store %s answers again", self.location.shown)
         self.healthy = True

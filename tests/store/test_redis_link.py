@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from mockserver.state.redis_link import Keys, RedisLink, StoreUnavailable
+from mockserver.state.base import StoreUnavailableError
+from mockserver.state.redis_link import Keys, RedisLink
 from mockserver.state.store_url import parse_store
 from tools.redis_server import RedisServer
 
@@ -75,7 +76,7 @@ def test_a_store_that_goes_away_is_unavailable_at_once_then_recovers(own_redis: 
         assert await link.run(lambda: link.client.set("linktest:x", b"1")) is True
         own_redis.stop()
         began = time.monotonic()
-        with pytest.raises(StoreUnavailable, match=f"shared store {own_redis.url} is not answering"):
+        with pytest.raises(StoreUnavailableError, match=f"shared store {own_redis.url} is not answering"):
             await link.run(lambda: link.client.get("linktest:x"))
         assert time.monotonic() - began < 5  # bounded by the call deadline, never a hang
         assert not answering(link)
@@ -97,7 +98,7 @@ def test_a_store_that_stalls_is_unavailable_within_the_deadline(own_redis: Redis
         own_redis.freeze()
         try:
             began = time.monotonic()
-            with pytest.raises(StoreUnavailable, match=r"no answer within 0\.5 s"):
+            with pytest.raises(StoreUnavailableError, match=r"no answer within 0\.5 s"):
                 await link.run(lambda: link.client.get("linktest:x"))
             assert time.monotonic() - began < 2
         finally:
