@@ -26,9 +26,7 @@ holds); whatever may need a round trip to a shared store is a coroutine.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -40,23 +38,6 @@ from lifecycle.timeline import Timeline, advance, cancel, count_read, force_next
 if TYPE_CHECKING:
     from mockserver.journal import JournalEntry
     from mockserver.store import Resource
-
-DEFAULT_NAMESPACE = "default"
-NAMESPACE_HEADER = "x-mock-namespace"  # lower case, as ASGI scopes carry header names
-NAMESPACE_RULE = "1 to 64 characters from A-Z, a-z, 0-9, '_', '.', '-'"
-_NAMESPACE = re.compile(r"[A-Za-z0-9_.\-]{1,64}\Z")
-# the namespace of the request being served: set once by the endpoint (or an admin route, or
-# ``in_namespace``), read by the engine; a command on a resource uses the resource's own namespace
-CURRENT_NAMESPACE: ContextVar[str] = ContextVar("comeback_namespace", default=DEFAULT_NAMESPACE)
-
-
-def namespace_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a namespace (None: it can); the message states the rule."""
-    if _NAMESPACE.match(name):
-        return None
-    shown = name if len(name) <= 70 else name[:67] + "..."
-    return f"X-Mock-Namespace must be {NAMESPACE_RULE}; found {shown!r}"
-
 
 CommandKind = Literal["read", "cancel", "force", "delete"]
 
@@ -168,12 +149,14 @@ class StateStore(Protocol):
         """Add ``seconds`` to the namespace's offset; the new offset."""
 
     # -- scenario choice ---------------------------------------------------------------------------
-    async def queue(self, namespace: str, api: str, scenario: str) -> None: ...
+    async def queue(self, namespace: str, api: str, entry: Mapping[str, Any]) -> None:
+        """Queue a scenario for the next create: ``{"name", "source", "data"}``, JSON values
+        (``data`` None: the API's scenario of that name; else a test's own scenario, as written)."""
 
-    async def next_queued(self, namespace: str, api: str) -> str | None:
-        """Take the oldest queued scenario name (None: the queue is empty)."""
+    async def next_queued(self, namespace: str, api: str) -> Mapping[str, Any] | None:
+        """Take the oldest queued entry (None: the queue is empty)."""
 
-    async def queued(self, namespace: str, api: str) -> list[str]: ...
+    async def queued(self, namespace: str, api: str) -> list[Mapping[str, Any]]: ...
 
     async def default(self, namespace: str, api: str) -> str | None:
         """The default chosen with the admin API (None: the catalog's)."""
