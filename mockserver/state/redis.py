@@ -146,17 +146,17 @@ class RedisStore:
     def _queue(self, namespace: str, api: str) -> str:
         return f"{self.keys.space(namespace)}queue:{api}"
 
-    async def queue(self, namespace: str, api: str, scenario: str) -> None:
-        await self.link.run(lambda: self.link.client.rpush(self._queue(namespace, api), scenario))
+    async def queue(self, namespace: str, api: str, entry: Mapping[str, Any]) -> None:
+        await self.link.run(lambda: self.link.client.rpush(self._queue(namespace, api), dumps(entry)))
         await self.link.publish({"kind": "defaults", "ns": namespace})
 
-    async def next_queued(self, namespace: str, api: str) -> str | None:
+    async def next_queued(self, namespace: str, api: str) -> Mapping[str, Any] | None:
         found = await self.link.run(lambda: self.link.client.lpop(self._queue(namespace, api)))
-        return None if found is None else found.decode()
+        return None if found is None else dict(json.loads(found))
 
-    async def queued(self, namespace: str, api: str) -> list[str]:
+    async def queued(self, namespace: str, api: str) -> list[Mapping[str, Any]]:
         found = await self.link.run(lambda: self.link.client.lrange(self._queue(namespace, api), 0, -1))
-        return [name.decode() for name in found]
+        return [json.loads(item) for item in found]
 
     async def default(self, namespace: str, api: str) -> str | None:
         found = await self.link.run(

@@ -162,11 +162,13 @@ def test_the_clock_queue_defaults_and_uploads_are_shared(stores: Any) -> None:
         await until(lambda: b._offsets.get("ns1") == 30)
         assert await b.clock_offset("ns1") == 30
         assert await b.clock_offset("ns2") == 0
-        await a.queue("ns1", "letta", "slow")
-        await a.queue("ns1", "letta", "failed")
-        assert await b.queued("ns1", "letta") == ["slow", "failed"]
-        assert await b.next_queued("ns1", "letta") == "slow"
-        assert await a.next_queued("ns1", "letta") == "failed"
+        slow = {"name": "slow", "source": "", "data": None}
+        mine = {"name": "mine", "source": "test.py", "data": {"steps": [{"state": "created"}]}}
+        await a.queue("ns1", "letta", slow)
+        await a.queue("ns1", "letta", mine)
+        assert await b.queued("ns1", "letta") == [slow, mine]
+        assert await b.next_queued("ns1", "letta") == slow
+        assert await a.next_queued("ns1", "letta") == mine
         assert await a.next_queued("ns1", "letta") is None
         await a.set_default("ns1", "letta", "failed")
         assert (await b.default("ns1", "letta"), await b.default("ns2", "letta")) == ("failed", None)
