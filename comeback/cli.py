@@ -32,6 +32,7 @@ from mockserver.app import create_app
 from mockserver.reload import show_reloads
 from mockserver.serving import DEFAULT_HEADER_TIMEOUT, GRACE_SECONDS, HEADER_TIMEOUT_KEY
 from mockserver.settings import ENVIRONMENT_KEY, LOOPBACK_NAMES, Settings, settings_to_json
+from mockserver.state.choose import StoreChoiceError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 # uvicorn's default of 5 s closes idle connections that pooling clients (browsers, SDKs, load tools)
@@ -221,6 +222,9 @@ def _serve(arguments: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         app = create_app(settings)
+    except StoreChoiceError as error:
+        print(f"comeback serve: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except SourceError as error:
         for finding in error.findings:
             print(finding, file=sys.stderr)
@@ -239,14 +243,17 @@ def _serve(arguments: argparse.Namespace) -> int:
     print(f"comeback mock: serving {served} on {address} (admin API under /__mock/)")
     for stateless in app.state.stateless.values():
         print(stateless.notice)
-    if arguments.workers > 1 and settings.store != "memory":
-        print(f"comeback mock: {arguments.workers} workers sharing one state in {describe(settings.store)}")
-    elif arguments.workers > 1:
-        print(
-            f"comeback mock: {arguments.workers} workers, each with its OWN resources, clock, journal and "
-            "admin state; a resource created through one worker is unknown (404) to the others. Use workers "
-            "only for stateless load; for scenario walks use one worker."
-        )
+    if arguments.workers > 1:
+        if app.state.engine.state.shared:
+            shared = describe(settings.store)
+            print(f"comeback mock: {arguments.workers} workers sharing one state in {shared}")
+        else:
+            print(
+                f"comeback mock: {arguments.workers} workers with --store memory, each with its OWN "
+                "resources, clock, journal and admin state; a resource created through one worker is "
+                "unknown (404) to the others. For workers that act as one mock, share a store: "
+                "--store redis://127.0.0.1:6379/0"
+            )
         os.environ[ENVIRONMENT_KEY] = settings_to_json(settings)
         os.environ[HEADER_TIMEOUT_KEY] = str(arguments.header_timeout)
         uvicorn.run(

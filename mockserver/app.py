@@ -23,6 +23,7 @@ from starlette.types import ASGIApp
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.openapi import HTTP_METHODS, Operation, schema_registry
 from mockserver.admin import admin_routes, problem
+from mockserver.admin_namespace import in_namespaces
 from mockserver.admin_scenarios import admin_not_found
 from mockserver.auth import AuthRule
 from mockserver.catalog import Api, ScenarioFiles, StatelessApi, load_apis
@@ -34,8 +35,8 @@ from mockserver.inputs import RAW_BODY, InputRules, fast_registry, header_dict
 from mockserver.journal import JournalEntry, body_text
 from mockserver.leanpath import LeanRoutes
 from mockserver.reload import watching
-from mockserver.render import Renderer
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
+from mockserver.state.namespaces import NAMESPACE_HEADER
 from mockserver.stateless import StatelessPaths, stateless_routes
 from mockserver.strict import ResponseChecker, violation
 from mockserver.ui import dashboard_routes
@@ -91,8 +92,8 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     for api in catalog.values():
         routes.extend(api_routes(engine, vendors[api.name], api))
     routes.extend(stateless_routes(engine, stateless))
-    routes.extend(dashboard_routes(engine))
-    routes.extend(admin_routes(engine))  # after the APIs: Starlette tries routes in order, per request
+    routes.extend(in_namespaces(engine, dashboard_routes(engine)))
+    routes.extend(in_namespaces(engine, admin_routes(engine)))  # after the APIs: tried in order
     unknown = StatelessPaths(stateless)
     routes.append(_catch_all(engine, vendors, unknown))
     # the guard first: a refused Host or admin request never reaches CORS, routing or a handler
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await engine.open()
         async with watching(
             engine, enabled=settings.watch, serve_spec=lambda api: _serve_spec(app, api), files=files
         ):
@@ -178,7 +180,7 @@ def _serve_spec(app: Starlette, api: Api) -> None:
     """Hot reload of a changed spec: its API's routes, vendor and renderer are rebuilt and replace
     the old ones in one assignment of the route list (requests in progress finish on the old ones)."""
     engine: Engine = app.state.engine
-    engine.renderers[api.name] = Renderer(api.spec, engine.settings.seed)
+    engine.render_with(api)
     vendor = vendor_for(engine, api)
     fresh = api_routes(engine, vendor, api)
     routes = app.router.routes
@@ -222,13 +224,17 @@ class _Endpoint:
     checker: ResponseChecker | None
 
     async def handle(self, request: Request) -> Response:
+        headers = header_dict(request.scope)  # once: auth looks names up in it, the journal keeps it
+        namespace = headers.get(NAMESPACE_HEADER)
+        refused = self.engine.enter(namespace) if namespace is not None else None
         started, arrived = time.perf_counter(), self.engine.clock.now()
         settings = self.engine.settings
         call: Call | None = None
-        headers = header_dict(request.scope)  # once: auth looks names up in it, the journal keeps it
         try:
             query = request.query_params if self.auth.reads_query else _NO_QUERY
-            if settings.auth and not self.auth.allows(headers, query, settings.token):
+            if refused is not None:
+                response = self.vendor.control_error("X-Mock-Namespace", refused)
+            elif settings.auth and not self.auth.allows(headers, query, settings.token):
                 response = self.vendor.unauthorized()
             else:
                 inputs = await self.rules.read(request, headers)
@@ -258,7 +264,7 @@ class _Endpoint:
             )
         resource = call.resource if call is not None else None
         scope = request.scope
-        self.engine.journal.record(
+        await self.engine.record(
             JournalEntry(  # positional: keyword arguments cost more on every request
                 scope["method"],
                 _url_path(scope["path"]),
@@ -273,6 +279,7 @@ class _Endpoint:
                 headers,
                 body_text(scope.get(RAW_BODY)),
                 body_text(getattr(response, "body", None)),  # a stream has none
+                self.engine.namespace,
             )
         )
         return response
@@ -311,6 +318,9 @@ def _unknown_path(
     )
 
     async def unknown(request: Request) -> Response:
+        namespace = request.headers.get(NAMESPACE_HEADER)
+        if namespace is not None:
+            engine.enter(namespace)  # a name it refuses: journaled in the default namespace
         path = request.url.path
         match = next(
             ((vendor, methods) for pattern, vendor, methods in paths.values() if pattern.match(path)), None
@@ -330,7 +340,7 @@ def _unknown_path(
         else:
             detail = f"{request.method} {path} is not an operation of the served APIs"
             response = problem(404, "No such operation", detail, operations=listing)
-        engine.journal.record(
+        await engine.record(
             JournalEntry(
                 request.method,
                 path,
@@ -344,6 +354,7 @@ def _unknown_path(
                 0.0,
                 dict(request.headers),
                 response_body=body_text(bytes(response.body)),
+                namespace=engine.namespace,
             )
         )
         return response

@@ -323,22 +323,6 @@ def compose(
     return Api(spec, scenarios, default, sources)
 
 
-def overlay(api: Api, added: Iterable[tuple[Scenario, str]], findings: list[Finding]) -> Api | None:
-    """``api`` with ``added`` (scenario, source) laid over it: same name replaces, ``default: true``
-    takes the default. None, with findings, when two scenarios would then share a trigger."""
-    scenarios, sources, default = dict(api.scenarios), dict(api.sources), api.default
-    for scenario, source in added:
-        scenarios[scenario.name] = scenario
-        sources[scenario.name] = source
-        if scenario.default:
-            default = scenario.name
-    clashes = trigger_findings(scenarios.values())
-    if clashes:
-        findings.extend(clashes)
-        return None
-    return Api(api.spec, scenarios, default, sources)
-
-
 def trigger_findings(scenarios: Iterable[Scenario]) -> list[Finding]:
     """Two scenarios with the same trigger text (in any case) could never be told apart."""
     findings: list[Finding] = []

@@ -246,6 +246,10 @@ class Journal:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def count(self, namespace: str) -> int:
+        """How many entries ``namespace`` has (without cleaning any)."""
+        return sum(entry.namespace == namespace for entry in self._entries)
+
     @property
     def bytes(self) -> int:
         return self._bytes

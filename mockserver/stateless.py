@@ -27,6 +27,7 @@ from mockserver.fake import FakeData
 from mockserver.inputs import RAW_BODY, InputRules, fast_registry, header_dict
 from mockserver.journal import JournalEntry, body_text
 from mockserver.responses import JSONResponse
+from mockserver.state.namespaces import NAMESPACE_HEADER
 
 
 def stateless_routes(engine: Engine, apis: Mapping[str, StatelessApi]) -> list[Route]:
@@ -58,11 +59,15 @@ class _Stateless:
     auth: AuthRule
 
     async def handle(self, request: Request) -> Response:
+        headers = header_dict(request.scope)
+        namespace = headers.get(NAMESPACE_HEADER)
+        refused = self.engine.enter(namespace) if namespace is not None else None
         started, arrived = time.perf_counter(), self.engine.clock.now()
         settings = self.engine.settings
-        headers = header_dict(request.scope)
-        if settings.auth and not self.auth.allows(headers, request.query_params, settings.token):
-            response: Response = JSONResponse({"detail": "Unauthorized"}, status_code=401)
+        if refused is not None:
+            response: Response = JSONResponse({"detail": refused}, status_code=400)
+        elif settings.auth and not self.auth.allows(headers, request.query_params, settings.token):
+            response = JSONResponse({"detail": "Unauthorized"}, status_code=401)
         else:
             inputs = await self.rules.read(request, headers)
             if isinstance(inputs, list):
@@ -70,7 +75,7 @@ class _Stateless:
                 response = JSONResponse({"detail": detail}, status_code=413 if _too_large(inputs) else 422)
             else:
                 response = self.answer(request)
-        self.engine.journal.record(
+        await self.engine.record(
             JournalEntry(
                 method=request.method,
                 path=request.url.path,
@@ -85,6 +90,7 @@ class _Stateless:
                 headers=headers,
                 request_body=body_text(request.scope.get(RAW_BODY)),
                 response_body=body_text(bytes(response.body)),
+                namespace=self.engine.namespace,
             )
         )
         return response

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lifecycle.timeline import Timeline
+from mockserver.state.namespaces import DEFAULT_NAMESPACE
 
 log = logging.getLogger("comeback.mock")
 
@@ -29,7 +30,7 @@ class Resource:
     timeline: Timeline
     request: Any
     touched_at: float
-    namespace: str = "default"  # state.base.DEFAULT_NAMESPACE: clients sharing a mock are kept apart
+    namespace: str = DEFAULT_NAMESPACE  # clients sharing one mock are kept apart
     extra: dict[str, Any] = field(default_factory=dict)  # vendor data: callback outcome, tokens, edits
     bodies: dict[str, Any] = field(default_factory=dict)  # fake parts per operation, made once
     encoded: dict[str, tuple[tuple[int, int], bytes]] = field(default_factory=dict)  # read bodies by version
@@ -49,29 +50,35 @@ class Resource:
 
 
 class Store:
-    """Resources by (api, id) in creation order; evicts idle ones beyond ``max_count`` or ``max_age``."""
+    """Resources by (namespace, api, id), oldest first; evicts idle ones beyond ``max_count``/``max_age``."""
 
     def __init__(self, max_count: int, max_age: float) -> None:
         self.max_count = max_count
         self.max_age = max_age
-        self._items: OrderedDict[tuple[str, str], Resource] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, str], Resource] = OrderedDict()
         self._swept_at = float("-inf")
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def get(self, api: str, resource_id: str) -> Resource | None:
-        return self._items.get((api, resource_id))
+    def get(self, namespace: str, api: str, resource_id: str) -> Resource | None:
+        return self._items.get((namespace, api, resource_id))
 
     def add(self, resource: Resource, now: float, is_done: Callable[[Resource], bool]) -> None:
-        self._items[(resource.api, resource.id)] = resource
+        self._items[(resource.namespace, resource.api, resource.id)] = resource
         self._evict(now, is_done)
 
     def remove(self, resource: Resource) -> None:
-        self._items.pop((resource.api, resource.id), None)
+        self._items.pop((resource.namespace, resource.api, resource.id), None)
 
-    def of(self, api: str) -> Iterator[Resource]:
-        return (resource for (owner, _), resource in self._items.items() if owner == api)
+    def of(self, namespace: str | None, api: str | None) -> Iterator[Resource]:
+        """The namespace's resources (None: every namespace's) of ``api`` (None: of every API),
+        oldest first."""
+        return (
+            resource
+            for (space, owner, _), resource in self._items.items()
+            if (namespace is None or space == namespace) and (api is None or owner == api)
+        )
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(list(self._items.values()))

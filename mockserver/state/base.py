@@ -57,12 +57,15 @@ ChangeKind = Literal["resource", "deleted", "clock", "reset", "defaults", "uploa
 class Change:
     """What another process changed: a resource (``resource``/``deleted``, with api and id), the
     namespace's manual clock, a reset of the namespace, its queue or defaults, or the uploaded
-    scenarios (``namespace`` None: global)."""
+    scenarios (``namespace`` None: global). ``resource`` is this process's copy of a changed
+    resource, already brought up to date by the store (None: it holds none): the engine wakes the
+    streams sleeping on that object."""
 
     kind: ChangeKind
     namespace: str | None
     api: str | None = None
     resource_id: str | None = None
+    resource: Resource | None = None
 
 
 ChangeListener = Callable[[Change], None]
@@ -119,8 +122,9 @@ class StateStore(Protocol):
     async def get(self, namespace: str, api: str, resource_id: str) -> Resource | None:
         """The resource with its commands applied, or None (unknown, deleted or evicted)."""
 
-    async def resources(self, namespace: str, api: str | None = None) -> list[Resource]:
-        """Every resource of the namespace (of ``api``), oldest first."""
+    async def resources(self, namespace: str | None, api: str | None = None) -> list[Resource]:
+        """Every resource of the namespace (None: of every namespace; a hot reload of a spec
+        checks them all), of ``api`` (None: of every API), oldest first."""
 
     async def command(self, resource: Resource, command: Command) -> None:
         """Record a command the engine has just applied to ``resource.timeline``."""
@@ -179,16 +183,24 @@ class StateStore(Protocol):
 
     async def clear_journal(self, namespace: str) -> None: ...
 
+    async def journal_length(self, namespace: str) -> int:
+        """How many entries the namespace's journal holds (a seeded fault's draw depends on it)."""
+
     # -- vendor data -------------------------------------------------------------------------------
     async def vendor_get(self, namespace: str, api: str, key: str) -> Any:
-        """A vendor's value (Chatzy's conversation by id); None when absent."""
+        """A vendor's JSON value under ``key`` (``KIND:ID``, e.g. ``conversation:ID``); None when
+        absent. A store may return its own object: callers put it back after changing it."""
 
-    async def vendor_put(self, namespace: str, api: str, key: str, value: Any, ttl: float) -> None:
-        """Keep a vendor value for ``ttl`` seconds at most (the store may forget it sooner)."""
+    async def vendor_put(
+        self, namespace: str, api: str, key: str, value: Any, *, now: float, ttl: float
+    ) -> None:
+        """Keep a vendor value for ``ttl`` seconds from ``now`` (the namespace's clock) at most; the
+        store may forget the oldest of a kind sooner, to stay bounded."""
 
-    async def take_token(self, namespace: str, api: str, token: str) -> dict[str, Any] | None:
-        """A single-use token's grant, marked used by this call (``grant["used"]`` says whether it
-        already was); None when unknown. Atomic across processes."""
+    async def take_token(self, namespace: str, api: str, key: str) -> dict[str, Any] | None:
+        """A single-use token's grant (put with ``vendor_put``), marked used by this call: the
+        value returned says ``"used": True`` when it already was. None when unknown. Atomic
+        across processes (two concurrent takes: one sees it unused)."""
 
     # -- reset -------------------------------------------------------------------------------------
     async def reset(self, namespace: str) -> None:

@@ -23,10 +23,11 @@ from lifecycle.faults import Fault, FaultError, parse_header
 from lifecycle.model import Cancel, Delete, Lifecycle, View
 from lifecycle.openapi import Operation, response_schema, subschemas_at
 from mockserver.catalog import Api
-from mockserver.engine import Engine, UnknownScenarioError
+from mockserver.engine import Engine
 from mockserver.inputs import Inputs, Problem
 from mockserver.render import Renderer, json_copy
 from mockserver.responses import JSONResponse
+from mockserver.scenario_book import UnknownScenarioError
 from mockserver.store import Resource
 from mockserver.streams import Encoder, EventStream, events
 
@@ -49,6 +50,7 @@ class Call:
     resource: Resource | None = None
     fault: Fault | None = None  # the fault in effect for this call (streams read its stream parts)
     peeked: Resource | None = None  # what the fault gate found (the handler's lookup need not repeat it)
+    looked_up: Any = None  # vendor data a handler looked up for this call (Chatzy: the conversation)
 
     def evaluate(self, expression: str, response_body: Any = None) -> Any:
         inputs = self.inputs
@@ -124,7 +126,7 @@ class Vendor:
         """Run ``handler`` behind the fault gate: the request's ``X-Mock-Fault`` header, else the
         fault of the current scenario step of the resource the call addresses."""
         try:
-            fault, key, count = self._fault_for(call)
+            fault, key, count = await self._fault_for(call)
         except FaultError as error:
             return self.control_error("X-Mock-Fault", str(error))
         if fault is not None:
@@ -137,12 +139,12 @@ class Vendor:
             call.fault = fault
         return await handler(call)
 
-    def _fault_for(self, call: Call) -> tuple[Fault | None, str, int]:
+    async def _fault_for(self, call: Call) -> tuple[Fault | None, str, int]:
         seed = self.engine.settings.seed
         header = call.inputs.headers.get(FAULT_HEADER)
         if header:
-            return parse_header(header), f"{seed}:header:{len(self.engine.journal)}", 0
-        resource = self.peek(call)
+            return parse_header(header), f"{seed}:header:{await self.engine.journal_length()}", 0
+        resource = await self.peek(call)
         if resource is None:
             return None, "", 0
         timeline = self.engine.observe(resource)
@@ -155,15 +157,16 @@ class Vendor:
         counts: dict[int, int] = resource.extra.setdefault("fault_calls", {})
         count = counts.get(step_index, 0)
         counts[step_index] = count + 1
+        await self.engine.state.put_extra(resource, "fault_calls", counts)
         return fault, f"{seed}:{resource.id}:{step_index}", count
 
-    def peek(self, call: Call) -> Resource | None:
+    async def peek(self, call: Call) -> Resource | None:
         """The resource a call addresses, found without side effects (None if none or unknown)."""
         expression = self._id_expressions.get(call.operation.operation_id)
         if expression is None:
             return None
         resource_id = call.evaluate(expression)
-        found = self.engine.find(self.name, str(resource_id)) if resource_id is not None else None
+        found = await self.engine.find(self.name, str(resource_id)) if resource_id is not None else None
         call.peeked = found
         return found
 
@@ -234,12 +237,12 @@ class Vendor:
     async def create(self, call: Call) -> Response:
         create = self.lifecycle.create
         try:
-            scenario = self.engine.choose_scenario(
+            scenario = await self.engine.choose_scenario(
                 self.name, call.inputs.headers.get(SCENARIO_HEADER), call.inputs.body
             )
         except UnknownScenarioError as error:
             return self.control_error("X-Mock-Scenario", str(error))
-        resource_id = self.new_id(call)
+        resource_id = await self.new_id(call)
         if isinstance(resource_id, Response):
             return resource_id
         scope = {
@@ -247,8 +250,14 @@ class Vendor:
             for name, expr in create.scope.items()
             if call.evaluate(expr) is not None
         }
-        resource = self.engine.create(self.name, resource_id, scope, call.inputs.body, scenario)
-        self.on_create(call, resource)
+        resource = await self.engine.create(
+            self.name,
+            resource_id,
+            scope,
+            call.inputs.body,
+            scenario,
+            prepare=lambda made: self.on_create(call, made),
+        )
         call.resource = resource
         view = self.lifecycle.view_for(create.operation)
         status = view.status if view is not None else 200  # e.g. 202 Accepted in a user's spec
@@ -257,7 +266,7 @@ class Vendor:
         )
         return self.respond(call, self.decorate(call, resource, body), status=status)
 
-    def new_id(self, call: Call) -> str | Response:
+    async def new_id(self, call: Call) -> str | Response:
         """A caller-chosen id (refused if taken) or a freshly minted one."""
         create = self.lifecycle.create
         expression = parse_expression(create.id)
@@ -266,7 +275,7 @@ class Vendor:
             chosen = call.evaluate(create.id)
         if chosen is None:
             return self.mint_id()
-        if self.engine.find(self.name, str(chosen)) is not None and create.duplicate_status is not None:
+        if create.duplicate_status is not None and await self.engine.find(self.name, str(chosen)) is not None:
             return self.duplicate(str(chosen))
         return str(chosen)
 
@@ -274,7 +283,7 @@ class Vendor:
         return self.error(self.lifecycle.create.duplicate_status or 409, f"{resource_id} already exists")
 
     async def read(self, call: Call) -> Response:
-        found = self.locate_view(call)
+        found = await self.locate_view(call)
         if isinstance(found, Response):
             return found
         timeline = self.engine.observe(found)
@@ -288,15 +297,15 @@ class Vendor:
             response = self.respond(call, self.decorate(call, found, self.view_body(call, found)))
             if self._plain_reads and response.status_code == 200:
                 found.encoded[call.operation.operation_id] = (version, bytes(response.body))
-        self.engine.count_read(found)
+        await self.engine.count_read(found)
         return response
 
-    def locate_view(self, call: Call) -> Resource | Response:
+    async def locate_view(self, call: Call) -> Resource | Response:
         """The resource a read operation (a view with an id) addresses."""
         view = self.lifecycle.view_for(call.operation.operation_id)
         assert view is not None
         assert view.id is not None
-        return self.locate(call, view.id, view.scope)
+        return await self.locate(call, view.id, view.scope)
 
     def view_body(self, call: Call, resource: Resource) -> Any:
         return self.renderer.resource_body(
@@ -309,7 +318,7 @@ class Vendor:
         wanted = {name: call.evaluate(expr) for name, expr in view.scope.items()}
         resources = [
             resource
-            for resource in self.engine.store.of(self.name)
+            for resource in await self.engine.resources(self.name)
             if all(value is None or resource.scope.get(name) == str(value) for name, value in wanted.items())
         ]
         page, headers = self.page(call, resources)
@@ -339,24 +348,24 @@ class Vendor:
         return resources, {}
 
     async def cancel(self, call: Call) -> Response:
-        return self._command(call, self.lifecycle.cancel, self.engine.cancel)
+        return await self._command(call, self.lifecycle.cancel, self.engine.cancel)
 
     async def delete(self, call: Call) -> Response:
-        return self._command(call, self.lifecycle.delete, self.engine.delete)
+        return await self._command(call, self.lifecycle.delete, self.engine.delete)
 
-    def _command(
-        self, call: Call, part: Cancel | Delete | None, action: Callable[[Resource], object]
+    async def _command(
+        self, call: Call, part: Cancel | Delete | None, action: Callable[[Resource], Awaitable[object]]
     ) -> Response:
         assert part is not None
-        found = self.locate(call, part.id, part.scope)
+        found = await self.locate(call, part.id, part.scope)
         if isinstance(found, Response):
             return found
-        action(found)
+        await action(found)
         return self.respond(call, self.decorate(call, found, self.resource_fake(found, call.operation)))
 
     async def subresource(self, call: Call) -> Response:
         assert self._id_parameter is not None
-        found = self.locate(call, f"$request.path.{self._id_parameter}", {})
+        found = await self.locate(call, f"$request.path.{self._id_parameter}", {})
         if isinstance(found, Response):
             return found
         self.engine.observe(found)
@@ -373,7 +382,7 @@ class Vendor:
         stream = self.lifecycle.stream
         assert stream is not None
         assert stream.id is not None
-        found = self.locate(call, stream.id, {})
+        found = await self.locate(call, stream.id, {})
         if isinstance(found, Response):
             return found
         return self.event_stream(found, self.stream_encoder(), fault=call.fault)
@@ -396,7 +405,7 @@ class Vendor:
         return EventStream(body, headers={"Cache-Control": "no-cache"})
 
     # -- helpers ------------------------------------------------------------------------------------
-    def locate(self, call: Call, id_expression: str, scope: Mapping[str, str]) -> Resource | Response:
+    async def locate(self, call: Call, id_expression: str, scope: Mapping[str, str]) -> Resource | Response:
         """The resource a request addresses, or the vendor's answer for a malformed or unknown id."""
         resource_id = call.evaluate(id_expression)
         resource_id = str(resource_id) if resource_id is not None else ""
@@ -407,7 +416,7 @@ class Vendor:
         resource = (
             peeked
             if peeked is not None and peeked.id == resource_id
-            else self.engine.find(self.name, resource_id)
+            else await self.engine.find(self.name, resource_id)
         )
         if resource is None or any(
             (value := call.evaluate(expr)) is not None and resource.scope.get(name) != str(value)
