@@ -36,6 +36,7 @@ from mockserver.journal import JournalEntry, body_text
 from mockserver.leanpath import LeanRoutes
 from mockserver.reload import watching
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
+from mockserver.state.base import StoreUnavailableError
 from mockserver.state.namespaces import NAMESPACE_HEADER
 from mockserver.stateless import StatelessPaths, stateless_routes
 from mockserver.strict import ResponseChecker, violation
@@ -124,7 +125,12 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
             yield
         await engine.close()
 
-    app = MockApp(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = MockApp(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={StoreUnavailableError: _store_unavailable},  # admin routes, dashboard
+    )
     built.append(app)
     app.state.engine = engine
     app.state.stateless = stateless
@@ -257,6 +263,8 @@ class _Endpoint:
                     problems,
                 )
                 response = violation(self.operation, response.status_code, problems)
+        except StoreUnavailableError as error:  # the shared store is away: not a bug; retry later
+            response = self.vendor.error(503, str(error), {"Retry-After": "1"})
         except Exception:  # a bug in the mock must still answer, in the vendor's shape, and be logged
             log.exception("mock failure in %s", self.operation.operation_id)
             response = self.vendor.internal_error(
@@ -283,6 +291,13 @@ class _Endpoint:
             )
         )
         return response
+
+
+async def _store_unavailable(request: Request, error: Exception) -> Response:
+    """An admin or dashboard request while the shared store is away: a 503 problem, never a 500."""
+    response = problem(503, "Store unavailable", str(error))
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 def _is_operation(route: BaseRoute) -> bool:

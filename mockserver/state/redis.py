@@ -86,13 +86,15 @@ class RedisStore:
     async def get(self, namespace: str, api: str, resource_id: str) -> Resource | None:
         return await self.items.get(namespace, api, resource_id)
 
-    async def resources(self, namespace: str, api: str | None = None) -> list[Resource]:
+    async def resources(self, namespace: str | None, api: str | None = None) -> list[Resource]:
+        spaces = [namespace] if namespace is not None else await self.items.namespaces()
         found = []
-        for owner, resource_id in await self.items.members(namespace):
-            if api is None or owner == api:
-                resource = await self.items.get(namespace, owner, resource_id)
-                if resource is not None:
-                    found.append(resource)
+        for space in spaces:
+            for owner, resource_id in await self.items.members(space):
+                if api is None or owner == api:
+                    resource = await self.items.get(space, owner, resource_id)
+                    if resource is not None:
+                        found.append(resource)
         return found
 
     async def command(self, resource: Resource, command: Command) -> None:
@@ -225,6 +227,11 @@ class RedisStore:
         found = await self.link.run(lambda: self.link.client.lrange(self.keys.journal(namespace), 0, -1))
         return [entry_from_bytes(item) for item in reversed(found)]
 
+    async def journal_length(self, namespace: str) -> int:
+        waiting = sum(ns == namespace for ns, _ in self._journal)
+        stored = await self.link.run(lambda: self.link.client.llen(self.keys.journal(namespace)))
+        return min(self.settings.journal_size, int(stored) + waiting)
+
     async def clear_journal(self, namespace: str) -> None:
         await self._flush_journal()
         await self.link.run(lambda: self.link.client.delete(self.keys.journal(namespace)))
@@ -260,10 +267,14 @@ class RedisStore:
         found = await self.link.run(lambda: self.link.client.get(self._vendor(namespace, api, key)))
         return None if found is None else json.loads(found)
 
-    async def vendor_put(self, namespace: str, api: str, key: str, value: Any, ttl: float) -> None:
-        milliseconds = max(1, round(ttl * 1000))
+    async def vendor_put(
+        self, namespace: str, api: str, key: str, value: Any, *, now: float, ttl: float
+    ) -> None:
+        # ``ttl`` is on the namespace's clock, which may be manual: the vendor checks ages itself, and
+        # Redis forgets the value after the longer of ttl and --max-age real seconds (a bound only)
+        seconds = max(ttl, self.settings.max_age_seconds, 1.0)
         name = self._vendor(namespace, api, key)
-        await self.link.run(lambda: self.link.client.set(name, dumps(value), px=milliseconds))
+        await self.link.run(lambda: self.link.client.set(name, dumps(value), px=round(seconds * 1000)))
 
     async def take_token(self, namespace: str, api: str, token: str) -> dict[str, Any] | None:
         name = self._vendor(namespace, api, token)
@@ -316,9 +327,9 @@ class RedisStore:
                 if cached is not None:
                     self.items.forget(key)
                     self._gone([cached])
-                self._tell(Change("deleted", key[0], key[1], key[2]))
+                self._tell(Change("deleted", key[0], key[1], key[2], cached))
             elif cached is None:
-                self._tell(Change("resource", key[0], key[1], key[2]))  # the dashboards may show it
+                self._tell(Change("resource", key[0], key[1], key[2]))  # a dashboard may fetch it
             else:
                 self.items.stale.add(key)
                 self._spawn(self._refresh(key))
@@ -352,7 +363,7 @@ class RedisStore:
             self._tell(Change("deleted", *key))
             return
         resource.notify()
-        self._tell(Change("resource", *key))
+        self._tell(Change("resource", *key, resource))
 
     def _gone(self, resources: list[Resource]) -> None:
         for resource in resources:

@@ -64,6 +64,7 @@ class RedisResources:
                 pipe.zadd(index, {f"{api}:{rid}": resource.created_at})
                 pipe.expire(index, self._ttl)
                 pipe.zremrangebyrank(index, 0, -self.settings.max_resources - 1)  # the oldest beyond the cap
+                pipe.sadd(keys.prefix + "namespaces", ns)
                 pipe.publish(keys.channel, self.change("resource", resource))
                 return await pipe.execute()
 
@@ -185,6 +186,11 @@ class RedisResources:
         self.remember(key, resource, commands)
         self._set_timeline(resource, commands, None, reads_of(reads))
         return resource
+
+    async def namespaces(self) -> list[str]:
+        """Every namespace that has had a resource (a hot reload looks at all of them)."""
+        found = await self.link.run(lambda: self.link.client.smembers(self.keys.prefix + "namespaces"))
+        return sorted(name.decode() for name in found)
 
     async def members(self, namespace: str) -> list[tuple[str, str]]:
         """(api, id) of the namespace's resources, oldest first."""

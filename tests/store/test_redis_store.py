@@ -92,6 +92,8 @@ def test_created_on_one_is_read_on_the_other_with_its_scenario(stores: Any, cata
         assert seen.extra["metadata"] == {"k": "v"}
         assert await b.get("other", "letta", "run-1") is None  # another namespace
         assert [r.id for r in await b.resources("default", "letta")] == ["run-1"]
+        await a.add(resource(catalog, "happy", "run-2", "ns2"))
+        assert sorted(r.id for r in await b.resources(None)) == ["run-1", "run-2"]
         assert a.salt != b.salt
 
     run(stores, test)
@@ -113,7 +115,7 @@ def test_a_command_on_one_wakes_the_other_and_both_agree(stores: Any, catalog: d
         assert await asyncio.wait_for(waiter, 10) == "changed"
         assert seen.timeline.state == made.timeline.state == "cancelled"
         assert [entry.at for entry in seen.timeline.history] == [NOW, NOW + 1]
-        assert Change("resource", "default", "letta", "run-1") in changes
+        assert Change("resource", "default", "letta", "run-1", seen) in changes
         assert (await b.get("default", "letta", "run-1")) is seen  # the same object, refreshed
 
     run(stores, test)
@@ -143,7 +145,7 @@ def test_a_callback_is_claimed_once_and_a_token_taken_once(stores: Any, catalog:
         assert other is not None
         claims = await asyncio.gather(a.claim_callback(made), b.claim_callback(other), a.claim_callback(made))
         assert sorted(claims) == [False, False, True]
-        await a.vendor_put("default", "chatzy", "tok", {"chat": "c1", "used": False}, ttl=60)
+        await a.vendor_put("default", "chatzy", "tok", {"chat": "c1", "used": False}, now=NOW, ttl=60)
         taken = await asyncio.gather(
             a.take_token("default", "chatzy", "tok"), b.take_token("default", "chatzy", "tok")
         )
@@ -200,6 +202,7 @@ def test_the_journal_is_capped_per_namespace_masked_and_read_anywhere(stores: An
         await until(lambda: not a._journal)  # written in one batch moments later
         seen = await b.journal("ns1")
         assert [e.path for e in seen] == ["/2", "/3", "/4"]  # journal_size 3: the oldest went
+        assert await b.journal_length("ns1") == 3
         assert seen[0].headers["authorization"] != "Bearer s3cret"
         await b.clear_journal("ns1")
         assert await a.journal("ns1") == []
