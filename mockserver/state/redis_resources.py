@@ -88,7 +88,14 @@ class RedisResources:
         before = replay(resource.timeline.scenario, resource.created_at, commands, self._lc(resource), at)
         entry = len(before.history) - 1
         reads = self.keys.reads(*key)
-        count = int(await self.link.run(lambda: self.link.client.hincrby(reads, str(entry), 1)))
+
+        async def count_one() -> Any:
+            async with self.link.client.pipeline(transaction=False) as pipe:
+                pipe.hincrby(reads, str(entry), 1)
+                pipe.expire(reads, self._ttl)
+                return await pipe.execute()
+
+        count = int((await self.link.run(count_one))[0])
         if reads_step_due(before, count) and not reads_step_due(before, count - 1):
             await self._append(resource, {"kind": "reads", "at": at, "entry": entry})
         else:
@@ -103,12 +110,13 @@ class RedisResources:
             async with self.link.client.pipeline(transaction=True) as pipe:
                 pipe.rpush(name, dumps(command))
                 pipe.expire(name, self._ttl)
+                pipe.expire(self.keys.resource(ns, api, rid), self._ttl)  # kept --max-age after a write
                 pipe.lrange(name, 0, -1)
                 pipe.hgetall(self.keys.reads(ns, api, rid))
                 pipe.publish(self.keys.channel, self.change("resource", resource))
                 return await pipe.execute()
 
-        _, _, stored, reads, _ = await self.link.run(write)
+        _, _, _, stored, reads, _ = await self.link.run(write)
         self.commands[key] = commands_of(stored)
         self._set_timeline(resource, self.commands[key], float(command["at"]), reads_of(reads))
 
@@ -135,6 +143,7 @@ class RedisResources:
         async def write() -> Any:
             async with self.link.client.pipeline(transaction=False) as pipe:
                 pipe.hset(name, EXTRA + key.encode(), dumps(value))
+                pipe.expire(name, self._ttl)
                 pipe.publish(self.keys.channel, self.change("resource", resource))
                 return await pipe.execute()
 
