@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import os
 import warnings
-from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import replace
 from functools import cache
@@ -71,7 +71,7 @@ class Journal(Sequence[JournalEntry]):
     def _entries(self) -> list[JournalEntry]:
         return [
             entry
-            for entry in at_once(self._engine.journal(), self._namespace)
+            for entry in at_once(self._engine.journal, self._namespace)
             if (self._api is None or entry.api == self._api)
             and (self._operation is None or entry.operation == self._operation)
         ]
@@ -216,7 +216,7 @@ class MockServer:
         by name (``X-Mock-Scenario``), by its trigger, and with ``default: true`` it is the default."""
         if not isinstance(scenario, Scenario):
             scenario = self.load_scenario(scenario)
-        findings = at_once(self.engine.book.upload(scenario), self.namespace)
+        findings = at_once(lambda: self.engine.book.upload(scenario), self.namespace)
         if findings:
             raise SourceError(findings)
         return scenario
@@ -231,18 +231,18 @@ class MockServer:
             if scenario not in known:
                 raise KeyError(f"unknown scenario {scenario!r} for {api}; known: {', '.join(sorted(known))}")
             scenario = known[scenario]
-        at_once(self.engine.queue_scenario(api, scenario), self.namespace)
+        at_once(lambda: self.engine.queue_scenario(api, scenario), self.namespace)
         return scenario
 
     # -- time and resources ---------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
         """Move the manual clock; resources due to change do so, streams and callbacks wake up."""
-        at_once(self.engine.advance_clock(seconds), self.namespace)
+        at_once(lambda: self.engine.advance_clock(seconds), self.namespace)
 
     def step(self, api: str, resource_id: str) -> str:
         """Force a resource's next scenario step now; returns its new state."""
         resource = self._resource(api, resource_id)
-        at_once(self.engine.force_next(resource), self.namespace)
+        at_once(lambda: self.engine.force_next(resource), self.namespace)
         return resource.timeline.state
 
     def state(self, api: str, resource_id: str) -> str:
@@ -250,7 +250,7 @@ class MockServer:
         return self.engine.observe(self._resource(api, resource_id)).state
 
     def _resource(self, api: str, resource_id: str) -> Resource:
-        resource = at_once(self.engine.find(api, resource_id), self.namespace)
+        resource = at_once(lambda: self.engine.find(api, resource_id), self.namespace)
         if resource is None:
             raise KeyError(f"no {api} resource {resource_id!r}")
         return resource
@@ -279,16 +279,20 @@ def _in_process(app: Any) -> AbstractContextManager[httpx.Client]:
     return client
 
 
-def at_once(coroutine: Coroutine[Any, Any, T], namespace: str) -> T:
-    """Run one of the engine's coroutines from the test's thread, in ``namespace``. On the memory
-    store (the only one a ``MockServer`` uses) they never wait, so they finish in one step, as the
-    synchronous calls they were; one that waits would need the server's loop, and is refused."""
-    token = CURRENT_NAMESPACE.set(namespace)
+def at_once(call: Callable[[], Awaitable[T]], namespace: str) -> T:
+    """Call one of the engine's coroutine methods from the test's thread, in ``namespace``, and run
+    it. On the memory store (the only one a ``MockServer`` uses) they never wait, so they finish in
+    one step, as the synchronous calls they were; one that waits would need the server's loop, and
+    is refused."""
+    token = CURRENT_NAMESPACE.set(namespace)  # before the call: a method may read it right away
     try:
-        coroutine.send(None)
+        steps = call().__await__()
+        steps.send(None)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
     finally:
         CURRENT_NAMESPACE.reset(token)
-    coroutine.close()
+    close = getattr(steps, "close", None)
+    if close is not None:
+        close()
     raise RuntimeError("comeback.testing drives the mock's state directly: it needs --store memory")

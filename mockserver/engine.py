@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from lifecycle.errors import ComebackError
@@ -199,12 +199,13 @@ class Engine:
         self.changed(resource)
         return resource
 
-    async def find(self, api: str, resource_id: str) -> Resource | None:
-        return await self.state.get(CURRENT_NAMESPACE.get(), api, resource_id)
+    # the pass-throughs below hand back the store's awaitable: no coroutine of their own per request
+    def find(self, api: str, resource_id: str) -> Awaitable[Resource | None]:
+        return self.state.get(CURRENT_NAMESPACE.get(), api, resource_id)
 
-    async def resources(self, api: str | None = None) -> list[Resource]:
+    def resources(self, api: str | None = None) -> Awaitable[list[Resource]]:
         """The namespace's resources (of ``api``), oldest first."""
-        return await self.state.resources(CURRENT_NAMESPACE.get(), api)
+        return self.state.resources(CURRENT_NAMESPACE.get(), api)
 
     def look(self, resource: Resource) -> Timeline:
         """The timeline at the clock's now, without counting as a client's use (admin listings)."""
@@ -289,7 +290,8 @@ class Engine:
         return now
 
     async def reset(self) -> None:
-        """Forget the namespace's resources, journal, queue, defaults and vendor data."""
+        """Forget the namespace's resources, journal, queue, defaults and vendor data (another
+        namespace than the default one: its clock too)."""
         namespace = CURRENT_NAMESPACE.get()
         await self.state.reset(namespace)
         self._forget_local(namespace)
@@ -297,24 +299,28 @@ class Engine:
     def _forget_local(self, namespace: str) -> None:
         self.callbacks.cancel(namespace)
         self._ids.pop(namespace, None)
-        if namespace != DEFAULT_NAMESPACE and namespace not in self._hubs:
-            self._known.discard(namespace)  # its clock's offset stays in the store
-        hub = self._hubs.get(namespace)
-        if hub is not None:
-            hub.reset()
+        if namespace == DEFAULT_NAMESPACE:
+            if (hub := self._hubs.get(namespace)) is not None:
+                hub.reset()  # its pages start over from a snapshot
+            return
+        # another namespace starts over entirely, its clock too: it is as if never used
+        self._known.discard(namespace)
+        self.clocks.forget(namespace)
+        if (hub := self._hubs.pop(namespace, None)) is not None:
+            hub.close()  # its pages reconnect, to a hub on the new clock
 
     # -- journal ------------------------------------------------------------------------------------
-    async def record(self, entry: JournalEntry) -> None:
-        await self.state.append_journal(entry.namespace, entry)
+    def record(self, entry: JournalEntry) -> Awaitable[None]:
+        return self.state.append_journal(entry.namespace, entry)
 
-    async def journal(self) -> list[JournalEntry]:
-        return await self.state.journal(CURRENT_NAMESPACE.get())
+    def journal(self) -> Awaitable[list[JournalEntry]]:
+        return self.state.journal(CURRENT_NAMESPACE.get())
 
-    async def clear_journal(self) -> None:
-        await self.state.clear_journal(CURRENT_NAMESPACE.get())
+    def clear_journal(self) -> Awaitable[None]:
+        return self.state.clear_journal(CURRENT_NAMESPACE.get())
 
-    async def journal_length(self) -> int:
-        return await self.state.journal_length(CURRENT_NAMESPACE.get())
+    def journal_length(self) -> Awaitable[int]:
+        return self.state.journal_length(CURRENT_NAMESPACE.get())
 
     # -- live feed ----------------------------------------------------------------------------------
     @property

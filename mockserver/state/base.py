@@ -204,5 +204,6 @@ class StateStore(Protocol):
 
     # -- reset -------------------------------------------------------------------------------------
     async def reset(self, namespace: str) -> None:
-        """Forget the namespace's resources, journal, queue, defaults and vendor data (its clock
-        keeps its time, as a reset never moved the clock)."""
+        """Forget the namespace's resources, journal, queue, defaults and vendor data; another
+        namespace than the default one forgets its clock offset too (it starts over as if never
+        used, so namespaces a CI run used up can be freed); the default one's clock keeps its time."""

@@ -18,6 +18,7 @@ from lifecycle.model import Lifecycle
 from mockserver.journal import Journal, JournalEntry, Masker
 from mockserver.settings import Settings
 from mockserver.state.base import ChangeListener, Command
+from mockserver.state.namespaces import DEFAULT_NAMESPACE
 from mockserver.store import Resource, Store
 
 Key = tuple[str, str]  # (namespace, api)
@@ -166,6 +167,8 @@ class MemoryStore:
 
     # -- reset -------------------------------------------------------------------------------------
     async def reset(self, namespace: str) -> None:
+        if namespace != DEFAULT_NAMESPACE:
+            self._offsets.pop(namespace, None)
         for resource in list(self.resources_by_key.of(namespace, None)):
             self.resources_by_key.remove(resource)
         self.journal_entries.clear(namespace)

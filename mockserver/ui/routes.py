@@ -92,7 +92,8 @@ class Dashboard:
 
     async def _events(self) -> AsyncIterator[str]:
         engine, loop = self.engine, asyncio.get_running_loop()
-        subscriber = await engine.events.subscribe()
+        hub = engine.events  # this one, to the end: a reset namespace gets a new hub
+        subscriber = await hub.subscribe()
         try:
             known: set[Key] = {(r.api, r.id) for r in await engine.resources()}
             yield frame("snapshot", await self.snapshot())
@@ -134,7 +135,7 @@ class Dashboard:
                 if not woke:
                     yield ": keep-alive\n\n"
         finally:
-            engine.events.unsubscribe(subscriber)
+            hub.unsubscribe(subscriber)
 
     # -- one resource ------------------------------------------------------------------------------
     async def find(self, request: Request) -> Resource | Response:
@@ -156,7 +157,8 @@ class Dashboard:
     async def _resource_events(self, resource: Resource) -> AsyncIterator[str]:
         engine = self.engine
         key = (resource.api, resource.id)
-        subscriber = await engine.events.subscribe(only=key)
+        hub = engine.events  # this one, to the end: a reset namespace gets a new hub
+        subscriber = await hub.subscribe(only=key)
         streams = engine.lifecycle(resource.api).stream is not None
         try:
             yield frame("detail", detail(engine, resource))
@@ -194,7 +196,7 @@ class Dashboard:
                 if not woke and timeout == KEEPALIVE_SECONDS:
                     yield ": keep-alive\n\n"
         finally:
-            engine.events.unsubscribe(subscriber)
+            hub.unsubscribe(subscriber)
 
     async def cancel(self, request: Request) -> Response:
         found = await self.find(request)

@@ -89,7 +89,7 @@ def test_cancel_and_delete_buttons(page: Any, mock: MockServer) -> None:
     page.click("#btn-delete")
     expect(row(page, "letta", run)).to_have_count(0)
     expect(page.locator("#detail")).to_be_hidden()
-    assert at_once(mock.engine.find("letta", run), mock.namespace) is None
+    assert at_once(lambda: mock.engine.find("letta", run), mock.namespace) is None
 
 
 def test_streamed_text_grows_token_by_token(page: Any, mock: MockServer) -> None:

@@ -155,7 +155,9 @@ def test_time_driven_changes_are_published_when_the_clock_moves(from_thread: boo
         resource = await create(mock)
         subscriber.take()
         if from_thread:  # tests advance the clock from their own thread
-            mover = threading.Thread(target=at_once, args=(mock.advance_clock(1.0), DEFAULT_NAMESPACE))
+            mover = threading.Thread(
+                target=at_once, args=(lambda: mock.advance_clock(1.0), DEFAULT_NAMESPACE)
+            )
             mover.start()
             mover.join()
         else:

@@ -246,7 +246,9 @@ def test_bad_scenario_calls_are_problems(mock: MockServer, path: str, body: Any,
     response = mock.client.post(path, json=body)
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
-    assert at_once(mock.engine.book.queued(mock.namespace, "letta"), mock.namespace) == []  # nothing changed
+    assert (
+        at_once(lambda: mock.engine.book.queued(mock.namespace, "letta"), mock.namespace) == []
+    )  # nothing changed
 
 
 def test_a_queued_scenario_from_the_page_is_walked_by_the_next_resource(mock: MockServer) -> None:

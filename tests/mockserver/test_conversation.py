@@ -131,7 +131,7 @@ def test_invent_message_faces_show_one_conversation() -> None:
         client.post("/__mock/clock", json={"seconds": 5})
         read = client.get(f"/chats/chat-9/messages/{created['id']}").json()
         (listed,) = client.get("/chats/chat-9/messages").json()
-        (message,) = at_once(app.state.engine.resources("invent"), DEFAULT_NAMESPACE)
+        (message,) = at_once(lambda: app.state.engine.resources("invent"), DEFAULT_NAMESPACE)
         reply = "".join(message.extra["reply_tokens"]).rstrip()
         client.close()
     for face in (read, listed):

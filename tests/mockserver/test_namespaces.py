@@ -149,3 +149,13 @@ def test_mock_server_namespace_option_scopes_its_client_and_controls() -> None:
         MockServer.start(apis=["letta"], namespace="no spaces"),
     ):
         pass
+
+
+def test_a_reset_namespace_starts_over_its_clock_too_but_the_default_keeps_its_time(
+    client: TestClient,
+) -> None:
+    for namespace in ("a", None):
+        client.post("/__mock/clock", params=_admin(namespace), json={"seconds": 30})
+        assert client.post("/__mock/reset", params=_admin(namespace), json={}).status_code == 200
+    assert client.get("/__mock/clock", params=_admin("a")).json()["epoch"] == START
+    assert client.get("/__mock/clock").json()["epoch"] == START + 30

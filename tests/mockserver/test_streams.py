@@ -358,7 +358,7 @@ def test_chatzy_error_signals_cut_the_reply_short() -> None:
     app = create_app(settings())
     with serve(app) as url:
         cut, _ = _chatzy_stream(url, "incomplete-content")
-        (turn,) = at_once(app.state.engine.resources("chatzy"), DEFAULT_NAMESPACE)
+        (turn,) = at_once(lambda: app.state.engine.resources("chatzy"), DEFAULT_NAMESPACE)
     chunks = [json.loads(p)["content"] for p in cut[:-1]]
     assert 0 < len(chunks) < len(turn.extra["reply_tokens"])  # part of the reply, not all of it
     assert chunks == turn.extra["reply_tokens"][: len(chunks)]

@@ -33,19 +33,19 @@ def test_chatzy_tokens_expire_from_memory_and_are_capped() -> None:
     with TestClient(app(apis=frozenset({"chatzy"}))) as client:
         engine, chatzy = _chatzy(client)
         for _ in range(10_100):  # on a manual clock nothing expires: the cap holds
-            at_once(chatzy.issue_token("c"), DEFAULT_NAMESPACE)
+            at_once(lambda: chatzy.issue_token("c"), DEFAULT_NAMESPACE)
         assert _tokens(engine) == 10_000
-        at_once(engine.advance_clock(121), DEFAULT_NAMESPACE)  # past one more lifetime after expiry
+        at_once(lambda: engine.advance_clock(121), DEFAULT_NAMESPACE)  # past one more lifetime after expiry
         for _ in range(200):
-            at_once(chatzy.issue_token("c"), DEFAULT_NAMESPACE)
+            at_once(lambda: chatzy.issue_token("c"), DEFAULT_NAMESPACE)
         assert _tokens(engine) == 200
 
 
 def test_an_expired_token_is_still_answered_as_expired() -> None:
     with TestClient(app(apis=frozenset({"chatzy"}))) as client:
         engine, chatzy = _chatzy(client)
-        token = at_once(chatzy.issue_token("c"), DEFAULT_NAMESPACE)
-        at_once(engine.advance_clock(61), DEFAULT_NAMESPACE)
+        token = at_once(lambda: chatzy.issue_token("c"), DEFAULT_NAMESPACE)
+        at_once(lambda: engine.advance_clock(61), DEFAULT_NAMESPACE)
         answer = client.get("/get-response", params={"temp_token": token})
         assert answer.status_code == 401
         assert answer.json()["error"]["code"] == "token_expired"
