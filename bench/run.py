@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 
 from bench.contenders import COMEBACK, ROOT, TOKEN, Contender, comeback_serve, contenders
-from bench.load import Load, run_load, wrk_available
+from bench.load import measure_call, wrk_available
 from bench.procs import Running, can_pin, cpu_seconds, rss_mib, server
 from bench.sse import StreamRun, lead_seconds, run_streams_in_processes, summarize, write_scenarios
 from bench.stores import markdown as stores_markdown
@@ -124,24 +124,8 @@ def completed_message(mock: Running) -> str:
 
 def measure(target: Running, call: dict[str, Any], seconds: float, connections: int) -> dict[str, Any]:
     """One wrk run against one server, with the server's CPU time per request."""
-    before = cpu_seconds(target.pid)
-    load: Load = run_load(
-        target.url + call["path"],
-        call["method"],
-        PGPT_HEADERS,
-        call["body"],
-        seconds=seconds,
-        connections=connections,
-    )
-    used = cpu_seconds(target.pid) - before
-    return {
-        "rps": round(load.requests_per_second, 1),
-        "p50_ms": round(load.p50_ms, 2),
-        "p99_ms": round(load.p99_ms, 2),
-        "errors": load.errors,
-        "cpu_us": round(used / load.requests * 1e6, 1) if load.requests else None,
-        "tool": load.tool,
-    }
+    cpu = lambda: {"cpu": cpu_seconds(target.pid)}  # noqa: E731
+    return measure_call(target.url, call, PGPT_HEADERS, seconds=seconds, connections=connections, cpu=cpu)
 
 
 def request_response(mode: Mode, only: set[str] | None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.contenders import comeback_serve
-from bench.load import run_load
+from bench.load import measure_call
 from bench.procs import SERVER_CORE, Running, cpu_seconds, python_command, rss_mib, server
 from bench.sse import StreamRun, lead_seconds, run_streams_in_processes, summarize, write_scenarios
 from tools.redis_server import RedisServer
@@ -77,27 +77,16 @@ def _floor(workers: int) -> list[str]:
 def _measure(
     target: Running, redis_pid: int | None, call: dict[str, Any], seconds: float, connections: int
 ) -> dict[str, Any]:
-    headers = {"Authorization": "bench-token"}
-    before, redis_before = tree_cpu(target.pid), cpu_seconds(redis_pid) if redis_pid else 0.0
-    load = run_load(
-        target.url + call["path"],
-        call["method"],
-        headers,
-        call["body"],
-        seconds=seconds,
-        connections=connections,
+    def cpu() -> dict[str, float]:
+        counters = {"cpu": tree_cpu(target.pid)}
+        if redis_pid is not None:
+            counters["redis_cpu"] = cpu_seconds(redis_pid)
+        return counters
+
+    figures = measure_call(
+        target.url, call, {"Authorization": "bench-token"}, seconds=seconds, connections=connections, cpu=cpu
     )
-    used = tree_cpu(target.pid) - before
-    redis_used = (cpu_seconds(redis_pid) - redis_before) if redis_pid else 0.0
-    per = (lambda value: round(value / load.requests * 1e6, 1)) if load.requests else (lambda value: None)
-    return {
-        "rps": round(load.requests_per_second, 1),
-        "p99_ms": round(load.p99_ms, 2),
-        "errors": load.errors,
-        "cpu_us": per(used),
-        "redis_cpu_us": per(redis_used) if redis_pid else None,
-        "tool": load.tool,
-    }
+    return {"redis_cpu_us": None, **figures}
 
 
 def stores(

@@ -12,11 +12,5 @@ if ! command -v apt-get >/dev/null; then
     echo "install-redis: no redis-server and no apt-get; install Redis 6.2+ or Valkey yourself (the store tests skip without it)" >&2
     exit 0
 fi
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-    SUDO="sudo"
-fi
-$SUDO apt-get update -q -o DPkg::Lock::Timeout=300 >/dev/null
 # redis-server's package starts a system service on 6379 where systemd runs; the tests never use it
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
-    -o DPkg::Lock::Timeout=300 redis-server >/dev/null
+bash "$(dirname "$0")/apt-install.sh" redis-server

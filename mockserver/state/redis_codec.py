@@ -67,32 +67,13 @@ def reads_of(fields: Mapping[bytes, bytes]) -> dict[int, int]:
     return {int(entry): int(count) for entry, count in fields.items()}
 
 
+# every field but ``cleaned``: what is written is cleaned already
+_ENTRY_FIELDS = tuple(name for name in JournalEntry.__dataclass_fields__ if name != "cleaned")
+
+
 def entry_to_bytes(entry: JournalEntry) -> bytes:
-    return dumps(
-        [
-            entry.method,
-            entry.path,
-            entry.query,
-            entry.status,
-            entry.api,
-            entry.operation,
-            entry.resource_id,
-            entry.scenario,
-            entry.time,
-            entry.latency_ms,
-            entry.headers,
-            entry.request_body,
-            entry.response_body,
-            entry.namespace,
-            entry.size,
-        ]
-    )
+    return dumps([getattr(entry, name) for name in _ENTRY_FIELDS])
 
 
 def entry_from_bytes(data: bytes) -> JournalEntry:
-    (method, path, query, status, api, operation, resource_id, scenario, time, latency_ms, headers,
-     request_body, response_body, namespace, size) = json.loads(data)  # fmt: skip
-    return JournalEntry(
-        method, path, query, status, api, operation, resource_id, scenario, time, latency_ms, headers,
-        request_body, response_body, namespace, size, cleaned=True,
-    )  # fmt: skip
+    return JournalEntry(**dict(zip(_ENTRY_FIELDS, json.loads(data), strict=True)), cleaned=True)

@@ -112,13 +112,7 @@ class RedisLink:
         # the store is away or too slow; other errors (a refused command) are the mock's bugs: a 500
         self._errors = (redis.ConnectionError, redis.TimeoutError, OSError, TimeoutError)
         self.client: redis.asyncio.Redis = redis.asyncio.Redis(
-            host=location.host,
-            port=location.port,
-            db=location.db,
-            username=location.username,
-            password=location.password,
-            socket_timeout=call_seconds,
-            socket_connect_timeout=call_seconds,
+            **location.client_options(call_seconds),
             retry=Retry(NoBackoff(), 0),  # our deadline is the only wait; the next call tries again
             decode_responses=False,
         )

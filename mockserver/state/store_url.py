@@ -9,6 +9,7 @@ store itself, so ``--store memory`` starts without it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from lifecycle.errors import ComebackError
@@ -41,6 +42,19 @@ class RedisLocation:
         at = "@" if user or secret else ""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"redis://{user}{secret}{at}{host}:{self.port}/{self.db}"
+
+    def client_options(self, seconds: float) -> dict[str, Any]:
+        """Keyword arguments of a ``redis`` client (sync or asyncio) for this location, every
+        connect and answer bounded by ``seconds``."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "db": self.db,
+            "username": self.username,
+            "password": self.password,
+            "socket_timeout": seconds,
+            "socket_connect_timeout": seconds,
+        }
 
 
 def parse_store(text: str) -> RedisLocation | None:
@@ -76,15 +90,7 @@ def unreachable(location: RedisLocation, seconds: float = CHECK_SECONDS) -> str 
     """Why the mock cannot use the store at ``location`` now (None: it answers and is new enough)."""
     import redis  # noqa: PLC0415  (only a Redis store needs the client)
 
-    client = redis.Redis(
-        host=location.host,
-        port=location.port,
-        db=location.db,
-        username=location.username,
-        password=location.password,
-        socket_timeout=seconds,
-        socket_connect_timeout=seconds,
-    )
+    client = redis.Redis(**location.client_options(seconds))
     try:
         info = client.info("server")
     except redis.RedisError as error:

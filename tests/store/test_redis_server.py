@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +13,9 @@ from tools.redis_server import RedisServer, ping, redis_binary
 SCRIPT = REPO / "tools" / "install-redis.sh"
 
 
-def test_the_install_script_parses() -> None:
-    result = subprocess.run(["bash", "-n", str(SCRIPT)], capture_output=True, text=True, check=False)
+@pytest.mark.parametrize("script", [SCRIPT, REPO / "tools" / "apt-install.sh"])
+def test_the_install_scripts_parse(script: Path) -> None:
+    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
 
 
