@@ -13,6 +13,8 @@ from mockserver.state.redis_link import Keys, RedisLink
 from mockserver.state.store_url import parse_store
 from tools.redis_server import RedisServer
 
+pytestmark = pytest.mark.usefixtures("collected")
+
 
 class Heard:
     def __init__(self) -> None:

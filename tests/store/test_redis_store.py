@@ -24,6 +24,9 @@ from tools.redis_server import RedisServer
 NOW = 1_700_000_000.0
 
 
+pytestmark = pytest.mark.usefixtures("collected")
+
+
 @pytest.fixture(scope="module")
 def catalog() -> dict[str, Api]:
     return load_catalog(tuple(bundled_specs()), bundled_scenarios(), apis=["letta", "chatzy"])
