@@ -62,6 +62,7 @@ class Engine:
         self.state = state if state is not None else make_store(settings.store, settings, self.masker)
         if isinstance(self.state, MemoryStore):  # eviction keeps what is unfinished at the clock's now
             self.state.is_done = self.is_done
+            self.state.resources_by_key.now_of = self.now_of
             self.state.journal_entries.on_record = self._journal_recorded
             self.state.journal_entries.listening = lambda: any(hub.subscribers for hub in self._hubs.values())
         self.state.on_change(self._on_change)
@@ -293,6 +294,10 @@ class Engine:
         """Forget the namespace's resources, journal, queue, defaults and vendor data (another
         namespace than the default one: its clock too)."""
         namespace = CURRENT_NAMESPACE.get()
+        if namespace != DEFAULT_NAMESPACE:  # its clock goes: end what waits on it
+            for resource in await self.state.resources(namespace):
+                resource.extra["deleted"] = True
+                resource.notify()
         await self.state.reset(namespace)
         self._forget_local(namespace)
 

@@ -60,7 +60,7 @@ class MemoryStore:
 
     # -- resources ---------------------------------------------------------------------------------
     async def add(self, resource: Resource) -> None:
-        self.resources_by_key.add(resource, resource.touched_at, self.is_done)
+        self.resources_by_key.add(resource, self.is_done)
 
     async def get(self, namespace: str, api: str, resource_id: str) -> Resource | None:
         return self.resources_by_key.get(namespace, api, resource_id)
@@ -169,8 +169,7 @@ class MemoryStore:
     async def reset(self, namespace: str) -> None:
         if namespace != DEFAULT_NAMESPACE:
             self._offsets.pop(namespace, None)
-        for resource in list(self.resources_by_key.of(namespace, None)):
-            self.resources_by_key.remove(resource)
+        self.resources_by_key.forget(namespace)
         self.journal_entries.clear(namespace)
         for key in [key for key in self._queues if key[0] == namespace]:
             del self._queues[key]

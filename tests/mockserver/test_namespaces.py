@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from comeback.testing import START, MockServer
 from mockserver import engine as engine_module
 from mockserver.app import create_app
+from mockserver.servers import serve_in_thread as serve
 from tests.mockserver.conftest import AGENT, AUTH, settings
 
 RUNS = f"/v1/agents/{AGENT}/messages/async"
@@ -159,3 +161,29 @@ def test_a_reset_namespace_starts_over_its_clock_too_but_the_default_keeps_its_t
         assert client.post("/__mock/reset", params=_admin(namespace), json={}).status_code == 200
     assert client.get("/__mock/clock", params=_admin("a")).json()["epoch"] == START
     assert client.get("/__mock/clock").json()["epoch"] == START + 30
+
+
+def test_one_namespaces_clock_ages_no_other_namespaces_resources() -> None:
+    with TestClient(create_app(settings(max_age_seconds=60))) as client:
+        mine = _create(client, None, "never-finishes")["id"]
+        client.post("/__mock/clock", params=_admin("ahead"), json={"seconds": 3_600})
+        _create(client, "ahead")  # a create sweeps idle resources: by each one's own clock
+        assert client.get(f"/v1/runs/{mine}", headers=_in(None)).status_code == 200
+        client.post("/__mock/clock", json={"seconds": 61})
+        _create(client, None)
+        assert client.get(f"/v1/runs/{mine}", headers=_in(None)).status_code == 404  # now it is idle
+
+
+def test_a_stream_in_a_reset_namespace_ends() -> None:
+    with serve(create_app(settings())) as url:
+        created = httpx.post(
+            url + RUNS, json={"input": "hi"}, headers={**_in("gone"), "X-Mock-Scenario": "never-finishes"}
+        )
+        run = created.json()["id"]
+        # a read timeout (not a hang) if the stream did not end
+        with httpx.stream(
+            "POST", f"{url}/v1/runs/{run}/stream", json={}, headers=_in("gone"), timeout=10
+        ) as stream:
+            assert stream.status_code == 200
+            assert httpx.post(f"{url}/__mock/reset", params=_admin("gone"), json={}).status_code == 200
+            stream.read()
