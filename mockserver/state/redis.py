@@ -28,6 +28,7 @@ from lifecycle.model import Lifecycle
 from mockserver.journal import Journal, JournalEntry, Masker
 from mockserver.settings import Settings
 from mockserver.state.base import Change, ChangeListener, Command, StoreUnavailableError
+from mockserver.state.namespaces import DEFAULT_NAMESPACE
 from mockserver.state.redis_codec import dumps, entry_from_bytes, entry_to_bytes
 from mockserver.state.redis_link import Message, RedisLink
 from mockserver.state.redis_resources import Key, RedisResources
@@ -297,7 +298,8 @@ class RedisStore:
     async def reset(self, namespace: str) -> None:
         self._journal = [(ns, data) for ns, data in self._journal if ns != namespace]
         pattern = self.keys.space(namespace).replace("{", "[{]").replace("}", "[}]") + "*"
-        clock = self.keys.clock(namespace).encode()
+        # the default namespace's clock keeps its time; another one starts over, as if never used
+        clock = self.keys.clock(namespace).encode() if namespace == DEFAULT_NAMESPACE else b""
 
         async def wipe() -> None:
             batch: list[bytes] = []
@@ -311,6 +313,8 @@ class RedisStore:
                 await self.link.client.unlink(*batch)
 
         await self.link.run(wipe)
+        if namespace != DEFAULT_NAMESPACE:
+            self._offsets.pop(namespace, None)
         await self.link.publish({"kind": "reset", "ns": namespace})
         self._gone(self.items.forget_namespace(namespace))
 
@@ -337,6 +341,8 @@ class RedisStore:
             self._offsets[namespace] = float(message.get("offset", 0.0))
             self._tell(Change("clock", namespace))
         elif kind == "reset" and isinstance(namespace, str):
+            if namespace != DEFAULT_NAMESPACE:
+                self._offsets.pop(namespace, None)
             self._journal = [(ns, data) for ns, data in self._journal if ns != namespace]
             self._gone(self.items.forget_namespace(namespace))
             self._tell(Change("reset", namespace))

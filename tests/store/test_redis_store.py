@@ -230,7 +230,10 @@ def test_reset_forgets_one_namespace_everywhere_and_ends_its_waits(
         assert seen.extra["deleted"] is True
         assert await b.get("ns1", "letta", "run-1") is None
         assert await b.get("ns2", "letta", "run-2") is not None
-        assert await b.clock_offset("ns1") == 5  # a reset never moves the clock
+        assert await b.clock_offset("ns1") == 0  # another namespace than the default starts over
+        await a.advance_clock("default", 7)
+        await a.reset("default")
+        assert await b.clock_offset("default") == 7  # the default one's clock keeps its time
 
     run(stores, test)
 
