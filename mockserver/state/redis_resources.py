@@ -213,8 +213,9 @@ class RedisResources:
         self.cache.move_to_end(key)
         self.commands[key] = commands
         excess = len(self.cache) - self.settings.max_resources
-        for old in [k for k, r in self.cache.items() if r.watchers == 0][: max(0, excess)]:
-            self.forget(old)
+        if excess > 0:  # the least recently used that nothing watches (they are read again when asked)
+            for old in [k for k, r in self.cache.items() if r.watchers == 0][:excess]:
+                self.forget(old)
 
     def forget(self, key: Key) -> None:
         self.cache.pop(key, None)
