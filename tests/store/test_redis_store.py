@@ -32,9 +32,11 @@ def catalog() -> dict[str, Api]:
     return load_catalog(tuple(bundled_specs()), bundled_scenarios(), apis=["letta", "chatzy"])
 
 
-def pair(url: str, catalog: dict[str, Api]) -> Callable[[], AsyncIterator[tuple[RedisStore, RedisStore]]]:
+def pair(
+    url: str, catalog: dict[str, Api], max_resources: int = 100
+) -> Callable[[], AsyncIterator[tuple[RedisStore, RedisStore]]]:
     async def opened() -> AsyncIterator[tuple[RedisStore, RedisStore]]:
-        settings = Settings(spec_paths=(), store=url, journal_size=3)
+        settings = Settings(spec_paths=(), store=url, journal_size=3, max_resources=max_resources)
         stores = RedisStore(url, settings, Masker()), RedisStore(url, settings, Masker())
         for store in stores:
             await store.open(lambda api: catalog[api].spec.lifecycle)
@@ -255,3 +257,18 @@ def test_while_the_store_is_away_calls_fail_then_it_recovers(
         assert await b.get("default", "letta", "run-3") is not None
 
     run(pair(own_redis.url, catalog), test)
+
+
+def test_the_local_cache_is_bounded_and_what_left_it_is_read_again(
+    redis_server: RedisServer, catalog: dict[str, Api]
+) -> None:
+    redis_server.flush()
+
+    async def test(a: RedisStore, b: RedisStore) -> None:
+        for number in range(3):
+            await a.add(resource(catalog, "slow", f"run-{number}"))
+        assert len(a.items.cache) == 2  # --max-resources 2
+        assert (await a.get("default", "letta", "run-0")) is not None  # read from Redis again
+        assert [r.id for r in await b.resources("default")] == ["run-1", "run-2"]  # the index's bound
+
+    run(pair(redis_server.url, catalog, max_resources=2), test)
