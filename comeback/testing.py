@@ -41,6 +41,8 @@ from mockserver.state.namespaces import (
 )
 from mockserver.store import Resource
 
+__all__ = ["START", "Journal", "MockServer", "ScenarioPath", "at_once", "bundled_catalog"]
+
 ScenarioPath = str | os.PathLike[str]
 T = TypeVar("T")
 

@@ -19,7 +19,7 @@ from mockserver.inputs import Problem
 from mockserver.responses import JSONResponse
 from mockserver.store import Resource
 from mockserver.streams import reply_delivered
-from mockserver.vendors.base import Call, Vendor
+from mockserver.vendors.base import Answer, Call, Vendor
 
 
 class Invent(Vendor):
@@ -68,13 +68,13 @@ class Invent(Vendor):
         }
         return chosen, headers
 
-    async def handle_editChatMessage(self, call: Call) -> Response:  # named after the operationId
+    async def handle_editChatMessage(self, call: Call) -> Answer:  # named after the operationId
         found = await self.locate_view(call)
         if isinstance(found, Response):
-            return found
+            return found, None
         # an edit changes content, never the lifecycle
         await self.engine.state.put_extra(found, "edited", call.inputs.body["message"])
-        return self.respond(call, self.decorate(call, found, self.view_body(call, found)))
+        return self.respond(call, self.decorate(call, found, self.view_body(call, found))), found
 
     def decorate(self, call: Call, resource: Resource | None, body: Any) -> Any:
         """The message's conversation: the user's parts (as edited) and the reply so far, with usage

@@ -12,7 +12,7 @@ import pytest
 from lifecycle.scenario import Scenario
 from lifecycle.timeline import Timeline
 from mockserver.state.replay import reads_step_due, replay
-from tests.test_timeline import FOREVER, LIFECYCLE, MIXED, READS, TIMED, Event, play
+from tests.lifecycle.test_timeline import FOREVER, LIFECYCLE, MIXED, READS, TIMED, Event, play
 
 PLANS = {"timed": TIMED, "reads": READS, "mixed": MIXED, "forever": FOREVER}
 
