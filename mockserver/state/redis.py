@@ -73,8 +73,11 @@ class RedisStore:
             await self._flush_journal()
         except StoreUnavailableError:
             log.warning("journal entries not written: the store is away")
-        for task in list(self._tasks):
+        pending = [*self._tasks, *([self._flusher] if self._flusher is not None else [])]
+        for task in pending:
             task.cancel()
+        # awaited before the pool closes: a task cancelled mid-call hands its connection back first
+        await asyncio.gather(*pending, return_exceptions=True)
         await self.link.close()
 
     def on_change(self, listener: ChangeListener) -> None:
