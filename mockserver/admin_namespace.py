@@ -32,7 +32,7 @@ def _namespaced(engine: Engine, endpoint: Endpoint) -> Endpoint:
     async def in_namespace(request: Request) -> Response:
         name = request.query_params.get(PARAMETER)
         if name is not None:
-            refused = engine.enter(name)
+            refused = await engine.enter(name)
             if refused is not None:
                 detail = refused.replace("X-Mock-Namespace", "?namespace=")
                 return problem(400, "Bad namespace", detail, expected=NAMESPACE_RULE)

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from mockserver.admin import admin_routes
 from mockserver.admin_namespace import in_namespaces
-from mockserver.catalog import Api, ScenarioFiles, StatelessApi, load_apis
+from mockserver.catalog import Api, StatelessApi, load_apis
 from mockserver.clock import Clock, ManualClock, ScaledClock
 from mockserver.cors import Cors
 from mockserver.endpoint import api_routes
@@ -30,6 +30,7 @@ from mockserver.guard import Guard, admin_policy
 from mockserver.problems import problem
 from mockserver.reload import watching
 from mockserver.routing import ApiRoutes, OperationRouter, Operations
+from mockserver.scenario_files import ScenarioFiles
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
 from mockserver.state.base import StoreUnavailableError
 from mockserver.stateless import stateless_routes

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger("comeback.mock")
+CALLBACK_ANSWER_BYTES = 64 * 1024  # of a callback's answer read (and dropped); the rest is not read
 
 
 class Host(Protocol):
@@ -145,11 +146,20 @@ class Callbacks:
         }
         import httpx  # noqa: PLC0415
 
-        if self._client is None:
-            self._client = httpx.AsyncClient()
+        if self._client is None:  # no environment proxies: a loopback callback must stay on loopback
+            self._client = httpx.AsyncClient(trust_env=False)
         sent_at = self.host.now_of(resource)
-        try:
-            response = await self._client.post(url, json=payload, timeout=lifecycle.callback.timeout_seconds)
+        timeout = lifecycle.callback.timeout_seconds
+        try:  # the answer is read as a stream, at most CALLBACK_ANSWER_BYTES of it, then dropped
+            async with self._client.stream("POST", url, json=payload, timeout=timeout) as response:
+                async with asyncio.timeout(timeout):  # a dripping answer cannot hold the task either
+                    read = 0
+                    async for chunk in response.aiter_raw():
+                        read += len(chunk)
+                        if read >= CALLBACK_ANSWER_BYTES:
+                            break
+        except TimeoutError:
+            pass  # the status came in time; the rest of the answer is not waited for
         except httpx.HTTPError as error:
             reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             await self._outcome(resource, url, None, f"callback failed: {reason}")

@@ -51,7 +51,7 @@ class Endpoint:
         """The operation's answer to ``request``, recorded in the journal."""
         headers = header_dict(request.scope)  # once: auth looks names up in it, the journal keeps it
         namespace = headers.get(NAMESPACE_HEADER)
-        refused = self.engine.enter(namespace) if namespace is not None else None
+        refused = await self.engine.enter(namespace) if namespace is not None else None
         started, arrived = time.perf_counter(), self.engine.clock.now()
         settings = self.engine.settings
         resource, raw_body = None, None

@@ -24,7 +24,8 @@ from mockserver.callbacks import Callbacks
 from mockserver.catalog import Api
 from mockserver.clock import Clock, Clocks, ManualClock
 from mockserver.events import EventHub
-from mockserver.journal import JournalEntry, Masker, credential_names
+from mockserver.journal import JournalEntry, credential_names
+from mockserver.masking import Masker
 from mockserver.render import Renderer
 from mockserver.safejson import finite
 from mockserver.scenario_book import ScenarioBook
@@ -82,6 +83,8 @@ class Engine:
         """Connect the store (a shared one: the clock's start and this process's salt come from it)."""
         await self.state.open(self.lifecycle)
         self.clocks.rebase(await self.state.clock_start(self.clocks.start))
+        if self.clocks.manual:  # where other processes have moved the default namespace's clock
+            self.clocks.set_offset(DEFAULT_NAMESPACE, await self.state.clock_offset(DEFAULT_NAMESPACE))
 
     def begin_shutdown(self) -> None:
         """End every wait at once (call on the event loop): open streams close within a moment."""
@@ -104,8 +107,9 @@ class Engine:
         """The namespace of the request being served."""
         return CURRENT_NAMESPACE.get()
 
-    def enter(self, namespace: str) -> str | None:
-        """Serve the rest of this request (task) in ``namespace``; why not (None: done)."""
+    async def enter(self, namespace: str) -> str | None:
+        """Serve the rest of this request (task) in ``namespace``; why not (None: done). A
+        namespace new to this process reads its clock's offset first (another may have moved it)."""
         if namespace not in self._known:
             problem = namespace_problem(namespace)
             if problem is not None:
@@ -115,6 +119,8 @@ class Engine:
                     f"{MAX_NAMESPACES} namespaces are in use; reset one (POST /__mock/reset?namespace=NAME)"
                 )
             self._known.add(namespace)
+            if self.clocks.manual:
+                self.clocks.set_offset(namespace, await self.state.clock_offset(namespace))
         CURRENT_NAMESPACE.set(namespace)
         return None
 

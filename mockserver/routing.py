@@ -202,7 +202,7 @@ class Operations:
         """``refusal``, recorded in the journal (the endpoint of Starlette's last admin route, too)."""
         namespace = request.headers.get(NAMESPACE_HEADER)
         if namespace is not None:
-            self.engine.enter(namespace)  # a name it refuses: journaled in the default namespace
+            await self.engine.enter(namespace)  # a name it refuses: journaled in the default namespace
         started, arrived = time.perf_counter(), self.engine.clock.now()
         response = self.refusal(request.scope)
         await self.engine.record(

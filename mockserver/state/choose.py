@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from lifecycle.errors import ComebackError
 
 if TYPE_CHECKING:
-    from mockserver.journal import Masker
+    from mockserver.masking import Masker
     from mockserver.settings import Settings
     from mockserver.state.base import StateStore
 

@@ -12,7 +12,8 @@ from comeback.testing import START, bundled_catalog
 from lifecycle.timeline import Timeline
 from mockserver.clock import ManualClock
 from mockserver.engine import Engine
-from mockserver.journal import JournalEntry, Masker
+from mockserver.journal import JournalEntry
+from mockserver.masking import Masker
 from mockserver.state.base import Command, StateStore, replay
 from mockserver.state.memory import VENDOR_MEMORY, MemoryStore
 from mockserver.store import Resource
@@ -99,3 +100,17 @@ def test_the_memory_store_is_a_state_store_and_stays_bounded() -> None:
         assert [e.path for e in await store.journal("a")] == ["/3"]
 
     asyncio.run(fill())
+
+
+def test_a_namespace_new_to_this_process_starts_from_the_stores_clock_offset() -> None:
+    async def enter() -> None:
+        engine, store, clock = _engine()
+        store._offsets.update({"default": 10.0, "elsewhere": 30.0})  # as another process left them
+        await engine.open()
+        assert clock.now() == START + 10
+        assert await engine.enter("elsewhere") is None
+        assert engine.clock.now() == START + 30
+        assert await engine.enter("fresh") is None
+        assert engine.clock.now() == START
+
+    asyncio.run(enter())
