@@ -25,7 +25,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lifecycle.model import Lifecycle
-from mockserver.journal import Journal, JournalEntry, Masker
+from mockserver.journal import Journal, JournalEntry
+from mockserver.masking import Masker
 from mockserver.settings import Settings
 from mockserver.state.base import Change, ChangeListener, Command, StoreUnavailableError
 from mockserver.state.namespaces import DEFAULT_NAMESPACE

@@ -14,7 +14,8 @@ import pytest
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.timeline import cancel, count_read, start
 from mockserver.catalog import Api, load_catalog
-from mockserver.journal import JournalEntry, Masker
+from mockserver.journal import JournalEntry
+from mockserver.masking import Masker
 from mockserver.settings import Settings
 from mockserver.state.base import Change, Command, StateStore, StoreUnavailableError
 from mockserver.state.redis import RedisStore
