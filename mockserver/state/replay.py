@@ -6,6 +6,7 @@ Commands, in the order the store received them::
 
     {"kind": "cancel", "at": T}           a cancel (DELETE that cancels first, or the cancel route)
     {"kind": "force", "at": T}            the admin "next" command
+    {"kind": "react-cancel", "at": T}     a cancel (or react-delete) a recorded reaction answered
     {"kind": "reads", "at": T, "entry": K}  the after_reads step that follows history entry K began,
                                           because the N-th read of entry K was counted at T
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 from lifecycle.model import Lifecycle
 from lifecycle.scenario import Scenario
-from lifecycle.timeline import Timeline, advance, cancel, count_read, force_next, start
+from lifecycle.timeline import Timeline, advance, cancel, count_read, force_next, react_to, start
 
 Command = Mapping[str, Any]
 
@@ -40,6 +41,8 @@ def replay(
             timeline = cancel(timeline, at, lifecycle)
         elif kind == "force":
             timeline = force_next(timeline, at)
+        elif kind in ("react-cancel", "react-delete"):  # a recorded reaction (mockserver.replay)
+            timeline = react_to(timeline, str(kind).removeprefix("react-"), at)
         elif kind == "reads":
             timeline = _reads_step(timeline, at, int(command.get("entry", -1)))
     timeline = advance(timeline, now)

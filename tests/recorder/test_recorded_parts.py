@@ -16,6 +16,7 @@ from lifecycle.streaming import Pace, Phase, token_times
 from lifecycle.timeline import advance, react, start
 from lifecycle.timing import Stall, StreamTiming, distribution, token_offsets
 from mockserver.state.base import Command, replay
+from mockserver.state.replay import replay as shared_replay
 from recorder.behaviour import behaviour
 from recorder.recording import Recording
 from recorder.secrets import Secrets
@@ -204,3 +205,10 @@ def test_a_shared_store_replays_a_recorded_reaction_from_its_command() -> None:
     assert replay(scenario, 0.0, commands, LETTA.lifecycle, now=3.5).state == "completed"
     late = [Command("react-cancel", 11.0)]  # completed by then: nothing was recorded for that state
     assert replay(scenario, 0.0, late, LETTA.lifecycle, now=20.0).history[-1].cause == "time"
+
+
+def test_the_redis_store_replays_a_recorded_reaction_from_its_command() -> None:
+    scenario = load(reactions=[CANCEL])
+    commands = [{"kind": "react-cancel", "at": 1.0}]
+    assert shared_replay(scenario, 0.0, commands, LETTA.lifecycle, now=2.0).state == "cancelled"
+    assert shared_replay(scenario, 0.0, commands, LETTA.lifecycle, now=3.5).state == "completed"
