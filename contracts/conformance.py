@@ -60,6 +60,8 @@ CHECKS = (
     "object_level_authorization",
     "allow_header_conformance",
 )
+STREAM_SECONDS, STREAM_EVENTS = 2, 3  # what conformance reads of one stream
+MAX_TIME = 30.0  # the default budget of the conformance phase, in seconds
 _DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # Schemathesis' own default
 
 
@@ -75,7 +77,7 @@ class Settings:
     references: Mapping[str, str] = field(default_factory=dict)
     examples: int = 25
     seed: int = 0
-    time_budget: float = 120.0
+    time_budget: float = MAX_TIME
     operations: tuple[str, ...] = ()  # only these operationIds (default: all)
     progress: Callable[[str], None] = lambda _: None
 
@@ -155,7 +157,7 @@ def _consume(stream: Any, recorder: _Recorder, report: Report, settings: Setting
             recorder.scenario(event)
             elapsed = time.monotonic() - started
             settings.progress(f"conformance: {event.phase.value} {event.label or ''} ({elapsed:.0f}s)")
-            if elapsed > settings.time_budget + 5:  # the engine's own max-time is checked between phases
+            if elapsed > settings.time_budget + 2:  # the engine's own max-time is checked between phases
                 stream.stop()
         elif isinstance(event, events.NonFatalError):
             recorder.error(event)
@@ -180,10 +182,14 @@ def _per_operation(lifecycle: Lifecycle) -> list[dict[str, Any]]:
             }
         )
     if lifecycle.stream is not None:
+        # a stream answers while its resource works (seconds to minutes): a few events or two
+        # seconds say what conformance judges (status, headers), the stream probe reads the rest
         settings.append(
             {
                 "include-operation-id": lifecycle.stream.operation,
                 "checks": {"response_schema_conformance": {"enabled": False}},
+                "request-timeout": STREAM_SECONDS,
+                "max-stream-events": STREAM_EVENTS,
             }
         )
     return settings

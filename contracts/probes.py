@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from contracts.lifecycle_checks import CHECKS, problems, unused_states
 from contracts.observe import Observation, observe
+from contracts.paging import WALKED, Pager
 from contracts.report import Report, Violation
 from contracts.requests import Created, Requests
 from contracts.target import Exchange, Target
@@ -50,6 +51,7 @@ class Probes:
         self.options = options
         self.current: tuple[str, str] = ("", "")  # the check in progress and its unit
         self.created = 0
+        self.finished: list[Created] = []  # the lifecycle phase's resources, once watched
 
     # -- helpers ------------------------------------------------------------------------------
     @contextmanager
@@ -78,6 +80,7 @@ class Probes:
         deviation: Deviation | None = None,
         *,
         unit: str = "",
+        exchanges: tuple[Exchange, ...] | None = None,
     ) -> None:
         tolerated = (
             deviation.name if deviation is not None and deviation.name in self.options.tolerate else None
@@ -89,7 +92,7 @@ class Probes:
                 check,
                 message,
                 made.id if made else None,
-                self.exchanges(made),
+                self.exchanges(made) if exchanges is None else exchanges,
                 tuple(o.label() for o in seen or ()),
                 tolerated,
                 unit,
@@ -148,6 +151,21 @@ class Probes:
             watched = self.watch_all(made, started)
         for unit, resource, seen in zip(units, made, watched, strict=True):
             self._judge_lifecycle(unit, resource, seen)
+        self.finished = made
+
+    def paging_probe(self) -> None:
+        """Walk every paged list (``contracts.paging``): the lifecycle phase's resources when it
+        ran, else a few new ones (the first watched until terminal, so its own lists are filled)."""
+        pager = Pager(self)
+        if not pager.paged:
+            return
+        made = list(self.finished)
+        first = pager.paged[0]
+        if len(made) < WALKED:
+            with self.checking("paging.after", first.label(first.orders[0])):
+                made += [self.create() for _ in range(WALKED - len(made))]
+                self.watch(made[0], time.monotonic())
+        pager.run(made)
 
     def _lifecycle_checks(self) -> list[str]:
         """The lifecycle checks that apply to this spec (a check with nothing to judge is left out)."""

@@ -15,7 +15,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from contracts.conformance import AuthMode, Settings, conformance, credential_headers, schema_document
+from contracts.conformance import (
+    MAX_TIME,
+    AuthMode,
+    Settings,
+    conformance,
+    credential_headers,
+    schema_document,
+)
 from contracts.live_probes import LiveProbes
 from contracts.phases import PHASES
 from contracts.probes import Options
@@ -79,7 +86,7 @@ def check(  # noqa: PLR0915 (one straight sequence: validate, then each phase, t
     no_tolerate: Iterable[str] = (),
     examples: int = 25,
     seed: int = 0,
-    max_time: float = 120.0,
+    max_time: float = MAX_TIME,
     auth: AuthMode | None = None,
     operations: Iterable[str] = (),
     progress: Progress | None = None,

@@ -69,6 +69,10 @@ class Letta(Handler):
         flips = self.defects.cancel_flips_after
         if status == "cancelled" and flips is not None and now >= run["ended"] + flips:
             status, stop = "completed", "end_turn"  # completed_at keeps the cancel time, as on 0.16.8
+        late = self.defects.late_flip_after
+        metadata: dict[str, Any] = {}
+        if status == "completed" and late is not None and now >= run["created"] + late:
+            status, stop, metadata = "failed", "error", {"error": "the work failed after all"}
         return {
             "id": run["id"],
             "agent_id": run["agent_id"],
@@ -77,7 +81,7 @@ class Letta(Handler):
             "completed_at": _stamp(ended) if ended is not None else None,
             "stop_reason": stop,
             "background": True,
-            "metadata": {},
+            "metadata": metadata,
             "callback_url": None,
             "callback_sent_at": None,
             "callback_status_code": None,
@@ -170,7 +174,24 @@ class Letta(Handler):
             return
         agent = self.query.get("agent_id")
         runs = [self._view(r) for r in self._runs().values() if agent in (None, r["agent_id"])]
-        self.json(200, runs[: max(0, int(self.query.get("limit") or 50))])
+        self.json(200, self._page(runs))
+
+    def _page(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``items`` (oldest first) in the asked ``order``, after ``after``, before ``before``, at
+        most ``limit``: the documented cursor semantics, or the defect."""
+        newest_first = self.query.get("order", "desc") == "desc"
+        ordered = list(reversed(items)) if newest_first else list(items)
+        ids = [item["id"] for item in ordered]
+        after, before = self.query.get("after"), self.query.get("before")
+        limit = max(0, int(self.query.get("limit") or 100))
+        if after and newest_first and self.defects.after_ignores_order:
+            oldest = [item["id"] for item in items]
+            newer = oldest[oldest.index(after) + 1 :] if after in oldest else []
+            return [item for item in ordered if item["id"] in newer][:limit]
+        start = ids.index(after) + 1 if after in ids else (len(ids) if after else 0)
+        end = ids.index(before) if before in ids else (0 if before else len(ids))
+        window = ordered[start:end]
+        return window[-limit:] if before and not after and limit else window[:limit]
 
     def delete(self, run_id: str) -> None:
         run = self._run(run_id)
