@@ -35,6 +35,8 @@ from schemathesis import Config
 from schemathesis.core.failures import Failure
 from schemathesis.engine import Status, events, from_schema
 
+from contracts.drops import Drops
+from contracts.follow import following_5xx
 from contracts.report import Report, Violation
 from contracts.target import hide_secrets
 from lifecycle.model import Deviation, Lifecycle
@@ -80,6 +82,7 @@ class Settings:
     time_budget: float = MAX_TIME
     operations: tuple[str, ...] = ()  # only these operationIds (default: all)
     progress: Callable[[str], None] = lambda _: None
+    drops: Drops = field(default_factory=Drops)  # what the requests after a 5xx met
 
 
 def conformance(spec_path: Path, lifecycle: Lifecycle, report: Report, settings: Settings) -> None:
@@ -134,7 +137,8 @@ def conformance(spec_path: Path, lifecycle: Lifecycle, report: Report, settings:
     recorder = _Recorder(report, lifecycle, settings, labels, document)
     stream = from_schema(schema).execute()
     try:
-        _consume(stream, recorder, report, settings)
+        with following_5xx(settings.drops, settings.references):
+            _consume(stream, recorder, report, settings)
     finally:
         _FRESH.pop(id(schema), None)
     for label in labels:

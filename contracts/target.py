@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from contracts.drops import Drop, Drops
+
 # header names whose value is a credential even when no security scheme names them
 _SECRET_NAME = re.compile(r"auth|token|key|secret|password|cookie|session", re.I)
 
@@ -136,6 +138,7 @@ class Target:
     timeout: float = 10.0
     log: list[Exchange] = field(default_factory=list)
     references: Mapping[str, str] = field(default_factory=dict)
+    drops: Drops = field(default_factory=Drops)
 
     def __post_init__(self) -> None:
         self.client = httpx.Client(
@@ -170,12 +173,35 @@ class Target:
             raise TransportFailure(f"{method} {url}: {describe(error)}", sent) from None
         parsed = parse_body(response)
         url = str(response.request.url)
-        self.log.append(
-            Exchange(
-                method, url, dict(self.headers), json_body, response.status_code, parsed, time.monotonic()
-            )
+        answered = Exchange(
+            method, url, dict(self.headers), json_body, response.status_code, parsed, time.monotonic()
         )
+        self.log.append(answered)
+        if response.status_code >= 500:
+            self.follow_up(answered)
         return response.status_code, parsed, response
+
+    def follow_up(self, answered: Exchange) -> None:
+        """The next request on the connection a 5xx came over (``contracts.drops``): the client
+        keeps it alive, so this ``GET /`` reuses it; a failure means the server dropped it."""
+        self.drops.errors += 1
+        try:
+            self.client.get("/", timeout=5.0)
+        except httpx.HTTPError as error:
+            after = Exchange(
+                "GET",
+                self.base_url.rstrip("/") + "/",
+                dict(self.headers),
+                None,
+                None,
+                None,
+                time.monotonic(),
+                describe(error),
+            )
+            lines = tuple(f"{e.curl(self.references)}   # {e.outcome()}" for e in (answered, after))
+            self.drops.found.append(
+                Drop(answered.method, answered.url, answered.status or 0, describe(error), lines)
+            )
 
 
 def parse_body(response: httpx.Response) -> Any:

@@ -1,0 +1,61 @@
+"""Conformance's half of ``contracts.drops``: the request after a 5xx, on Schemathesis' connection.
+
+Schemathesis resends a request once on a fresh connection when the server dropped the kept-alive
+one (as browsers do), so a drop after a 5xx never shows in its results. While the kit's
+conformance runs, its HTTP transport is wrapped: after a 5xx answer the kit sends ``GET /`` on the
+same session (the same pooled connection) and records whether it failed. The wrapper is set on the
+transport instance only for the duration of the run and removed after it.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from schemathesis.transport.requests import REQUESTS_TRANSPORT
+
+from contracts.drops import Drop, Drops
+
+
+@contextmanager
+def following_5xx(drops: Drops, references: Mapping[str, str]) -> Iterator[None]:
+    """Within: every 5xx conformance receives is followed by a request on the same connection."""
+    send = REQUESTS_TRANSPORT.send
+
+    def sending(case: Any, *, session: requests.Session | None = None, **kwargs: Any) -> Any:
+        response = send(case, session=session, **kwargs)
+        if session is not None and response.status_code >= 500:
+            _follow(session, case, response, drops, references)
+        return response
+
+    REQUESTS_TRANSPORT.send = sending  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del REQUESTS_TRANSPORT.send  # the class's method again
+
+
+def _follow(
+    session: requests.Session, case: Any, response: Any, drops: Drops, references: Mapping[str, str]
+) -> None:
+    drops.errors += 1
+    request = response.request
+    base = str(request.url).split("/", 3)[:3]
+    root = "/".join(base) + "/"
+    try:
+        session.get(root, timeout=5, headers=dict(request.headers))
+    except requests.RequestException as error:
+        sent = case.as_curl_command(headers=None)
+        for name, variable in references.items():
+            value = request.headers.get(name)
+            if value:
+                sent = sent.replace(value, f"${variable}")
+        reason = f"{type(error).__name__}: {str(error)[:160]}"
+        lines = (
+            f"{sent}   # answered {response.status_code}",
+            f"curl -sS -X GET {shlex.quote(root)}   # failed: {reason}",
+        )
+        drops.found.append(Drop(str(request.method), str(request.url), response.status_code, reason, lines))
