@@ -123,7 +123,12 @@ class Report:
         self.cases.setdefault((check, unit), _Case()).seconds += seconds
 
     def add(self, violation: Violation) -> None:
+        """Record a finding; the same message on the same check and unit is one finding (a
+        resource read five times with the same naive timestamp shows it once)."""
         self.cases.setdefault((violation.check, violation.unit), _Case())
+        key = (violation.check, violation.unit, violation.message, violation.tolerated_by)
+        if any((v.check, v.unit, v.message, v.tolerated_by) == key for v in self.found):
+            return
         self.found.append(violation)
 
     def fail(self, message: str, code: int) -> None:
