@@ -1,0 +1,152 @@
+"""The kit against what a real Letta 0.16.8 still got past it: a cursor that ignores ``after``, a
+connection dropped after a 500, a late flip (each once, on its check, run after run), paging,
+one verdict per answer, reproductions that reproduce, a create body for a spec without examples."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+
+from contracts.probes import Options
+from contracts.report import Report, Violation
+from contracts.run import check
+from lifecycle.bundled import bundled_specs
+from tests.servers.base import STATES, Defects, serve
+from tests.servers.letta import Letta
+
+LETTA = next(path for path in bundled_specs() if path.stem == "letta")
+RUNS = "GET /v1/runs/"
+
+
+def letta(defects: Defects, phases: tuple[str, ...], **kwargs: Any) -> Report:
+    options = kwargs.pop("options", Options(resources=1, deadline=10.0))
+    with serve(Letta, defects) as url:
+        return check(LETTA, url, phases=phases, options=options, **kwargs)
+
+
+def findings(report: Report, check_name: str) -> list[Violation]:
+    return [v for v in report.violations if v.check == check_name]
+
+
+@pytest.mark.parametrize("attempt", [1, 2])
+def test_a_cursor_a_drop_and_a_late_flip_are_each_reported_once_on_their_check(attempt: int) -> None:
+    defects = Defects(after_ignores_order=True, delete_500=True, reset_after_500=True, late_flip_after=3.9)
+    report = letta(defects, ("lifecycle", "paging", "delete", "stream"))
+    paging = findings(report, "paging.after")
+    assert [v.unit for v in paging] == [f"{RUNS} (order=desc)"], report.summary()
+    assert "will loop forever" in paging[0].message
+    dropped = findings(report, "transport.connection_dropped")
+    assert len(dropped) == 1
+    assert "after answering 500 to DELETE /v1/runs/{run_id}" in dropped[0].message
+    flipped = findings(report, "lifecycle.terminal_sticky")
+    assert len(flipped) == 1
+    assert "'completed' changed to 'failed'" in flipped[0].message
+    expected = {"paging.after", "transport.connection_dropped", "lifecycle.terminal_sticky", "delete.answer"}
+    assert {v.check for v in report.violations} == expected, report.summary()
+    keys = [(v.check, v.unit, v.message) for v in report.found]
+    assert len(keys) == len(set(keys))
+
+
+def test_a_fresh_agent_whose_cursor_ignores_after_loses_items_with_pages_of_one() -> None:
+    """limit=1, after=<the one run shown> answers [] (as on Letta 0.16.8): the walk of pages of one
+    ends early; the kit names the cursor and the items it missed."""
+    with serve(Letta, Defects(after_ignores_order=True)) as url:
+        report = check(LETTA, url, phases=("paging",), options=Options(resources=3, deadline=6.0))
+        sent = [path for path in STATES[url]["paths"] if path.startswith("/v1/runs/")]
+    assert sent
+    message = findings(report, "paging.after")[0].message
+    assert "after=run-" in message
+    assert "already seen" in message or "stop early" in message
+    assert report.outcome("paging.after", f"{RUNS} (order=asc)")[0] == "passed"
+    assert report.outcome("paging.before", f"{RUNS} (order=desc)")[0] == "not observed"
+
+
+def test_a_correct_cursor_passes_both_orders_and_before() -> None:
+    report = letta(Defects(), ("paging",), options=Options(resources=3, deadline=6.0))
+    for order in ("asc", "desc"):
+        assert report.outcome("paging.after", f"{RUNS} (order={order})")[0] == "passed", report.summary()
+        assert report.outcome("paging.before", f"{RUNS} (order={order})")[0] == "passed"
+    assert report.violations == []
+
+
+def test_the_stream_503_is_one_verdict_in_conformance_and_in_the_stream_phase() -> None:
+    report = letta(
+        Defects(stream_status=503),
+        ("conformance", "stream"),
+        auth="none",
+        max_time=6,
+        operations=["retrieveStreamForRun", "createAgentMessageAsync"],
+    )
+    assert not [v for v in report.violations if "ST101" in v.message], report.summary()
+    stream = "POST /v1/runs/{run_id}/stream"
+    assert report.outcome("conformance.not_a_server_error", stream) != ("failed", "")
+    assert "documented as unavailable" in report.outcome("stream.opens")[1]
+
+
+def test_the_same_finding_seen_on_every_read_is_one_finding() -> None:
+    report = Report("x")
+    for _ in range(3):
+        report.add(Violation("lifecycle.timestamps", "completed_at='x' has no UTC offset", unit="resource 1"))
+    report.add(Violation("lifecycle.timestamps", "completed_at='x' has no UTC offset", unit="resource 2"))
+    assert len(report.found) == 2
+
+
+def run_script(violation: Violation) -> str:
+    text = "\n".join(violation.as_dict()["reproduce"])
+    done = subprocess.run(["bash", "-c", text], capture_output=True, text=True, timeout=60, check=False)
+    return done.stdout
+
+
+def statuses(output: str) -> list[str]:
+    found = []
+    for line in output.splitlines():
+        body = line.split("  # HTTP", 1)[0]
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict) and "status" in parsed:
+            found.append(parsed["status"])
+    return found
+
+
+needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="the reproductions are curl scripts")
+
+
+@needs_curl
+def test_the_reproduction_of_a_cancel_that_flips_shows_the_flip() -> None:
+    options = Options(resources=1, deadline=10.0, settle=1.0, first_poll=0.05, max_poll=0.5)
+    with serve(Letta, Defects(cancel_flips_after=3.0, work_seconds=2.5)) as url:
+        report = check(LETTA, url, phases=("cancel",), options=options)
+        script = findings(report, "cancel.sticky")[0]
+        assert "RUN=$(curl" in "\n".join(script.as_dict()["reproduce"])
+        seen = statuses(run_script(script))  # a new run, cancelled and polled through $RUN
+    assert "cancelled" in seen, seen
+    assert seen[-1] == "completed", seen
+
+
+@needs_curl
+def test_the_reproduction_of_a_late_flip_shows_the_flip() -> None:
+    with serve(Letta, Defects(late_flip_after=3.9)) as url:
+        report = check(LETTA, url, phases=("lifecycle",), options=Options(resources=1, deadline=10.0))
+        seen = statuses(run_script(findings(report, "lifecycle.terminal_sticky")[0]))
+    assert "completed" in seen, seen
+    assert seen[-1] == "failed", seen
+
+
+@needs_curl
+def test_the_reproduction_of_a_stream_without_its_terminal_signal_shows_it() -> None:
+    options = Options(resources=1, deadline=6.0, settle=0.5, first_poll=0.05, max_poll=0.5)
+    with serve(Letta, Defects(drop_stream=True)) as url:
+        report = check(LETTA, url, phases=("stream",), options=options)
+        script = findings(report, "stream.terminal_signal")[0]
+        text = "\n".join(script.as_dict()["reproduce"])
+        output = run_script(script)
+    assert 'curl -sS -X POST "http://127.0.0.1' in text
+    assert '/v1/runs/${RUN}/stream"' in text  # the stream of the run the script created ...
+    assert "  # HTTP 200" in output
+    assert "[DONE]" not in output  # ... ends without its terminal signal
