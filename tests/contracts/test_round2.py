@@ -7,16 +7,20 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from comeback.cli import main
 from contracts.probes import Options
 from contracts.report import Report, Violation
 from contracts.run import check
 from lifecycle.bundled import bundled_specs
 from tests.servers.base import STATES, Defects, serve
 from tests.servers.letta import Letta
+from tests.servers.privategpt import PrivateGpt
 
 LETTA = next(path for path in bundled_specs() if path.stem == "letta")
 RUNS = "GET /v1/runs/"
@@ -150,3 +154,47 @@ def test_the_reproduction_of_a_stream_without_its_terminal_signal_shows_it() -> 
     assert '/v1/runs/${RUN}/stream"' in text  # the stream of the run the script created ...
     assert "  # HTTP 200" in output
     assert "[DONE]" not in output  # ... ends without its terminal signal
+
+
+# -- a create body for a spec without examples ------------------------------------------------------
+def without_examples(api: str, folder: Path, *, loosen: str | None = None) -> Path:
+    """The bundled spec of ``api`` with no example on its create's request body (a user's spec);
+    ``loosen`` names a schema whose alternatives are dropped (so ``{}`` is schema-valid)."""
+    source = next(path for path in bundled_specs() if path.stem == api)
+    document = yaml.safe_load(source.read_text(encoding="utf-8"))
+    create = document["x-lifecycle"]["create"]["operation"]
+    for item in document["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict) and operation.get("operationId") == create:
+                media = operation["requestBody"]["content"]["application/json"]
+                media.pop("example", None)
+                media.pop("examples", None)
+    if loosen:
+        document["components"]["schemas"][loosen].pop("anyOf", None)
+    written = folder / f"{api}.yaml"
+    written.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return written
+
+
+def test_a_spec_without_a_create_example_gets_a_schema_valid_body(tmp_path: Path) -> None:
+    spec = without_examples("privategpt", tmp_path)
+    with serve(PrivateGpt, Defects()) as url:
+        report = check(spec, url, phases=("lifecycle",), options=Options(resources=1, deadline=6.0))
+    assert report.error is None, report.summary()
+    assert report.violations == [], report.summary()
+    assert report.outcome("lifecycle.reaches_terminal", "resource 1")[0] == "passed"
+
+
+def test_a_refused_generated_body_is_shown_with_the_answer_and_the_ways_to_give_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = without_examples("letta", tmp_path, loosen="LettaAsyncRequest")
+    with serve(Letta, Defects()) as url:
+        arguments = ["check", str(spec), "--base-url", url, "--phase", "lifecycle", "--quiet"]
+        code = main([*arguments, "--param", "max_steps=7"])
+    error = capsys.readouterr().err
+    assert code == 2
+    assert "expected 2xx, got 422" in error  # the server's answer ...
+    assert '{"max_steps": 7}' in error  # ... the body sent, with the --param value as an integer ...
+    assert "`example` of createAgentMessageAsync's request body" in error  # ... and the ways to give one
+    assert "--param FIELD=VALUE" in error
