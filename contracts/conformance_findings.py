@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
+from schemathesis.core.errors import NoLinksFound
 from schemathesis.core.failures import Failure
 from schemathesis.engine import Status, events
 
@@ -105,7 +106,11 @@ class Findings:
         self.report.add(violation)
 
     def error(self, event: events.NonFatalError) -> None:
-        """A request Schemathesis could not complete (reset, timeout, protocol error): a finding."""
+        """A request Schemathesis could not complete (reset, timeout, protocol error): a finding.
+        A stateful phase left with no link (``--operation`` kept none) is no request at all."""
+        if isinstance(event.value, NoLinksFound):
+            self.report.notes.append("conformance: no stateful run (the chosen operations keep no link)")
+            return
         label = event.label if event.label in self.labels else ""
         sample = event.info.code_sample
         reproduce = (hide_secrets(sample, self.settings.headers, self.settings.references),) if sample else ()
@@ -119,12 +124,15 @@ class Findings:
     # -- excuses --------------------------------------------------------------------------------
     def _excuse(self, label: str, failure: Failure, status: int | None, case: Any) -> Deviation | None:
         """The extra-statuses deviation that names exactly this status on this operation (and, when
-        it names missing fields, a body whose only problem is those fields), if any."""
+        it names missing fields, a body whose only problem is those fields), if any. A deviation
+        ``instead_of`` 405 excuses only a wrong answer to an undeclared method (a sibling route that
+        matches the URL), and only such a deviation does."""
         kind = type(failure).__name__
         if status is None or kind not in (
             "UndefinedStatusCode",
             "AcceptedNegativeData",
             "RejectedPositiveData",
+            "UnsupportedMethodResponse",
         ):
             return None
         operation_id = self.labels.get(label)
@@ -139,6 +147,9 @@ class Findings:
                 continue
             if kind == "RejectedPositiveData" and not any(200 <= s < 300 for s in instead):
                 continue
+            if (kind == "UnsupportedMethodResponse") != (405 in instead):
+                continue
+
             if effect.get("only_missing") and not self._only_missing(case, effect["only_missing"]):
                 continue
             return deviation

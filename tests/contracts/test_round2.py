@@ -8,18 +8,23 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import yaml
+from schemathesis.core.failures import AcceptedNegativeData
 
 from comeback.cli import main
+from contracts.conformance import Settings
+from contracts.conformance_findings import Findings
 from contracts.probes import Options
 from contracts.report import Report, Violation
 from contracts.run import check
 from lifecycle.bundled import bundled_specs
+from lifecycle.spec import load_spec
 from tests.servers.base import STATES, Defects, serve
-from tests.servers.letta import Letta
+from tests.servers.letta import Letta, LettaWithMessageRoutes
 from tests.servers.privategpt import PrivateGpt
 
 LETTA = next(path for path in bundled_specs() if path.stem == "letta")
@@ -198,3 +203,41 @@ def test_a_refused_generated_body_is_shown_with_the_answer_and_the_ways_to_give_
     assert '{"max_steps": 7}' in error  # ... the body sent, with the --param value as an integer ...
     assert "`example` of createAgentMessageAsync's request body" in error  # ... and the ways to give one
     assert "--param FIELD=VALUE" in error
+
+
+# -- the two judgment calls (openapi/letta.yaml decisions L-A16, L-A17) -------------------------------
+def test_patch_on_messages_async_answered_by_the_message_route_is_a_tolerated_warning() -> None:
+    arguments: dict[str, Any] = {"auth": "none", "max_time": 8, "operations": ["createAgentMessageAsync"]}
+    with serve(LettaWithMessageRoutes, Defects()) as url:
+        tolerated = check(LETTA, url, phases=("conformance",), **arguments)
+        strict = check(
+            LETTA, url, phases=("conformance",), no_tolerate=["patch-async-is-a-message-update"], **arguments
+        )
+    warned = [v for v in tolerated.warnings if v.check == "conformance.unsupported_method"]
+    assert warned, tolerated.summary()
+    assert warned[0].tolerated_by == "patch-async-is-a-message-update"
+    assert "ST204" in warned[0].message
+    assert not [v for v in tolerated.violations if v.check == "conformance.unsupported_method"]
+    assert [v for v in strict.violations if v.check == "conformance.unsupported_method"]
+
+
+def test_a_null_cancel_body_that_cancels_all_runs_is_a_tolerated_warning_and_nothing_more() -> None:
+    """Schemathesis sends a JSON null body only now and then, so the verdict on one is checked
+    directly: tolerated as cancel-null-body-cancels-all; the same 200 on another operation is not."""
+    spec = load_spec(LETTA.read_text(encoding="utf-8"), str(LETTA), validate_openapi=False)
+    settings = Settings("http://127.0.0.1:1", tolerate=frozenset({"cancel-null-body-cancels-all"}))
+    labels = {"POST /v1/agents/{agent_id}/messages/cancel": "cancelAgentRun", "GET /v1/runs/": "listRuns"}
+    report = Report("letta")
+    findings_ = Findings(report, spec.lifecycle, settings, labels, {})
+    for label in labels:
+        failure = AcceptedNegativeData(
+            operation=label, message="null body accepted", status_code=200, expected_statuses=["4xx"]
+        )
+        info = SimpleNamespace(failure=failure, steps=[], code_sample="curl -X POST -d null")
+        findings_.failure(
+            "conformance.negative_data_rejection", label, None, info, SimpleNamespace(status_code=200)
+        )
+    cancel, runs = (next(v for v in report.found if v.unit == label) for label in labels)
+    assert cancel.tolerated_by == "cancel-null-body-cancels-all"
+    assert runs.tolerated_by is None
+    assert "ST201" in cancel.message

@@ -212,7 +212,16 @@ class Letta(Handler):
         except ValueError:
             body = {}
         ids: Any = body.get("run_ids") if isinstance(body, dict) else None
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        if self.raw_body.strip() == b"null" and self.defects.extra.get("null_cancels_all"):
+            # Letta 0.16.8 (FastAPI) reads a JSON null body as no body: every active run of the agent
+            with self.server.lock:
+                runs = self._runs().values()
+                ids = [
+                    r["id"]
+                    for r in runs
+                    if r["agent_id"] == agent_id and self._view(r)["status"] == "created"
+                ]
+        if not ids or not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             self.json(409, {"detail": f"No active runs found for agent {agent_id}"})
             return
         answer = {}
@@ -265,3 +274,20 @@ class Letta(Handler):
                 sent += 1
                 yield data({"message_type": "assistant_message", "seq_id": sent, "content": "word "})
             time.sleep(0.05)
+
+
+class LettaWithMessageRoutes(Letta):
+    """Letta with the agent's other message routes, as a real server has them: its
+    ``PATCH /v1/agents/{agent_id}/messages/{message_id}`` matches ``…/messages/async`` too and
+    answers 422 there (``async`` is no message id) instead of 405."""
+
+    routes: ClassVar[list[Route]] = [
+        *Letta.routes,
+        route("PATCH", rf"/v1/agents/{_AGENT}/messages/(?P<message_id>[^/]+)", "modify_message"),
+    ]
+
+    def modify_message(self, agent_id: str, message_id: str) -> None:
+        if not re.fullmatch(r"message-[0-9a-f-]{36}", message_id):
+            self._invalid(["path", "message_id"], "String should match pattern 'message-<uuid4>'")
+            return
+        self.json(404, {"detail": f"Message {message_id} not found"})
