@@ -59,7 +59,7 @@ CHECKS = (
     "allow_header_conformance",
 )
 STREAM_SECONDS, STREAM_EVENTS = 2, 3  # what conformance reads of one stream
-MAX_TIME = 30.0  # the default budget of the conformance phase, in seconds
+MAX_TIME = 25.0  # the default budget of the conformance phase, in seconds
 _DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # Schemathesis' own default
 
 

@@ -29,7 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--examples", type=int, default=10, help="Schemathesis examples per operation")
     group.addoption("--seed", type=int, default=0, help="seed of the generated data")
     group.addoption(
-        "--max-time", type=float, default=MAX_TIME, help="seconds for the conformance phase (default: 30)"
+        "--max-time", type=float, default=MAX_TIME, help="seconds for the conformance phase (default: 25)"
     )
     group.addoption(
         "--auth", choices=["required", "any-credential", "none"], default=None, help="the deployment's auth"

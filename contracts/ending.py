@@ -37,16 +37,9 @@ class EndingProbes(Probes):
                 if not raced or attempt:
                     break  # a fast server may finish between the read and the cancel: once more
         seen = [before, after]
-        unreached = "the cancel itself did not work"
         if status not in cancel.response.status:
-            self.violation(
-                "cancel.in_progress",
-                f"cancel: expected {sorted(cancel.response.status)}, got {status}: {_short(answer)}",
-                made,
-                seen,
-            )
-            self.report.not_observed("cancel.sticky", reason=unreached)
-            self.report.not_observed("cancel.when_terminal", reason=unreached)
+            message = f"cancel: expected {sorted(cancel.response.status)}, got {status}: {_short(answer)}"
+            self._cancel_failed(message, made, seen)
             return
         if before.state not in cancel.from_states:
             self.report.not_observed(
@@ -55,14 +48,8 @@ class EndingProbes(Probes):
                 f"{sorted(cancel.from_states)}",
             )
         elif after.state != cancel.to:
-            self.violation(
-                "cancel.in_progress",
-                f"after a cancel in state {before.state!r}: expected {cancel.to!r}, got {after.state!r}",
-                made,
-                seen,
-            )
-            self.report.not_observed("cancel.sticky", reason=unreached)
-            self.report.not_observed("cancel.when_terminal", reason=unreached)
+            message = f"after a cancel in state {before.state!r}: expected {cancel.to!r}, got {after.state!r}"
+            self._cancel_failed(message, made, seen)
             return
         else:
             self.report.passed("cancel.in_progress")
@@ -103,6 +90,12 @@ class EndingProbes(Probes):
             )
         else:
             self.report.passed("cancel.when_terminal")
+
+    def _cancel_failed(self, message: str, made: Created, seen: list[Observation]) -> None:
+        """The cancel did not work: a finding, and nothing the later cancel checks could see."""
+        self.violation("cancel.in_progress", message, made, seen)
+        for check in ("cancel.sticky", "cancel.when_terminal"):
+            self.report.not_observed(check, reason="the cancel itself did not work")
 
     def _watch_cancelled(
         self, made: Created, sibling: Created, started: float, seen: list[Observation]

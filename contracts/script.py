@@ -104,19 +104,7 @@ def _variable(value: str, names: Mapping[str, str], stem: str) -> str:
 
 
 def _curl(exchange: Exchange, references: Mapping[str, str], names: Mapping[str, str]) -> str:
-    parts = ["curl", "-sS", "-X", exchange.method]
-    parts.append(_quote(exchange.url, names))
-    for name, value in exchange.headers.items():
-        variable = references.get(name)
-        parts += ["-H", f'"{name}: ${variable}"' if variable else shlex.quote(f"{name}: {value}")]
-    if exchange.body is not None:
-        parts += [
-            "-H",
-            shlex.quote("Content-Type: application/json"),
-            "-d",
-            _quote(json.dumps(exchange.body), names),
-        ]
-    return " ".join(parts)
+    return exchange.curl(references, quote=lambda text: _quote(text, names))
 
 
 def _quote(text: str, names: Mapping[str, str]) -> str:

@@ -19,7 +19,7 @@ import json
 import re
 import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -86,9 +86,12 @@ class Exchange:
     at: float
     error: str | None = None
 
-    def curl(self, references: Mapping[str, str] | None = None) -> str:
-        """A runnable curl command; credentials as ``$COMEBACK_...`` references."""
-        parts = ["curl", "-sS", "-X", self.method, shlex.quote(self.url)]
+    def curl(
+        self, references: Mapping[str, str] | None = None, quote: Callable[[str], str] = shlex.quote
+    ) -> str:
+        """A runnable curl command; credentials as ``$COMEBACK_...`` references; ``quote`` quotes the
+        URL and the body (a reproduction script puts its variables in them)."""
+        parts = ["curl", "-sS", "-X", self.method, quote(self.url)]
         for name, value in self.headers.items():
             variable = (references or {}).get(name)
             parts += ["-H", f'"{name}: ${variable}"' if variable else shlex.quote(f"{name}: {value}")]
@@ -97,7 +100,7 @@ class Exchange:
                 "-H",
                 shlex.quote("Content-Type: application/json"),
                 "-d",
-                shlex.quote(json.dumps(self.body)),
+                quote(json.dumps(self.body)),
             ]
         return " ".join(parts)
 
