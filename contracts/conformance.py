@@ -104,7 +104,7 @@ def conformance(spec_path: Path, lifecycle: Lifecycle, report: Report, settings:
             "request-timeout": 10,
             "output": {"sanitization": {"enabled": False}},
             "operations": [
-                *_per_operation(lifecycle),
+                *per_operation(lifecycle),
                 # the engine reads its filters from the config (a filtered schema is not enough)
                 *(
                     {"include-operation-id": operation, "enabled": False}
@@ -167,7 +167,7 @@ def _consume(stream: Any, recorder: Findings, report: Report, settings: Settings
             )
 
 
-def _per_operation(lifecycle: Lifecycle) -> list[dict[str, Any]]:
+def per_operation(lifecycle: Lifecycle) -> list[dict[str, Any]]:
     """Settings the lifecycle implies: a create that refuses a duplicate caller-chosen id answers the
     documented ``duplicate_status`` (PrivateGPT: 400), which is not a rejection of valid data; a
     stream's frames are checked by the stream probe, not against the response schema."""

@@ -16,7 +16,7 @@ import yaml
 from schemathesis.core.failures import AcceptedNegativeData
 
 from comeback.cli import main
-from contracts.conformance import Settings
+from contracts.conformance import MAX_TIME, STREAM_EVENTS, STREAM_SECONDS, Settings, per_operation
 from contracts.conformance_findings import Findings
 from contracts.probes import Options
 from contracts.report import Report, Violation
@@ -241,3 +241,31 @@ def test_a_null_cancel_body_that_cancels_all_runs_is_a_tolerated_warning_and_not
     assert cancel.tolerated_by == "cancel-null-body-cancels-all"
     assert runs.tolerated_by is None
     assert "ST201" in cancel.message
+
+
+# -- transport drops inside conformance, and the budget ----------------------------------------------
+def test_a_drop_after_a_500_in_conformance_is_a_finding_on_the_delete_not_on_the_next_request() -> None:
+    """Schemathesis resends a request the server dropped on a fresh connection, so the drop never
+    showed in its results; the kit sends the next request on that connection itself."""
+    report = letta(
+        Defects(delete_500=True, reset_after_500=True),
+        ("conformance",),
+        auth="none",
+        max_time=8,
+        operations=["createAgentMessageAsync", "deleteRun"],
+    )
+    dropped = findings(report, "transport.connection_dropped")
+    assert len(dropped) == 1, report.summary()
+    assert "after answering 500 to DELETE /v1/runs/{run_id}" in dropped[0].message
+    assert "failed:" in dropped[0].reproduce[-1]
+    assert not findings(report, "conformance.transport")
+
+
+def test_conformance_reads_a_stream_briefly_so_it_cannot_eat_the_budget() -> None:
+    spec = load_spec(LETTA.read_text(encoding="utf-8"), str(LETTA), validate_openapi=False)
+    stream = next(
+        s for s in per_operation(spec.lifecycle) if s["include-operation-id"] == "retrieveStreamForRun"
+    )
+    assert stream["request-timeout"] == STREAM_SECONDS <= 2
+    assert stream["max-stream-events"] == STREAM_EVENTS
+    assert MAX_TIME <= 30  # with the probes' seconds, one API in under a minute
