@@ -231,8 +231,8 @@ def test_letta_cancelled_run_that_flips_to_completed_3s_later_is_caught() -> Non
 
 def test_letta_500_on_a_negative_limit_is_found_in_conformance() -> None:
     with serve(Letta, Defects(limit_500=True)) as url:
-        report = check(
-            LETTA, url, phases=("conformance",), auth="none", max_time=10, operations=["listStepsForRun"]
+        report = check(  # 20 s: on a loaded machine 10 s did not always reach the negative limit
+            LETTA, url, phases=("conformance",), auth="none", max_time=20, operations=["listStepsForRun"]
         )
     errors = [v for v in report.violations if v.check == "conformance.not_a_server_error"]
     assert errors, report.summary()
