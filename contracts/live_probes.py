@@ -86,6 +86,7 @@ class LiveProbes(CallbackProbes):
         event: str | None = None
         data: list[str] = []
         url = path
+        own = self.target.fresh_client()
         try:
             kwargs: dict[str, Any] = {
                 "params": query,
@@ -93,7 +94,9 @@ class LiveProbes(CallbackProbes):
             }
             if body is not None:
                 kwargs["json"] = body
-            with self.target.client.stream(method, path, **kwargs) as response:
+            # a connection of its own: the polls beside it never meet what the stream left behind,
+            # and after a 5xx the next request on it is the kit's (contracts.drops)
+            with own.stream(method, path, **kwargs) as response:
                 url = str(response.request.url)
                 result.status = response.status_code
                 if response.status_code != 200:
@@ -121,18 +124,20 @@ class LiveProbes(CallbackProbes):
         finally:
             result.ended_at = time.monotonic() - started
             shown = f"{len(result.frames)} frame(s)" + (f", then {result.error}" if result.error else "")
-            self.target.log.append(
-                Exchange(
-                    method,
-                    url,
-                    dict(self.target.headers),
-                    body,
-                    result.status,
-                    result.body if result.status != 200 else shown,
-                    time.monotonic(),
-                    result.error if result.status is None else None,
-                )
+            answered = Exchange(
+                method,
+                url,
+                dict(self.target.headers),
+                body,
+                result.status,
+                result.body if result.status != 200 else shown,
+                time.monotonic(),
+                result.error if result.status is None else None,
             )
+            self.target.log.append(answered)
+            if result.status is not None and result.status >= 500:
+                self.target.follow_up(answered, own)
+            own.close()
 
     def _poll_while(
         self, reading: tuple[threading.Thread, _StreamRead], made: Created, started: float

@@ -144,9 +144,7 @@ class Target:
     drops: Drops = field(default_factory=Drops)
 
     def __post_init__(self) -> None:
-        self.client = httpx.Client(
-            base_url=self.base_url.rstrip("/"), headers=dict(self.headers), timeout=self.timeout
-        )
+        self.client = self.fresh_client()
 
     def ensure_reachable(self) -> None:
         """Raise Unreachable unless something answers at the base URL (any status will do)."""
@@ -184,12 +182,19 @@ class Target:
             self.follow_up(answered)
         return response.status_code, parsed, response
 
-    def follow_up(self, answered: Exchange) -> None:
+    def fresh_client(self) -> httpx.Client:
+        """A client of its own (same base URL and headers), for a request on its own connection."""
+        return httpx.Client(
+            base_url=self.base_url.rstrip("/"), headers=dict(self.headers), timeout=self.timeout
+        )
+
+    def follow_up(self, answered: Exchange, client: httpx.Client | None = None) -> None:
         """The next request on the connection a 5xx came over (``contracts.drops``): the client
-        keeps it alive, so this ``GET /`` reuses it; a failure means the server dropped it."""
+        (``client``, else the target's own) keeps it alive, so this ``GET /`` reuses it; a failure
+        means the server dropped it."""
         self.drops.errors += 1
         try:
-            self.client.get("/", timeout=5.0)
+            (client or self.client).get("/", timeout=5.0)
         except httpx.HTTPError as error:
             after = Exchange(
                 "GET",

@@ -269,3 +269,13 @@ def test_conformance_reads_a_stream_briefly_so_it_cannot_eat_the_budget() -> Non
     assert stream["request-timeout"] == STREAM_SECONDS <= 2
     assert stream["max-stream-events"] == STREAM_EVENTS
     assert MAX_TIME <= 30  # with the probes' seconds, one API in under a minute
+
+
+def test_a_drop_after_the_streams_503_costs_the_stream_phase_nothing() -> None:
+    """The stream is read on a connection of its own, followed after a 5xx like any other."""
+    report = letta(Defects(stream_status=503, reset_after_500=True), ("stream",))
+    assert not [v for v in report.violations if v.check.startswith("stream.")], report.summary()
+    assert "documented as unavailable" in report.outcome("stream.opens")[1]
+    dropped = findings(report, "transport.connection_dropped")
+    assert len(dropped) == 1
+    assert "after answering 503 to POST /v1/runs/{run_id}/stream" in dropped[0].message
