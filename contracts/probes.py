@@ -16,6 +16,7 @@ check in progress, so a transport failure is charged to it (``contracts.run``).
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -192,8 +193,13 @@ class Probes:
 
     def _judge_lifecycle(self, unit: str, resource: Created, seen: list[Observation]) -> None:
         failed: set[str] = set()
+        shown: set[tuple[str, str]] = set()
         for check, message, deviation in problems(self.lifecycle, seen):
-            self.violation(check, message, resource, seen, deviation, unit=unit)
+            # the same problem on every read is one observation: the first read's message stands
+            key = (check, _AT.sub("", message))
+            if key not in shown:
+                shown.add(key)
+                self.violation(check, message, resource, seen, deviation, unit=unit)
             failed.add(check)
         states = [o for o in seen if o.state is not None]
         terminal = next((o for o in seen if self.is_terminal(o)), None)
@@ -245,6 +251,9 @@ class Probes:
             if allowed_fields
             else "no observed state restricts a field's values",
         }
+
+
+_AT = re.compile(r" \(at [0-9.]+s\)")  # when a read showed it: not part of what it shows
 
 
 def _short(value: object) -> str:

@@ -279,3 +279,12 @@ def test_a_drop_after_the_streams_503_costs_the_stream_phase_nothing() -> None:
     dropped = findings(report, "transport.connection_dropped")
     assert len(dropped) == 1
     assert "after answering 503 to POST /v1/runs/{run_id}/stream" in dropped[0].message
+
+
+def test_a_body_wrong_on_every_read_is_one_finding_per_resource() -> None:
+    spec = next(path for path in bundled_specs() if path.stem == "privategpt")
+    with serve(PrivateGpt, Defects(garbage_status=True)) as url:
+        report = check(spec, url, phases=("lifecycle",), options=Options(resources=2, deadline=3.0))
+    found = findings(report, "lifecycle.state_known")
+    assert sorted(v.unit for v in found) == ["resource 1", "resource 2"], report.summary()
+    assert all(len(v.timeline) > 1 for v in found)  # each read again and again, reported once
