@@ -96,7 +96,7 @@ def table(
         else:
             # an undeclared method (QUERY /v1/runs/{id}) is reported by the kit on the path's operations
             path = operation.split(" ", 1)[1]
-            found = [t for op, t in kit_found if op.split(" ", 1)[1] == path and same(t, title)]
+            found = [t for op, t in kit_found if op.split(" ", 1)[-1] == path and same(t, title)]
             verdict = f"yes ({found[0]})" if found else design
         print(f"| {operation} | {title} | {verdict} |")
     for operation, title in sorted(kit_found):
