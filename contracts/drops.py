@@ -49,3 +49,43 @@ def label_of(operations: Mapping[str, Operation], method: str, url: str) -> str:
         if re.fullmatch(r"(?:/[^/]+)*?" + pattern, path):
             return f"{method.upper()} {operation.path}"
     return f"{method.upper()} {path}"
+
+
+_HOP = {
+    "content-length",
+    "host",
+    "connection",
+    "accept-encoding",
+    "user-agent",
+    "accept",
+    "transfer-encoding",
+}
+
+
+def same_connection(
+    method: str, url: str, headers: Mapping[str, str], body: str | None, references: Mapping[str, str]
+) -> tuple[str, ...]:
+    """A script that sends the 5xx request and then ``GET /`` on one connection, as an SDK does
+    (curl retries a dropped reused connection on its own, so it cannot show the drop); credentials
+    are read from the environment references."""
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    variables = {name.lower(): variable for name, variable in references.items()}
+    sent = ", ".join(
+        f"{name!r}: os.environ[{variables[name.lower()]!r}]"
+        if name.lower() in variables
+        else f"{name!r}: {value!r}"
+        for name, value in headers.items()
+        if name.lower() not in _HOP
+    )
+    kind = "HTTPSConnection" if parts.scheme == "https" else "HTTPConnection"
+    return (
+        "python3 - <<'PY'   # two requests on one kept-alive connection, as an SDK sends them",
+        "import http.client, os",
+        f"c = http.client.{kind}({parts.hostname!r}, {port})",
+        f"c.request({method!r}, {target!r}, body={body!r}, headers={{{sent}}})",
+        "r = c.getresponse(); print(r.status, r.read()[:200])",
+        "c.request('GET', '/'); print(c.getresponse().status)  # a dropped connection raises here",
+        "PY",
+    )

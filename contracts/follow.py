@@ -9,7 +9,6 @@ transport instance only for the duration of the run and removed after it.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import requests
 from schemathesis.transport.requests import REQUESTS_TRANSPORT
 
-from contracts.drops import Drop, Drops
+from contracts.drops import Drop, Drops, same_connection
 
 
 @contextmanager
@@ -28,7 +27,7 @@ def following_5xx(drops: Drops, references: Mapping[str, str]) -> Iterator[None]
     def sending(case: Any, *, session: requests.Session | None = None, **kwargs: Any) -> Any:
         response = send(case, session=session, **kwargs)
         if session is not None and response.status_code >= 500:
-            _follow(session, case, response, drops, references)
+            _follow(session, response, drops, references)
         return response
 
     REQUESTS_TRANSPORT.send = sending  # type: ignore[method-assign]
@@ -38,9 +37,7 @@ def following_5xx(drops: Drops, references: Mapping[str, str]) -> Iterator[None]
         del REQUESTS_TRANSPORT.send  # the class's method again
 
 
-def _follow(
-    session: requests.Session, case: Any, response: Any, drops: Drops, references: Mapping[str, str]
-) -> None:
+def _follow(session: requests.Session, response: Any, drops: Drops, references: Mapping[str, str]) -> None:
     drops.errors += 1
     request = response.request
     base = str(request.url).split("/", 3)[:3]
@@ -50,14 +47,10 @@ def _follow(
         # body): any answer, 401 too, shows the connection is alive
         session.get(root, timeout=5)
     except requests.RequestException as error:
-        sent = case.as_curl_command(headers=None)
-        for name, variable in references.items():
-            value = request.headers.get(name)
-            if value:
-                sent = sent.replace(value, f"${variable}")
-        reason = f"{type(error).__name__}: {str(error)[:160]}"
-        lines = (
-            f"{sent}   # answered {response.status_code}",
-            f"curl -sS -X GET {shlex.quote(root)}   # failed: {reason}",
+        raw = request.body
+        body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        lines = same_connection(
+            str(request.method), str(request.url), dict(request.headers), body, references
         )
+        reason = f"{type(error).__name__}: {str(error)[:160]}"
         drops.found.append(Drop(str(request.method), str(request.url), response.status_code, reason, lines))

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from contracts.drops import Drop, Drops
+from contracts.drops import Drop, Drops, same_connection
 
 # header names whose value is a credential even when no security scheme names them
 _SECRET_NAME = re.compile(r"auth|token|key|secret|password|cookie|session", re.I)
@@ -196,17 +196,9 @@ class Target:
         try:
             (client or self.client).get("/", timeout=5.0)
         except httpx.HTTPError as error:
-            after = Exchange(
-                "GET",
-                self.base_url.rstrip("/") + "/",
-                dict(self.headers),
-                None,
-                None,
-                None,
-                time.monotonic(),
-                describe(error),
-            )
-            lines = tuple(f"{e.curl(self.references)}   # {e.outcome()}" for e in (answered, after))
+            body = None if answered.body is None else json.dumps(answered.body)
+            headers = {**dict(self.headers), **({"Content-Type": "application/json"} if body else {})}
+            lines = same_connection(answered.method, answered.url, headers, body, self.references)
             self.drops.found.append(
                 Drop(answered.method, answered.url, answered.status or 0, describe(error), lines)
             )

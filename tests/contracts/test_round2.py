@@ -257,8 +257,17 @@ def test_a_drop_after_a_500_in_conformance_is_a_finding_on_the_delete_not_on_the
     dropped = findings(report, "transport.connection_dropped")
     assert len(dropped) == 1, report.summary()
     assert "after answering 500 to DELETE /v1/runs/{run_id}" in dropped[0].message
-    assert "failed:" in dropped[0].reproduce[-1]
     assert not findings(report, "conformance.transport")
+
+
+@needs_curl
+def test_the_reproduction_of_a_drop_shows_the_drop_on_one_connection() -> None:
+    with serve(Letta, Defects(delete_500=True, reset_after_500=True)) as url:
+        report = check(LETTA, url, phases=("delete",), options=Options(resources=1, deadline=6.0))
+        script = "\n".join(findings(report, "transport.connection_dropped")[0].reproduce)
+        done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert done.stdout.startswith("500 "), done.stdout + done.stderr  # the DELETE answered 500 ...
+    assert "RemoteDisconnected" in done.stderr or "ConnectionResetError" in done.stderr  # ... then the drop
 
 
 def test_conformance_reads_a_stream_briefly_so_it_cannot_eat_the_budget() -> None:
