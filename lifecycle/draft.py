@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lifecycle.errors import ComebackError
 from lifecycle.openapi import Operation, deref, operations, response_schema
 
 INITIAL_WORDS = ("queued", "pending", "created", "submitted", "accepted", "new", "scheduled", "waiting")
@@ -35,7 +36,7 @@ COMPLETED_NAMES = ("finished_at", "completed_at", "ended_at", "done_at")
 CANCEL_PATH = re.compile(r"/(cancel|abort|stop)$")
 
 
-class DraftError(ValueError):
+class DraftError(ComebackError, ValueError):
     """The spec gives too little to draft from (e.g. no POST answers a status enum)."""
 
 

@@ -93,3 +93,20 @@ def test_testing_your_client_examples_are_tests_that_pass(pytester: pytest.Pytes
         pytester.makepyfile(**{f"test_readme_example_{number}": example})
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=sum(example.count("\ndef test_") for example in EXAMPLES))
+
+
+def test_the_lint_coverage_example_prints_what_the_readme_shows() -> None:
+    section = README.split("## Linting specs and scenarios", 1)[1].split("\n## ", 1)[0]
+    found = re.search(r"```sh\n(\S+ lint --coverage \S+)\n```\n\n```text\n(.*?)```", section, re.S)
+    assert found is not None, "the README shows `comeback lint --coverage` and its output"
+    command, shown = found.groups()
+    result = subprocess.run(
+        [sys.executable, "-m", "comeback.cli", *command.split()[1:]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == shown
