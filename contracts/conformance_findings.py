@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import jsonschema
 from schemathesis.core.errors import NoLinksFound
@@ -18,8 +18,18 @@ from contracts.report import Report, Violation
 from contracts.target import hide_secrets
 from lifecycle.model import Deviation, Lifecycle
 
-if TYPE_CHECKING:
-    from contracts.conformance import Settings
+
+class Settings(Protocol):
+    """What the findings need of ``contracts.conformance.Settings`` (a seam: no import circle)."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def references(self) -> Mapping[str, str]: ...
+    @property
+    def tolerate(self) -> frozenset[str]: ...
+    @property
+    def auth(self) -> str: ...
 
 
 class Findings:

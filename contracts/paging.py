@@ -18,14 +18,37 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from contracts.requests import Created
+from contracts.report import Report
+from contracts.requests import Created, Requests
+from contracts.target import Exchange, Target
+from lifecycle.model import Lifecycle
 from lifecycle.openapi import Operation, deref
 
-if TYPE_CHECKING:
-    from contracts.probes import Probes
+
+class Probes(Protocol):
+    """What the pager needs of ``contracts.probes.Probes`` (a seam: no import circle)."""
+
+    requests: Requests
+    lifecycle: Lifecycle
+    target: Target
+    report: Report
+
+    def checking(self, check: str, unit: str = "") -> AbstractContextManager[None]: ...
+
+    def violation(
+        self,
+        check: str,
+        message: str,
+        made: Created | None,
+        *,
+        unit: str = "",
+        exchanges: tuple[Exchange, ...] | None = None,
+    ) -> None: ...
+
 
 AFTER = ("after", "starting_after")
 BEFORE = ("before", "ending_before")

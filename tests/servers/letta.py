@@ -36,6 +36,11 @@ _RUN_ID = re.compile(r"run-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3
 _AGENT_ID = re.compile(r"agent-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
+def _stable(kind: str, run_id: str, n: int) -> str:
+    """The id of a run's n-th message or step: the same on every read, as a server's stored ids."""
+    return f"{kind}-{uuid.uuid5(uuid.NAMESPACE_URL, f'{run_id}/{kind}/{n}')}"
+
+
 def _stamp(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).isoformat()
 
@@ -173,10 +178,10 @@ class Letta(Handler):
         runs = [self._view(r) for r in self._runs().values() if agent in (None, r["agent_id"])]
         self.json(200, self._page(runs))
 
-    def _page(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _page(self, items: list[dict[str, Any]], default_order: str = "desc") -> list[dict[str, Any]]:
         """``items`` (oldest first) in the asked ``order``, after ``after``, before ``before``, at
         most ``limit``: the documented cursor semantics, or the defect."""
-        newest_first = self.query.get("order", "desc") == "desc"
+        newest_first = self.query.get("order", default_order) == "desc"
         ordered = list(reversed(items)) if newest_first else list(items)
         ids = [item["id"] for item in ordered]
         after, before = self.query.get("after"), self.query.get("before")
@@ -238,24 +243,23 @@ class Letta(Handler):
             self.json(200, [])
             return
         base = {"date": view["completed_at"], "run_id": run_id}
-        self.json(
-            200,
-            [
-                {**base, "id": f"message-{uuid.uuid4()}", "message_type": "user_message", "content": "Hello"},
-                {
-                    **base,
-                    "id": f"message-{uuid.uuid4()}",
-                    "message_type": "assistant_message",
-                    "content": "Hi.",
-                },
-            ],
-        )
+        messages = [
+            {**base, "id": _stable("message", run_id, 1), "message_type": "user_message", "content": "Hello"},
+            {
+                **base,
+                "id": _stable("message", run_id, 2),
+                "message_type": "assistant_message",
+                "content": "Hi.",
+            },
+        ]
+        self.json(200, self._page(messages, default_order="asc"))
 
     def steps(self, run_id: str) -> None:
         if not self._limit_ok() or (run := self._run(run_id)) is None:
             return
         done = self._view(run)["status"] == "completed" and not self.defects.extra.get("no_steps")
-        self.json(200, [{"id": f"step-{uuid.uuid4()}", "run_id": run_id}] if done else [])
+        steps = [{"id": _stable("step", run_id, 1), "run_id": run_id}] if done else []
+        self.json(200, self._page(steps, default_order="desc"))
 
     def usage(self, run_id: str) -> None:
         if self._run(run_id) is not None:
