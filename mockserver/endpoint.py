@@ -25,6 +25,8 @@ from mockserver.fault_gate import FaultGate
 from mockserver.inputs import InputRules, fast_registry, header_dict
 from mockserver.journal import JournalEntry, body_text
 from mockserver.routing import ApiRoutes, OperationRoute
+from mockserver.state.base import StoreUnavailableError
+from mockserver.state.namespaces import NAMESPACE_HEADER
 from mockserver.strict import ResponseChecker, violation
 
 log = logging.getLogger("comeback.mock")
@@ -47,13 +49,17 @@ class Endpoint:
 
     async def handle(self, request: Request) -> Response:
         """The operation's answer to ``request``, recorded in the journal."""
+        headers = header_dict(request.scope)  # once: auth looks names up in it, the journal keeps it
+        namespace = headers.get(NAMESPACE_HEADER)
+        refused = await self.engine.enter(namespace) if namespace is not None else None
         started, arrived = time.perf_counter(), self.engine.clock.now()
         settings = self.engine.settings
         resource, raw_body = None, None
-        headers = header_dict(request.scope)  # once: auth looks names up in it, the journal keeps it
         try:
             query = request.query_params if self.auth.reads_query else _NO_QUERY
-            if settings.auth and not self.auth.allows(headers, query, settings.token):
+            if refused is not None:
+                response = self.errors.control_error("X-Mock-Namespace", refused)
+            elif settings.auth and not self.auth.allows(headers, query, settings.token):
                 response = self.errors.unauthorized()
             else:
                 inputs = await self.rules.read(request, headers)
@@ -85,13 +91,15 @@ class Endpoint:
                     problems,
                 )
                 response = violation(self.operation, response.status_code, problems)
+        except StoreUnavailableError as error:  # the shared store is away: not a bug; retry later
+            response = self.errors.error(503, str(error), {"Retry-After": "1"})
         except Exception:  # a bug in the mock must still answer, in the vendor's shape, and be logged
             log.exception("mock failure in %s", self.operation.operation_id)
             response = self.errors.internal_error(
                 f"comeback mock failed while handling {self.operation.operation_id}; see its log"
             )
         scope = request.scope
-        self.engine.journal.record(
+        await self.engine.record(
             JournalEntry(  # positional: keyword arguments cost more on every request
                 scope["method"],
                 url_path(scope["path"]),
@@ -106,6 +114,7 @@ class Endpoint:
                 headers,
                 body_text(raw_body),
                 body_text(getattr(response, "body", None)),  # a stream has none
+                self.engine.namespace,
             )
         )
         return response

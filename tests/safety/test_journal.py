@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.journal import Journal, JournalEntry, Masker
+from mockserver.journal import Journal, JournalEntry
+from mockserver.masking import Masker
 from tests.mockserver import clients
 from tests.mockserver.conftest import AGENT
 from tests.safety.conftest import app
@@ -85,7 +86,15 @@ def test_iso_times_bodies_and_filters(client: TestClient) -> None:
     assert [e["api"] for e in _journal(client, method="POST", status="200")] == ["letta", "invent"]
     unknown = client.get("/__mock/journal", params={"colour": "red"})
     assert unknown.status_code == 400
-    assert unknown.json()["known"] == ["api", "operation", "resource", "method", "status", "limit"]
+    assert unknown.json()["known"] == [
+        "api",
+        "operation",
+        "resource",
+        "method",
+        "status",
+        "limit",
+        "namespace",
+    ]
     assert [e["api"] for e in _journal(client, limit="1")] == ["invent"]
     assert _journal(client, limit="0") == []
     assert client.get("/__mock/journal", params={"limit": "-1"}).status_code == 400
