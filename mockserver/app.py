@@ -29,6 +29,7 @@ from mockserver.error_shape import CONTROL_ERROR_HEADER, INJECTED_HEADER
 from mockserver.guard import Guard, admin_policy
 from mockserver.problems import problem
 from mockserver.reload import watching
+from mockserver.replay import CutConnections
 from mockserver.routing import ApiRoutes, OperationRouter, Operations
 from mockserver.scenario_files import ScenarioFiles
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
@@ -88,7 +89,8 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     operations = Operations(engine, apis, admin=own, rebuild=lambda api: _rebuilt(engine, api))
     routes = [*own, operations.admin_fallback()]
     # the guard first: a refused Host or admin request never reaches CORS, routing or a handler
-    middleware = [Middleware(Guard, policy=admin_policy(settings))]
+    # outermost: a connection a recorded server cut (``comeback record``) gets no answer at all
+    middleware = [Middleware(CutConnections, engine=engine), Middleware(Guard, policy=admin_policy(settings))]
     if settings.cors_origins:
         middleware.append(
             Middleware(

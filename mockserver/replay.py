@@ -19,7 +19,7 @@ from weakref import WeakKeyDictionary
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lifecycle.errors import ComebackError
 from lifecycle.faults import Fault
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 # a recorded answer is marked as an injected one (``vendors.base.INJECTED_HEADER``): strict mode lets
 # it through, as it lets a scenario's faults through; the value says where it came from
 INJECTED = ("x-mock-fault-injected", "recorded")
-# per engine, the connections (api, host, port) whose next request gets no answer: a connection
+# per engine, the connections (host, port) whose next request gets no answer: a connection
 # belongs to one process, so this is never shared through the store
 _DROPPED: WeakKeyDictionary[Engine, OrderedDict[tuple[Any, ...], bool]] = WeakKeyDictionary()
 _MAX_DROPPED = 1024
@@ -63,14 +63,32 @@ class DroppedConnection(Response):
         raise ConnectionDropped("comeback mock: connection dropped as recorded")
 
 
+def cut_connections(engine: Engine) -> OrderedDict[tuple[Any, ...], bool]:
+    """The engine's connections whose next request gets no answer (one dict per engine)."""
+    return _DROPPED.setdefault(engine, OrderedDict())
+
+
+class CutConnections:
+    """Outermost middleware: the next request on a connection a recorded answer cut gets no
+    answer, whatever its path (a client's next call, or the kit's probe ``GET /``)."""
+
+    def __init__(self, app: ASGIApp, engine: Engine) -> None:
+        self.app = app
+        self.cut = cut_connections(engine)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.cut and scope["type"] == "http":  # empty unless a recorded scenario cut one
+            client = scope.get("client")
+            if client is not None and self.cut.pop(tuple(client), False):
+                await DroppedConnection()(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 async def before(gate: FaultGate, operation_id: str, inputs: Inputs, request: Request) -> Answer | None:
     """The recorded answer to this call (applying a recorded reaction), or None for the mock's own;
     ``gate`` is the API's fault gate (its engine, its name, how it finds the addressed resource)."""
     engine, api = gate.engine, gate.api
-    dropped = _DROPPED.get(engine)
-    client = request.scope.get("client")
-    if dropped and client is not None and dropped.pop((api, *client), False):
-        return DroppedConnection(), None
     resource = await _addressed(gate, operation_id, inputs)
     if resource is None:
         return None
@@ -133,8 +151,8 @@ def _respond(
     if answer.connection == "drop":
         client = request.scope.get("client")
         if client is not None:
-            dropped = _DROPPED.setdefault(engine, OrderedDict())
-            dropped[(api, *client)] = True
+            dropped = cut_connections(engine)
+            dropped[tuple(client)] = True
             while len(dropped) > _MAX_DROPPED:
                 dropped.popitem(last=False)
     return response
