@@ -24,12 +24,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lifecycle.kinds import CANCEL_WORDS, FAILURE_WORDS, SUCCESS_WORDS
 from lifecycle.openapi import Operation, deref, operations, response_schema
 
 INITIAL_WORDS = ("queued", "pending", "created", "submitted", "accepted", "new", "scheduled", "waiting")
-SUCCESS_WORDS = ("succeeded", "success", "successful", "completed", "complete", "done", "finished", "ready")
-FAILURE_WORDS = ("failed", "failure", "error", "errored", "expired", "rejected", "timed_out", "timeout")
-CANCEL_WORDS = ("cancelled", "canceled", "aborted", "stopped")
 STATUS_NAMES = ("status", "state", "job_status", "task_status")
 COMPLETED_NAMES = ("finished_at", "completed_at", "ended_at", "done_at")
 CANCEL_PATH = re.compile(r"/(cancel|abort|stop)$")

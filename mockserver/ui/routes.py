@@ -33,6 +33,7 @@ from mockserver.engine import Engine
 from mockserver.events import Key, Subscriber
 from mockserver.store import Resource
 from mockserver.ui.views import (
+    api_view,
     clock_view,
     detail,
     journal_view,
@@ -78,10 +79,7 @@ class Dashboard:
         engine = self.engine
         return {
             "clock": clock_view(engine),
-            "apis": {
-                name: {"states": list(lifecycle.states), "stream": lifecycle.stream is not None}
-                for name, lifecycle in ((name, api.spec.lifecycle) for name, api in engine.catalog.items())
-            },
+            "apis": {name: api_view(api.spec.lifecycle) for name, api in engine.catalog.items()},
             "resources": [summary(engine, resource) for resource in engine.store],
             "journal": [journal_view(entry) for entry in engine.journal.entries()[-JOURNAL_TAIL:]],
             "scenarios": scenarios_view(engine),
