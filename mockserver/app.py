@@ -29,6 +29,7 @@ from mockserver.catalog import Api, ScenarioFiles, StatelessApi, load_apis
 from mockserver.clock import Clock, ManualClock, ScaledClock
 from mockserver.cors import Cors
 from mockserver.engine import Engine
+from mockserver.error_shapes import ErrorShapes
 from mockserver.guard import Guard, admin_policy
 from mockserver.inputs import RAW_BODY, InputRules, fast_registry, header_dict
 from mockserver.journal import JournalEntry, body_text
@@ -153,6 +154,8 @@ def api_routes(engine: Engine, vendor: Vendor, api: Api) -> list[Route]:
     settings = engine.settings
     checker = ResponseChecker(api.spec.data, schema_registry(api.spec.data)) if settings.strict else None
     registry = fast_registry(api.spec.data)
+    # a spec without a vendor of its own: its errors in the shapes it documents (error_shapes)
+    shapes = ErrorShapes(api.spec.data, settings.seed) if type(vendor) is Vendor else None
     routes = []
     for operation in api.spec.operations.values():
         endpoint = _Endpoint(
@@ -169,6 +172,7 @@ def api_routes(engine: Engine, vendor: Vendor, api: Api) -> list[Route]:
             ),
             AuthRule.compile(api.spec.data, operation.definition),
             checker,
+            shapes,
         )
         routes.append(Route(operation.path, endpoint.handle, methods=[operation.method.upper()]))
     return routes
@@ -220,6 +224,7 @@ class _Endpoint:
     rules: InputRules
     auth: AuthRule
     checker: ResponseChecker | None
+    shapes: ErrorShapes | None = None
 
     async def handle(self, request: Request) -> Response:
         started, arrived = time.perf_counter(), self.engine.clock.now()
@@ -237,6 +242,8 @@ class _Endpoint:
                 else:
                     call = Call(self.engine, self.vendor, self.operation, inputs, request)
                     response = await self.vendor.dispatch(call, self.handler)
+            if self.shapes is not None:
+                response = self.shapes.conform(self.operation, response)
             if (
                 self.checker is not None
                 # a fault asked for, or a malformed control header: not the mock's mistake

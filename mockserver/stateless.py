@@ -23,6 +23,7 @@ from lifecycle.openapi import Operation, response_schema
 from mockserver.auth import AuthRule
 from mockserver.catalog import StatelessApi
 from mockserver.engine import Engine
+from mockserver.error_shapes import ErrorShapes
 from mockserver.fake import FakeData
 from mockserver.inputs import RAW_BODY, InputRules, fast_registry, header_dict
 from mockserver.journal import JournalEntry, body_text
@@ -35,6 +36,7 @@ def stateless_routes(engine: Engine, apis: Mapping[str, StatelessApi]) -> list[R
     for api in apis.values():
         registry = fast_registry(api.data)
         fake = FakeData(api.data)
+        shapes = ErrorShapes(api.data, engine.settings.seed)  # its errors as it documents them
         for operation in api.operations.values():
             endpoint = _Stateless(
                 engine,
@@ -43,6 +45,7 @@ def stateless_routes(engine: Engine, apis: Mapping[str, StatelessApi]) -> list[R
                 fake,
                 InputRules.compile(api.data, registry, operation, engine.settings.max_body_bytes),
                 AuthRule.compile(api.data, operation.definition),
+                shapes,
             )
             routes.append(Route(operation.path, endpoint.handle, methods=[operation.method.upper()]))
     return routes
@@ -56,6 +59,7 @@ class _Stateless:
     fake: FakeData
     rules: InputRules
     auth: AuthRule
+    shapes: ErrorShapes
 
     async def handle(self, request: Request) -> Response:
         started, arrived = time.perf_counter(), self.engine.clock.now()
@@ -70,6 +74,7 @@ class _Stateless:
                 response = JSONResponse({"detail": detail}, status_code=413 if _too_large(inputs) else 422)
             else:
                 response = self.answer(request)
+        response = self.shapes.conform(self.operation, response)
         self.engine.journal.record(
             JournalEntry(
                 method=request.method,

@@ -352,6 +352,8 @@ class Vendor:
         if isinstance(found, Response):
             return found
         action(found)
+        if self.lifecycle.view_for(call.operation.operation_id) is not None:  # it shows the resource
+            return self.respond(call, self.decorate(call, found, self.view_body(call, found)))
         return self.respond(call, self.decorate(call, found, self.resource_fake(found, call.operation)))
 
     async def subresource(self, call: Call) -> Response:
