@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from lifecycle.expressions import parse_expression
+from lifecycle.findings import closest
 from lifecycle.model import Lifecycle
 from lifecycle.scenario import Scenario
 from lifecycle.timeline import Timeline, advance, cancel, count_read, force_next, start
@@ -50,7 +51,9 @@ class UnknownScenarioError(LookupError):
 
     def __init__(self, api: str, name: str, known: list[str]) -> None:
         self.known = known
-        super().__init__(f"unknown scenario {name!r} for {api}; known scenarios: {', '.join(known)}")
+        close = closest(name, known)
+        hint = f"; did you mean {close!r}?" if close else ""
+        super().__init__(f"unknown scenario {name!r} for {api}; known scenarios: {', '.join(known)}{hint}")
 
 
 class Engine:
