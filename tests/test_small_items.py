@@ -70,7 +70,9 @@ def test_an_unknown_scenario_name_gets_a_did_you_mean() -> None:
     assert "did you mean 'happy'?" in answer.text
 
 
-def test_a_broken_scenario_file_fixed_back_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_broken_scenario_file_fixed_back_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="comeback.reload")
     path = tmp_path / "letta" / "mine.yaml"
     path.parent.mkdir()
