@@ -83,6 +83,7 @@ def api_view(lifecycle: Lifecycle) -> dict[str, Any]:
         },
         "kinds": kinds(lifecycle),
         "stream": lifecycle.stream is not None,
+        "stream_operation": lifecycle.stream.operation if lifecycle.stream is not None else None,
     }
 
 

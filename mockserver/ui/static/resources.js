@@ -153,7 +153,9 @@ function onDetailEvent(event, data) {
   } else if (event === "journal") {
     const body = $("#detail-journal tbody");
     for (const entry of data.entries) {
-      body.prepend(h("tr", {}, h("td", { text: shortTime(entry.time) }), h("td", { text: entry.method }), h("td", { text: entry.path }), h("td", { text: String(entry.status) }), h("td", { text: latency(entry) })));
+      const tr = h("tr", {}, h("td", { text: shortTime(entry.time) }), h("td", { text: entry.method }), h("td", { text: entry.path }), h("td", { text: String(entry.status) }), h("td", { class: "latency", text: latency(entry) }));
+      tr.entry = entry;
+      body.prepend(tr);
     }
   } else if (event === "deleted") {
     notify(`${data.api} ${data.id} was deleted`, "info");
