@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from mockserver.servers import serve_in_thread as serve
 from mockserver.settings import Settings
 from tests.conftest import REPO
 from tests.mockserver.conftest import settings
+from tests.recorder.test_readme import run_script
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 BLOCKS = [block for block in re.findall(r"```sh\n(.*?)```", README, re.S) if "#=>" in block]
@@ -120,19 +120,6 @@ def test_the_recording_walkthrough_stops_instead_of_hanging_when_a_port_is_taken
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         ports = {"PORT": str(free_port()), "RECORD_PORT": str(taken.getsockname()[1])}
-        child = subprocess.Popen(
-            ["bash", "-c", script],
-            cwd=tmp_path,
-            env={**os.environ, **ports},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            _, stderr = child.communicate(timeout=90)
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            pytest.fail("the walk-through hung although its waits are bounded")
-    assert child.returncode != 0
-    assert f"no recorder on port {ports['RECORD_PORT']} (taken? set RECORD_PORT)" in stderr
+        result = run_script(script, tmp_path, ports)  # fails the test if it hangs (90 s)
+    assert result.returncode != 0
+    assert f"no recorder on port {ports['RECORD_PORT']} (taken? set RECORD_PORT)" in result.stderr
