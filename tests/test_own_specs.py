@@ -21,6 +21,8 @@ from starlette.testclient import TestClient
 from comeback.cli import main
 from comeback.testing import START
 from lifecycle.bundled import bundled_scenarios
+from lifecycle.lint import lint_document
+from lifecycle.source import load_document
 from mockserver.app import create_app
 from mockserver.render import iso
 from mockserver.servers import serve_in_thread
@@ -180,3 +182,26 @@ def test_the_ocr_api_answers_errors_in_its_own_documented_shape(ocr: TestClient)
     assert unauthorized.json()["error"]["code"] == "unauthorized"
     missing = ocr.get("/v2/batches/nope")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_without_a_lifecycle_too_errors_come_in_the_documented_shape() -> None:
+    """Served statelessly (no x-lifecycle yet): the same documented shapes."""
+    chosen = Settings((OWN / "renders.yaml", OWN / "ocr.yaml"), strict=True, token=TOKEN)
+    with TestClient(create_app(chosen)) as client:
+        invalid = client.post("/renders", json={"preset": "8k"})
+        assert invalid.status_code == 422
+        assert isinstance(invalid.json()["detail"], str)
+        refused = client.post("/v2/batches", json={"language": "de"})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (401, "unauthorized")
+        invalid = client.post("/v2/batches", json={"language": "de"}, headers=AUTH)
+        assert (invalid.status_code, invalid.json()["error"]["code"]) == (422, "invalid_request")
+
+
+def test_a_state_that_sets_an_undeclared_field_is_a_finding(tmp_path: Path) -> None:
+    spec = drafted(tmp_path, "renders")
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    data["x-lifecycle"]["states"]["queued"]["sets"]["progres"] = 0
+    findings = lint_document(load_document(yaml.safe_dump(data), "renders.yaml"), validate_openapi=False)
+    assert [(f.pointer, f.suggestion) for f in findings] == [
+        ("/x-lifecycle/states/queued/sets/progres", "progress")
+    ]
