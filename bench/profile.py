@@ -49,12 +49,18 @@ LAYERS: list[tuple[str, re.Pattern[str]]] = [
             r"mockserver/(engine|store|clock|events)\.py|lifecycle/|mockserver/vendors/|mockserver/catalog"
         ),
     ),
-    ("routing", re.compile(r"mockserver/leanpath\.py|starlette/routing\.py")),
+    # leanpath.py: the routing before issue 20 (``--source`` may profile an older checkout)
+    ("routing", re.compile(r"mockserver/(routing|leanpath)\.py|starlette/routing\.py")),
     (
         "middleware",
         re.compile(r"mockserver/(guard|cors)\.py|starlette/middleware/|starlette/applications\.py"),
     ),
-    ("endpoint", re.compile(r"mockserver/app\.py|starlette/requests\.py|starlette/datastructures\.py")),
+    (
+        "endpoint",
+        re.compile(
+            r"mockserver/(app|endpoint|fault_gate|call)\.py|starlette/requests\.py|starlette/datastructures\.py"
+        ),
+    ),
     ("HTTP parsing and writing (uvicorn, httptools)", re.compile(r"uvicorn/|httptools|h11/")),
     ("event loop and sockets", re.compile(r"uvloop|asyncio/|selectors|socket")),
 ]

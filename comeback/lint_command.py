@@ -4,6 +4,7 @@
     comeback lint my-scenarios/                  every scenario file, checked against its API's lifecycle,
                                                  and the folder laid over the bundled set as serve would
     comeback lint jobs.yaml my-scenarios/        a spec and the scenarios for it together
+    comeback lint --coverage openapi/letta.yaml  every rule the spec states and the check that judges it
 
 A file with an ``openapi`` key is a spec; one with ``steps`` is a scenario, checked against the
 lifecycle of the spec its ``api`` names (specs given in the same run or with ``--specs`` first,
@@ -58,11 +59,20 @@ def add_parser(subparsers: Any) -> None:
         help="specs whose lifecycles the scenarios are checked against (default: those given as PATHs, "
         "then the bundled specs)",
     )
+    lint.add_argument(
+        "--coverage",
+        action="store_true",
+        help="instead of linting, list every rule each spec declares (x-lifecycle.rules), where it is "
+        "stated and the live check of `comeback check` that judges it; exit 1 if a rule has neither a "
+        "check nor a decision saying why (default: off)",
+    )
     lint.set_defaults(run=run)
 
 
 def run(arguments: argparse.Namespace) -> int:
     paths: list[Path] = arguments.paths or bundled_specs()
+    if arguments.coverage:
+        return coverage(paths)
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -111,6 +121,43 @@ def run(arguments: argparse.Namespace) -> int:
         print(finding)
     print(f"{len(files)} file(s) checked, {len(findings)} finding(s)", file=sys.stderr)
     return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def coverage(paths: Sequence[Path]) -> int:
+    """Print, per spec, each declared rule: its kind, the check that judges it (and after which
+    phase) or the decision that says why none can, and where it is stated."""
+    from contracts.rules import check_for  # noqa: PLC0415 (the kit only when asked for)
+
+    uncovered = 0
+    for path in paths:
+        try:
+            loaded = load_any_spec(path)
+        except SourceError as error:
+            for finding in error.findings:
+                print(finding, file=sys.stderr)
+            return EXIT_FINDINGS
+        if not isinstance(loaded, ApiSpec):
+            print(f"{display(path)}: no x-lifecycle, so no rules", file=sys.stderr)
+            return EXIT_FINDINGS
+        rules = loaded.lifecycle.rules
+        decided = {d.ambiguity for d in loaded.lifecycle.decisions}
+        judged = [r for r in rules if check_for(r) is not None]
+        print(
+            f"{display(path)}: {len(rules)} rule(s), {len(judged)} checked live, "
+            f"{len(rules) - len(judged)} unchecked"
+        )
+        for rule in rules:
+            found = check_for(rule)
+            if found is not None:
+                verdict = f"{found.name} after the {found.phase} phase ({found.judges})"
+            elif rule.decision in decided:
+                verdict = f"no live check: decision {rule.decision} says why"
+            else:
+                verdict = "NO CHECK and no decision"
+                uncovered += 1
+            print(f"  {rule.id} ({rule.kind}): {verdict}")
+            print(f"      stated: {' '.join(rule.stated.split())}")
+    return EXIT_FINDINGS if uncovered else EXIT_OK
 
 
 def _kind(document: Document) -> str | None:

@@ -36,6 +36,8 @@ from mockserver.servers import serve_in_thread
 from mockserver.settings import ClockMode, Settings
 from mockserver.store import Resource
 
+__all__ = ["START", "Journal", "MockServer", "ScenarioPath", "bundled_catalog"]
+
 ScenarioPath = str | os.PathLike[str]
 
 START = 1_750_000_000.0  # where a manual clock starts: 2025-06-15T15:06:40Z, the same in every run

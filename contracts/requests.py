@@ -14,17 +14,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.target import Target
+from lifecycle.errors import ComebackError
 from lifecycle.expressions import Expression, parse_expression, resolve_pointer
 from lifecycle.findings import split
 from lifecycle.openapi import Operation, deref, request_schema, subschemas_at
 from lifecycle.spec import ApiSpec
 
 
-class UsageError(Exception):
+class UsageError(ComebackError):
     """The spec or the options do not give the kit what it needs to build a request."""
 
 
-class ServerFailure(Exception):
+class ServerFailure(ComebackError):
     """The target answered a request the kit needs (a create) with a server error."""
 
 

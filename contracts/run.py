@@ -21,6 +21,7 @@ from contracts.phases import PHASES
 from contracts.probes import Options
 from contracts.report import EXIT_INTERNAL, EXIT_USAGE, Report, Violation
 from contracts.requests import Requests, ServerFailure, UsageError
+from contracts.rules import RuleChecks
 from contracts.target import (
     Exchange,
     Target,
@@ -119,6 +120,7 @@ def check(  # noqa: PLR0915 (one straight sequence: validate, then each phase, t
     try:
         target.ensure_reachable()
         probes = LiveProbes(Requests(spec, params), target, report, chosen)
+        rules = RuleChecks(probes)  # x-lifecycle.rules, each judged after the phase that can see it
         for phase in phases:
             elapsed = time.monotonic() - began
             say(f"comeback check: {phase} ({elapsed:.0f}s, {probes.created} resource(s) created)")
@@ -140,6 +142,7 @@ def check(  # noqa: PLR0915 (one straight sequence: validate, then each phase, t
                     conformance(spec_path, spec.lifecycle, report, settings)
                 else:
                     getattr(probes, f"{phase}_probe")()
+                    rules.after(phase)
             except TransportFailure as failure:
                 check_name, unit = probes.current if probes.current[0] else (f"{phase}.transport", "")
                 report.add(

@@ -26,11 +26,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from lifecycle.errors import ComebackError
+
 # header names whose value is a credential even when no security scheme names them
 _SECRET_NAME = re.compile(r"auth|token|key|secret|password|cookie|session", re.I)
 
 
-class CheckError(Exception):
+class CheckError(ComebackError):
     """The root of the kit's errors."""
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lifecycle.draft_fields import add_state_fields
+from lifecycle.errors import ComebackError
 from lifecycle.kinds import CANCEL_WORDS, FAILURE_WORDS, SUCCESS_WORDS
 from lifecycle.openapi import Operation, deref, operations, response_schema
 
@@ -34,7 +35,7 @@ COMPLETED_NAMES = ("finished_at", "completed_at", "ended_at", "done_at")
 CANCEL_PATH = re.compile(r"/(cancel|abort|stop)$")
 
 
-class DraftError(ValueError):
+class DraftError(ComebackError, ValueError):
     """The spec gives too little to draft from (e.g. no POST answers a status enum)."""
 
 

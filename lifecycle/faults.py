@@ -19,6 +19,7 @@ from statistics import NormalDist
 from typing import Any, Literal
 
 from lifecycle.durations import parse_duration
+from lifecycle.errors import ComebackError
 
 LatencyKind = Literal["fixed", "uniform", "long-tail"]
 HEADER = "x-mock-fault"
@@ -79,7 +80,7 @@ class Fault:
         )
 
 
-class FaultError(ValueError):
+class FaultError(ComebackError, ValueError):
     """A fault description that cannot be used; the message says which part and why."""
 
 

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from lifecycle.rules import Rule, build_rule
+
 Scalar = str | bool | int | None
 
 IdFormat = Literal["uuid4", "prefixed-uuid4", "opaque"]
@@ -173,6 +175,7 @@ class Lifecycle:
     callback: Callback | None = None
     deviations: tuple[Deviation, ...] = ()
     decisions: tuple[Decision, ...] = ()
+    rules: tuple[Rule, ...] = ()  # stated rules checked live (lifecycle.rules)
     # the first view of each operation (view_for runs on every request)
     _view_of: Mapping[str, View] = field(init=False, repr=False, compare=False)
 
@@ -263,6 +266,7 @@ def build_lifecycle(block: Mapping[str, Any]) -> Lifecycle:
             for raw in block.get("deviations", ())
         ),
         decisions=tuple(Decision(raw["ambiguity"], raw["decision"]) for raw in block["decisions"]),
+        rules=tuple(build_rule(raw) for raw in block.get("rules", ())),
     )
 
 

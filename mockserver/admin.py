@@ -11,13 +11,14 @@ from starlette.routing import Route
 
 from lifecycle.scenario import Scenario
 from mockserver.admin_journal import journal_routes
+from mockserver.admin_scenarios import scenario_routes
 from mockserver.engine import ClockError, Engine
+from mockserver.paths import PREFIX
 from mockserver.problems import problem, read_json
 from mockserver.render import iso
 from mockserver.store import Resource
 
-PREFIX = "/__mock"
-__all__ = ["PREFIX", "admin_routes", "problem"]
+__all__ = ["PREFIX", "admin_routes", "problem"]  # PREFIX and problem re-exported from their leaf modules
 
 
 class _Admin:
@@ -171,6 +172,4 @@ class _Admin:
 
 def admin_routes(engine: Engine) -> list[Route]:
     """The admin endpoints, bound to ``engine``."""
-    from mockserver.admin_scenarios import scenario_routes  # noqa: PLC0415  # it imports problem() from here
-
     return _Admin(engine).routes() + scenario_routes(engine)

@@ -1,4 +1,4 @@
-"""Scenarios over HTTP, and the answer for admin paths that do not exist.
+"""Scenarios over HTTP.
 
     PUT    /__mock/scenarios/{api}/{name}   a scenario as YAML or JSON (the same checks and messages
                                             as a file; 422 problem+json with the findings)
@@ -18,14 +18,15 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Match, Mount, Route
+from starlette.routing import Route
 
 from lifecycle.errors import SourceError
 from lifecycle.findings import Finding
 from lifecycle.scenario import scenario_from_document, scenario_to_data
 from lifecycle.source import Document, load_document
-from mockserver.admin import PREFIX, problem
 from mockserver.engine import Engine
+from mockserver.paths import PREFIX
+from mockserver.problems import problem
 from mockserver.reload import PUT_SOURCE, add_scenario, refresh
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -42,35 +43,6 @@ def scenario_routes(engine: Engine) -> list[Route]:
         Route(path, admin.get, methods=["GET"]),
         Route(path, admin.delete, methods=["DELETE"]),
     ]
-
-
-def admin_not_found(request: Request) -> Response:
-    """An unknown ``/__mock/`` path: 405 with ``Allow`` on a known path, else 404 listing the routes."""
-    routes = [route for route in request.app.routes if getattr(route, "path", "").startswith(PREFIX)]
-    allowed = sorted(
-        method
-        for route in routes
-        if isinstance(route, Route) and route.matches(request.scope)[0] is Match.PARTIAL
-        for method in route.methods or ()
-        if method != "HEAD"
-    )
-    listing = sorted(
-        f"{method} {route.path}"
-        for route in routes
-        if isinstance(route, Route)
-        for method in route.methods or ("GET",)
-        if method != "HEAD"
-    ) + sorted(f"GET {route.path}/..." for route in routes if isinstance(route, Mount))
-    if allowed:
-        response = problem(
-            405,
-            "Method Not Allowed",
-            f"{request.method} is not allowed on {request.url.path}",
-            allowed=allowed,
-        )
-        response.headers["Allow"] = ", ".join(allowed)
-        return response
-    return problem(404, "No such admin route", f"{request.url.path} is not an admin route", routes=listing)
 
 
 class _Scenarios:

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from lifecycle.errors import ComebackError
 from lifecycle.expressions import parse_expression
 from lifecycle.findings import closest
 from lifecycle.model import Lifecycle
@@ -42,11 +43,11 @@ _UUID_KEEP = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
 _UUID_V4 = (0x8000 << 48) | (4 << 76)
 
 
-class ClockError(ValueError):
+class ClockError(ComebackError, ValueError):
     """A clock advance that is not a finite, bounded, non-negative number of seconds."""
 
 
-class UnknownScenarioError(LookupError):
+class UnknownScenarioError(ComebackError, LookupError):
     """The create call named a scenario this API does not have."""
 
     def __init__(self, api: str, name: str, known: list[str]) -> None:

@@ -27,16 +27,15 @@ from dataclasses import dataclass
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockserver.admin import PREFIX, problem
+from mockserver.paths import ADMIN_PATHS, PREFIX, is_page_file
+from mockserver.problems import problem
 from mockserver.settings import Settings
-from mockserver.ui import is_page_file
 
 ADMIN_TOKEN_HEADER = "x-mock-admin-token"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_TYPES = frozenset({"application/json"})
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml"})
 SCENARIO_PREFIX = f"{PREFIX}/scenarios/"
-ADMIN_PATHS = f"{PREFIX}/"
 _WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
 
 

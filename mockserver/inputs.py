@@ -16,11 +16,11 @@ from urllib.parse import quote
 import jsonschema_rs
 from starlette.requests import Request
 
+from lifecycle.expressions import parse_expression
 from lifecycle.findings import join
 from lifecycle.openapi import Operation, deref_located
 from mockserver.safejson import BadJson, loads
 
-RAW_BODY = "comeback.raw_body"  # scope key: the body as read, for the journal (also when refused)
 ProblemKind = Literal["missing", "invalid", "json", "content-type", "too-large"]
 
 
@@ -36,13 +36,25 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class Inputs:
-    """A request's validated inputs."""
+    """What validation found in a request: its inputs, the problems (none: valid) and the body as
+    read (None when it was not read: refused by its declared length), which the journal keeps."""
 
     path: dict[str, Any]
     query: dict[str, Any]
     headers: Mapping[str, str]
     body: Any = None
-    raw_body: bytes = b""
+    raw_body: bytes | None = b""
+    problems: list[Problem] = field(default_factory=list)
+
+    def evaluate(self, expression: str, response_body: Any = None) -> Any:
+        """An OpenAPI runtime expression (``$request.path.id``) over these inputs."""
+        return parse_expression(expression).evaluate(
+            path=self.path,
+            query=self.query,
+            headers=self.headers,
+            request_body=self.body,
+            response_body=response_body,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +118,10 @@ class InputRules:
                     )
         return cls(tuple(parameters), body_validator, body_required, max_body_bytes, accepts_json)
 
-    async def read(self, request: Request, headers: Mapping[str, str]) -> Inputs | list[Problem]:
-        """Validate ``request``; the problems found, or its inputs. ``headers``: the request's
-        headers by lower-case name (the first value of a repeated one), read once by the caller."""
+    async def read(self, request: Request, headers: Mapping[str, str]) -> Inputs:
+        """Validate ``request``: its inputs with the problems found and the body as read.
+        ``headers``: the request's headers by lower-case name (the first value of a repeated one),
+        read once by the caller."""
         problems: list[Problem] = []
         values: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
         for parameter in self.parameters:
@@ -140,15 +153,12 @@ class InputRules:
                 )
             values[parameter.location][parameter.name] = value
         body, raw_body = await self._read_body(request, headers, problems)
-        if problems:
-            return problems
-        return Inputs(values["path"], values["query"], headers, body, raw_body)
+        return Inputs(values["path"], values["query"], headers, body, raw_body, problems)
 
     async def _read_body(
         self, request: Request, headers: Mapping[str, str], problems: list[Problem]
-    ) -> tuple[Any, bytes]:
+    ) -> tuple[Any, bytes | None]:
         if not _may_have_body(request.scope):  # most reads: the framing says there is no body
-            request.scope[RAW_BODY] = b""
             if self.accepts_json and self.body_required:
                 problems.append(Problem("missing", ("body",), "Field required"))
             return None, b""
@@ -162,7 +172,7 @@ class InputRules:
             problems.append(
                 Problem("too-large", ("body",), f"Request body is larger than {self.max_body_bytes} bytes")
             )
-            return None, b""
+            return None, None
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():  # read in chunks so an undeclared huge body is cut off early
@@ -174,9 +184,8 @@ class InputRules:
                         "too-large", ("body",), f"Request body is larger than {self.max_body_bytes} bytes"
                     )
                 )
-                return None, b""
+                return None, None
         raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        request.scope[RAW_BODY] = raw
         if not self.accepts_json:
             return None, raw
         if not raw.strip():

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from lifecycle.errors import ComebackError
 from mockserver.render import iso
 from mockserver.safejson import BadJson, loads
 
@@ -275,7 +276,7 @@ FILTERS = ("api", "operation", "resource", "method", "status")
 PATTERN_KEYS = frozenset({"method", "path", "operation", "api", "resource", "status", "body", "count"})
 
 
-class PatternError(ValueError):
+class PatternError(ComebackError, ValueError):
     """A filter or verify pattern that cannot be used; the message says what to send."""
 
 

@@ -17,10 +17,12 @@ import json
 import math
 from typing import Any
 
+from lifecycle.errors import ComebackError
+
 MAX_DEPTH = 64  # far deeper than any vendor body; far below the interpreter's recursion limit
 
 
-class BadJson(ValueError):
+class BadJson(ComebackError, ValueError):
     """The text is not JSON the mock accepts; ``str(error)`` says why."""
 
 

@@ -17,7 +17,11 @@ def test_the_innermost_known_frame_decides_the_layer() -> None:
     assert layer_of(OUTER.split(";")) == UVICORN
     inside = [*OUTER.split(";"), "Guard.__call__ (mockserver/guard.py:3)", "record (mockserver/journal.py:9)"]
     assert layer_of(inside) == "journal"
-    assert layer_of([*inside[:-1], "LeanRoutes.match (mockserver/leanpath.py:5)"]) == "routing"
+    assert layer_of([*inside[:-1], "Operations.match (mockserver/routing.py:5)"]) == "routing"
+    assert (
+        layer_of([*inside[:-1], "LeanRoutes.match (mockserver/leanpath.py:5)"]) == "routing"
+    )  # before issue 20
+    assert layer_of([*inside[:-1], "FaultGate.admit (mockserver/fault_gate.py:5)"]) == "endpoint"
     assert layer_of(["mystery (somewhere.py:1)"]) == OTHER
 
 

@@ -184,7 +184,7 @@ def test_a_spec_without_a_lifecycle_is_served_statelessly() -> None:
 def test_serve_says_in_one_line_what_the_block_would_add(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("comeback.cli.serving.run", lambda *args, **kwargs: None)
+    monkeypatch.setattr("comeback.serve_command.serving.run", lambda *args, **kwargs: None)
     monkeypatch.chdir(REPO)
     assert main(["serve", "--specs", "examples/report-export.yaml", str(TEST_SPECS / "minimal.yaml")]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -123,3 +123,20 @@ def test_the_recording_walkthrough_stops_instead_of_hanging_when_a_port_is_taken
         result = run_script(script, tmp_path, ports)  # fails the test if it hangs (90 s)
     assert result.returncode != 0
     assert f"no recorder on port {ports['RECORD_PORT']} (taken? set RECORD_PORT)" in result.stderr
+
+
+def test_the_lint_coverage_example_prints_what_the_readme_shows() -> None:
+    section = README.split("## Linting specs and scenarios", 1)[1].split("\n## ", 1)[0]
+    found = re.search(r"```sh\n(\S+ lint --coverage \S+)\n```\n\n```text\n(.*?)```", section, re.S)
+    assert found is not None, "the README shows `comeback lint --coverage` and its output"
+    command, shown = found.groups()
+    result = subprocess.run(
+        [sys.executable, "-m", "comeback.cli", *command.split()[1:]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == shown

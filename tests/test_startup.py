@@ -18,7 +18,7 @@ from mockserver.serving import warm_fake_data
 from tests.conftest import REPO
 from tests.mockserver.conftest import settings
 
-# the serve command's start, up to the app uvicorn is given (cli._serve does no other imports)
+# the serve command's start, up to the app uvicorn is given (serve_command.run does no other imports)
 SERVE_START = """
 import json, sys
 from comeback.cli import _parser

@@ -9,12 +9,22 @@ import string
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from mockserver.fake.run import Run
 
 if TYPE_CHECKING:
-    from mockserver.fake.generator import FakeData
+    from faker import Faker
+
+
+class FakerSource(Protocol):
+    """Where a format gets its Faker, seeded for the run (``FakerSource``; no import of it here, which
+    would be a circle: the generator uses these formats)."""
+
+    time_zone: str  # what a "time" value ends with: "" or "Z", as the format checker in use wants
+
+    def faker_for(self, run: Run) -> Faker: ...
+
 
 _EPOCH: Final = datetime(2024, 1, 1, tzinfo=UTC)  # fixed, so dates never depend on the clock
 _SPAN_SECONDS: Final = 2 * 365 * 86400
@@ -84,7 +94,7 @@ HINT_SUFFIXES: Final[Sequence[tuple[str, str]]] = (
 )
 
 
-def hinted(fake: FakeData, hint: str, run: Run) -> str:
+def hinted(fake: FakerSource, hint: str, run: Run) -> str:
     """A realistic string for the property-name `hint` (see `HINT_NAMES`)."""
     if hint == "http_status":
         return str(run.rng.randint(200, 599))
@@ -92,7 +102,7 @@ def hinted(fake: FakeData, hint: str, run: Run) -> str:
         return FORMATS["uuid" if hint == "uuid" else "date-time"](fake, run)
     if hint == "url":
         return _url(fake, run)
-    faker = fake._faker_for(run)
+    faker = fake.faker_for(run)
     makers: Mapping[str, Callable[[], str]] = {
         "sentence": faker.sentence,
         "name": faker.name,
@@ -124,49 +134,49 @@ def stretch(fmt: Any, text: str, low: int, rng: random.Random) -> str:
     return text
 
 
-def _date_time(_: FakeData, run: Run) -> str:
+def _date_time(_: FakerSource, run: Run) -> str:
     moment = _EPOCH + timedelta(seconds=run.rng.randrange(_SPAN_SECONDS))
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _date(_: FakeData, run: Run) -> str:
+def _date(_: FakerSource, run: Run) -> str:
     return (_EPOCH + timedelta(days=run.rng.randrange(730))).strftime("%Y-%m-%d")
 
 
-def _time(fake: FakeData, run: Run) -> str:
+def _time(fake: FakerSource, run: Run) -> str:
     seconds = run.rng.randrange(86400)
-    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}{fake._time_zone}"
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}{fake.time_zone}"
 
 
-def _uuid(_: FakeData, run: Run) -> str:
+def _uuid(_: FakerSource, run: Run) -> str:
     return str(uuid.UUID(int=run.rng.getrandbits(128), version=4))
 
 
-def _url(fake: FakeData, run: Run) -> str:
-    return f"https://example.com/{fake._faker_for(run).slug()}"
+def _url(fake: FakerSource, run: Run) -> str:
+    return f"https://example.com/{fake.faker_for(run).slug()}"
 
 
-def _email(fake: FakeData, run: Run) -> str:
-    return f"{fake._faker_for(run).user_name()}@example.com"
+def _email(fake: FakerSource, run: Run) -> str:
+    return f"{fake.faker_for(run).user_name()}@example.com"
 
 
-def _hostname(fake: FakeData, run: Run) -> str:
-    return f"{fake._faker_for(run).domain_word()}.example.com"
+def _hostname(fake: FakerSource, run: Run) -> str:
+    return f"{fake.faker_for(run).domain_word()}.example.com"
 
 
-def _ipv4(_: FakeData, run: Run) -> str:
+def _ipv4(_: FakerSource, run: Run) -> str:
     return str(ipaddress.IPv4Address(run.rng.getrandbits(32)))
 
 
-def _ipv6(_: FakeData, run: Run) -> str:
+def _ipv6(_: FakerSource, run: Run) -> str:
     return str(ipaddress.IPv6Address(run.rng.getrandbits(128)))
 
 
-def _byte(_: FakeData, run: Run) -> str:
+def _byte(_: FakerSource, run: Run) -> str:
     return base64.b64encode(run.rng.randbytes(12)).decode("ascii")
 
 
-FORMATS: Final[Mapping[str, Callable[[FakeData, Run], str]]] = {
+FORMATS: Final[Mapping[str, Callable[[FakerSource, Run], str]]] = {
     "byte": _byte,
     "date-time": _date_time,
     "date": _date,

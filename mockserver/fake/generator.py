@@ -37,10 +37,10 @@ class FakeData(Unions):
     def __init__(self, document: Mapping[str, Any]) -> None:
         """Prepare a generator for `document`, the whole OpenAPI dict its local `$ref`s resolve against."""
         super().__init__(document)
-        self._faker: Faker | None = None  # made on first use: see _faker_for
+        self._faker: Faker | None = None  # made on first use: see faker_for
         # A bare FormatChecker() checks "time" the draft-3 way (HH:MM:SS, no offset) while the 2020-12
         # checker wants RFC 3339 (with offset); emit whichever the checker in use accepts.
-        self._time_zone = "" if self._formats.conforms("00:00:00", "time") else "Z"
+        self.time_zone = "" if self._formats.conforms("00:00:00", "time") else "Z"
         self._key_schemas: dict[tuple[int, str], tuple[Any, Any]] = {}
         self._regexes: dict[str, tuple[re.Pattern[str] | None, Any]] = {}
         self._negated: dict[int, tuple[Any, str]] = {}
@@ -166,7 +166,7 @@ class FakeData(Unions):
             elif names is not None:
                 key = self._gen(names, run, depth + 1, None)
             else:
-                key = self._faker_for(run).word()
+                key = self.faker_for(run).word()
             if not isinstance(key, str) or key in out or key in node.get("properties", {}):
                 continue
             if extra is False and not self._matching(node, key):
@@ -304,7 +304,7 @@ class FakeData(Unions):
                 if fits(text):
                     return text
             return text  # the pattern walker's best effort: nothing else will match either
-        return _fit(self._faker_for(run).word(), low, high, run.rng)
+        return _fit(self.faker_for(run).word(), low, high, run.rng)
 
     def _extra_patterns(self, node: Mapping[str, Any]) -> list[re.Pattern[str]]:
         """Patterns an allOf merge could not combine with `pattern`, checked while generating the string."""
@@ -343,8 +343,8 @@ class FakeData(Unions):
                 self._faker = Faker("en_US")
             return self._faker
 
-    def _faker_for(self, run: Run) -> Faker:
-        # Seeding costs a few microseconds, so it happens only for calls that actually need Faker.
+    def faker_for(self, run: Run) -> Faker:
+        """The shared Faker seeded for ``run``; only for calls that need it (seeding costs microseconds)."""
         faker = self._faker or self._made_faker()
         if not run.faker_ready:
             faker.seed_instance(run.seed)

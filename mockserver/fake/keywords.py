@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Final
 
+from lifecycle.errors import ComebackError
+
 CHECK: Final = "x-fake-check"  # merged node: schemas that could not be merged, validated after generation
 PENDING: Final = "x-fake-pending"  # merged node: extra anyOf/oneOf groups, resolved one branch at a time
 UNSAT: Final = "x-fake-unsatisfiable"  # merged node: the merge proved no value exists (e.g. disjoint types)
@@ -34,7 +36,7 @@ def json_type(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
-class Conflict(Exception):
+class Conflict(ComebackError):
     """Two schemas that no value satisfies together."""
 
 

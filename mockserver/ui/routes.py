@@ -27,10 +27,11 @@ from starlette.staticfiles import StaticFiles
 
 from lifecycle.errors import SourceError
 from lifecycle.scenario import load_scenario
-from mockserver.admin import PREFIX, problem
 from mockserver.clock import ManualClock
 from mockserver.engine import Engine
 from mockserver.events import Key, Subscriber
+from mockserver.paths import PREFIX
+from mockserver.problems import problem
 from mockserver.store import Resource
 from mockserver.ui.views import (
     api_view,

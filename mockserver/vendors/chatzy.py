@@ -20,7 +20,7 @@ from mockserver.render import iso
 from mockserver.responses import JSONResponse
 from mockserver.store import Resource
 from mockserver.streams import frame, reply_delivered
-from mockserver.vendors.base import SCENARIO_HEADER, Call, Vendor
+from mockserver.vendors.base import SCENARIO_HEADER, Answer, Call, Vendor
 
 _CODES = {
     400: "invalid_request",
@@ -74,7 +74,7 @@ class Chatzy(Vendor):
                 break
         return token
 
-    async def handle_initConversation(self, call: Call) -> Response:  # named after the operationId
+    async def handle_initConversation(self, call: Call) -> Answer:  # named after the operationId
         conversation_id = self.engine.new_uuid()
         opened_at = self.engine.clock.now()
         self.conversations[conversation_id] = {
@@ -86,21 +86,23 @@ class Chatzy(Vendor):
         body["data"].update(valid=True, conversation_id=conversation_id)
         if isinstance(body["data"].get("introductory_message"), dict):  # the chatbot's greeting
             body["data"]["introductory_message"].update(switch=True, buttons=[], content=_GREETING)
-        return self.respond(call, body)
+        return self.respond(call, body), None
 
-    async def create(self, call: Call) -> Response:
+    async def create(self, call: Call) -> Answer:
         request = call.inputs.body
         conversation_id = str(request["conversation_id"])
         conversation = self.conversations.get(conversation_id)
         if conversation is None:
             return self.error(
                 404, f"Conversation {conversation_id} not found; open one with /init_conversation"
-            )
+            ), None
         current = self.engine.find(self.name, conversation_id)
         if current is not None:
             self.engine.observe(current)
             if not self.engine.is_terminal(current):
-                return self.error(409, "The previous message of this conversation is still being answered")
+                return self.error(
+                    409, "The previous message of this conversation is still being answered"
+                ), None
             self._keep_reply(conversation, current)
             self.engine.store.remove(current)  # a new turn starts the conversation's lifecycle again
         try:
@@ -108,9 +110,8 @@ class Chatzy(Vendor):
                 self.name, call.inputs.headers.get(SCENARIO_HEADER), request
             )
         except LookupError as error:
-            return self.control_error("X-Mock-Scenario", str(error))
+            return self.control_error("X-Mock-Scenario", str(error)), None
         resource = self.engine.create(self.name, conversation_id, {}, request, scenario)
-        call.resource = resource
         now = self.engine.clock.now()
         user_message = {
             "message_id": self.engine.new_uuid(),
@@ -133,13 +134,13 @@ class Chatzy(Vendor):
                 "assistant_message_id": stable_uuid(conversation_id, "greeting"),
                 "created_at": iso(conversation.get("opened_at", now)),
             }
-        return self.respond(call, body)
+        return self.respond(call, body), resource
 
-    async def handle_generateSecret(self, call: Call) -> Response:  # named after the operationId
+    async def handle_generateSecret(self, call: Call) -> Answer:  # named after the operationId
         conversation_id = str(call.inputs.query["conversation_id"])
         if conversation_id not in self.conversations:
-            return self.error(404, f"Conversation {conversation_id} not found")
-        return self.respond(call, {"data": {"temp_token": self.issue_token(conversation_id)}})
+            return self.error(404, f"Conversation {conversation_id} not found"), None
+        return self.respond(call, {"data": {"temp_token": self.issue_token(conversation_id)}}), None
 
     def decorate(self, call: Call, resource: Resource | None, body: Any) -> Any:
         if call.operation.operation_id == "getStreamStatus" and resource is not None:
@@ -147,11 +148,11 @@ class Chatzy(Vendor):
             body["data"]["messages"] = self._turn_messages(conversation, resource)
         return body
 
-    async def handle_getMessagesForConversation(self, call: Call) -> Response:  # named after the operationId
+    async def handle_getMessagesForConversation(self, call: Call) -> Answer:  # named after the operationId
         conversation_id = str(call.inputs.query["conversation_id"])
         conversation = self.conversations.get(conversation_id)
         if conversation is None:
-            return self.error(404, f"Conversation {conversation_id} not found")
+            return self.error(404, f"Conversation {conversation_id} not found"), None
         current = self.engine.find(self.name, conversation_id)
         stored = conversation["messages"]
         if current is not None:
@@ -169,7 +170,7 @@ class Chatzy(Vendor):
             "offset": offset,
             "has_more": offset + len(page) < len(newest_first),
         }
-        return self.respond(call, {"data": data})
+        return self.respond(call, {"data": data}), None
 
     def _keep_reply(self, conversation: dict[str, Any], turn: Resource) -> None:
         """Store the assistant's reply of a finished turn once: the text its stream delivered."""
@@ -206,29 +207,30 @@ class Chatzy(Vendor):
     def prepare(self, resource: Resource, operation: Operation, body: Any) -> Any:
         return body
 
-    async def stream(self, call: Call) -> Response:
+    async def stream(self, call: Call) -> Answer:
         """``/get-response``: opened by a short-lived, single-use token instead of an id (C-A6)."""
         token = str(call.inputs.query["temp_token"])
         grant = self.tokens.get(token)
         if grant is None:
-            return self.error(401, "Unknown temporary token; get one from /get_inference or /generate_secret")
+            return self.error(
+                401, "Unknown temporary token; get one from /get_inference or /generate_secret"
+            ), None
         if self.engine.clock.now() - grant["issued_at"] > _TOKEN_SECONDS:
             return self.error(
                 401,
                 "The temporary token expired; request a new one from /generate_secret",
                 code="token_expired",
-            )
+            ), None
         if grant["used"]:
             return self.error(
                 409, "The temporary token was already used; request a new one", code="token_already_used"
-            )
+            ), None
         grant["used"] = True
         turn = self.engine.find(self.name, grant["conversation_id"])
         if turn is None or self.engine.is_done(turn):
             # a late reader of a finished turn gets only what follows: nothing (C-A7)
-            return StreamingResponse(_once(frame("no_message_found")), media_type="text/event-stream")
-        call.resource = turn
-        return self.event_stream(turn, _Frames(), live=True, fault=call.fault)
+            return StreamingResponse(_once(frame("no_message_found")), media_type="text/event-stream"), None
+        return self.event_stream(turn, _Frames(), live=True, fault=call.fault), turn
 
 
 class _Frames:

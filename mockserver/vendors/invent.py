@@ -19,7 +19,7 @@ from mockserver.inputs import Problem
 from mockserver.responses import JSONResponse
 from mockserver.store import Resource
 from mockserver.streams import reply_delivered
-from mockserver.vendors.base import Call, Vendor
+from mockserver.vendors.base import Answer, Call, Vendor
 
 
 class Invent(Vendor):
@@ -68,12 +68,12 @@ class Invent(Vendor):
         }
         return chosen, headers
 
-    async def handle_editChatMessage(self, call: Call) -> Response:  # named after the operationId
+    async def handle_editChatMessage(self, call: Call) -> Answer:  # named after the operationId
         found = self.locate_view(call)
         if isinstance(found, Response):
-            return found
+            return found, None
         found.extra["edited"] = call.inputs.body["message"]  # an edit changes content, never the lifecycle
-        return self.respond(call, self.decorate(call, found, self.view_body(call, found)))
+        return self.respond(call, self.decorate(call, found, self.view_body(call, found))), found
 
     def decorate(self, call: Call, resource: Resource | None, body: Any) -> Any:
         """The message's conversation: the user's parts (as edited) and the reply so far, with usage

@@ -20,7 +20,7 @@ from mockserver.render import iso
 from mockserver.responses import JSONResponse
 from mockserver.store import Resource
 from mockserver.streams import frame, reply_delivered, reply_tokens
-from mockserver.vendors.base import Call, Vendor
+from mockserver.vendors.base import Answer, Call, Vendor
 
 _STREAM_LIFETIME_SECONDS = 3 * 3600  # older runs answer 410, as the real server does
 
@@ -200,17 +200,17 @@ class Letta(Vendor):
             "step_count": 1,
         }
 
-    async def handle_listMessagesForRun(self, call: Call) -> Response:  # named after the operationId
+    async def handle_listMessagesForRun(self, call: Call) -> Answer:  # named after the operationId
         return self._run_list(call, self.run_messages, default_order="asc")
 
-    async def handle_listStepsForRun(self, call: Call) -> Response:  # named after the operationId
+    async def handle_listStepsForRun(self, call: Call) -> Answer:  # named after the operationId
         return self._run_list(call, self.run_steps, default_order="desc")
 
-    async def handle_retrieveUsageForRun(self, call: Call) -> Response:  # named after the operationId
+    async def handle_retrieveUsageForRun(self, call: Call) -> Answer:  # named after the operationId
         found = self.locate(call, "$request.path.run_id", {})
         if isinstance(found, Response):
-            return found
-        return self.respond(
+            return found, None
+        response = self.respond(
             call,
             {
                 **self.usage_of(found),
@@ -219,17 +219,20 @@ class Letta(Vendor):
                 "completion_tokens_details": None,
             },
         )
+        return response, found
 
-    def _run_list(self, call: Call, items_of: Any, *, default_order: str) -> Response:
+    def _run_list(self, call: Call, items_of: Any, *, default_order: str) -> Answer:
         found = self.locate(call, "$request.path.run_id", {})
         if isinstance(found, Response):
-            return found
+            return found, None
         items: list[dict[str, Any]] = items_of(found)  # oldest first
         if call.inputs.query.get("order", default_order) == "desc":
             items.reverse()
-        return self.respond(call, cursor_page(items, [item["id"] for item in items], call.inputs.query))
+        return self.respond(
+            call, cursor_page(items, [item["id"] for item in items], call.inputs.query)
+        ), found
 
-    async def handle_cancelAgentRun(self, call: Call) -> Response:  # named after the operationId
+    async def handle_cancelAgentRun(self, call: Call) -> Answer:  # named after the operationId
         agent_id = str(call.inputs.path["agent_id"])
         body = call.inputs.body if isinstance(call.inputs.body, dict) else {}
         requested = body.get("run_ids")
@@ -237,44 +240,45 @@ class Letta(Vendor):
         if requested is None:
             runs = [r for r in runs if not self.engine.is_done(r)]
             if not runs:
-                return self.error(409, f"No active runs to cancel for agent {agent_id}")
+                return self.error(409, f"No active runs to cancel for agent {agent_id}"), None
             requested = [r.id for r in runs]
         known = {r.id: r for r in runs}
         outcome: dict[str, str] = {}
+        touched: Resource | None = None  # the journal names the last run cancelled
         for run_id in requested:
             run = known.get(run_id)
             if run is None:
                 outcome[run_id] = "failed"
                 continue
-            call.resource = run
+            touched = run
             self.engine.cancel(run)  # a finished run is left as it is but still reported "cancelled"
             outcome[run_id] = "cancelled"
-        return self.respond(call, outcome)
+        return self.respond(call, outcome), touched
 
-    async def stream(self, call: Call) -> Response:
+    async def stream(self, call: Call) -> Answer:
         found = self.locate(call, "$request.path.run_id", {})
         if isinstance(found, Response):
-            return found
+            return found, None
         if self.engine.clock.now() - found.created_at > _STREAM_LIFETIME_SECONDS:
             return self.error(
                 410, f"Stream for run {found.id} has expired (runs can be streamed for 3 hours)"
-            )
+            ), found
         options = call.inputs.body if isinstance(call.inputs.body, dict) else {}
         count = len(reply_tokens(self.engine.settings.seed, found))
         encoder = _Frames(self, count, pings=bool(options.get("include_pings", True)))
         return self.event_stream(
             found, encoder, skip=int(options.get("starting_after") or 0), fault=call.fault
-        )
+        ), found
 
-    async def delete(self, call: Call) -> Response:
+    async def delete(self, call: Call) -> Answer:
         found = self.locate(call, "$request.path.run_id", {})
         if isinstance(found, Response):
-            return found
+            return found, None
         body = self.renderer.resource_body(
             found, self.api.spec.operations["retrieveRun"], self.engine.observe(found), self.prepare
         )
         self.engine.delete(found)
-        return self.respond(call, body)  # the deleted run, as the spec's example shows
+        return self.respond(call, body), found  # the deleted run, as the spec's example shows
 
 
 class _Frames:

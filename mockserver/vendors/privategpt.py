@@ -22,7 +22,7 @@ from mockserver.inputs import Problem
 from mockserver.responses import JSONResponse
 from mockserver.store import Resource
 from mockserver.streams import Encoder, frame, reply_tokens
-from mockserver.vendors.base import Call, Vendor
+from mockserver.vendors.base import Answer, Call, Vendor
 
 _WWW_AUTHENTICATE = {"WWW-Authenticate": 'Basic realm="All the API", charset="UTF-8"'}
 
@@ -94,11 +94,11 @@ class PrivateGpt(Vendor):
     def stream_encoder(self) -> Encoder:
         return _Frames(self.engine.settings.seed)
 
-    async def delete(self, call: Call) -> Response:
-        answer = await super().delete(call)
-        if answer.status_code != 200:
-            return answer
-        return JSONResponse(None)  # what real servers send (P-A1); the spec documents 204 as well
+    async def delete(self, call: Call) -> Answer:
+        response, resource = await super().delete(call)
+        if response.status_code != 200:
+            return response, resource
+        return JSONResponse(None), resource  # what real servers send (P-A1); the spec documents 204 as well
 
 
 def _problem_type(problem: Problem) -> str:

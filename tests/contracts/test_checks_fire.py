@@ -143,7 +143,12 @@ def test_a_clean_server_passes() -> None:
 def error_stop_reason(
     method: str, path: str, status: int, body: Any, memory: dict[str, Any]
 ) -> tuple[int, Any] | None:
-    if method == "GET" and path.startswith("/v1/runs/run-") and body.get("status") == "completed":
+    if (
+        method == "GET"
+        and path.startswith("/v1/runs/run-")
+        and isinstance(body, dict)
+        and body.get("status") == "completed"
+    ):
         return status, {**body, "stop_reason": "llm_api_error"}
     return None
 
@@ -281,7 +286,12 @@ def completed_at_shifted(
     method: str, path: str, status: int, body: Any, memory: dict[str, Any]
 ) -> tuple[int, Any] | None:
     """The status endpoint and the callback disagree about when the run completed."""
-    if method == "GET" and path.startswith("/v1/runs/run-") and body.get("completed_at"):
+    if (
+        method == "GET"
+        and path.startswith("/v1/runs/run-")
+        and isinstance(body, dict)
+        and body.get("completed_at")
+    ):
         return status, {**body, "completed_at": "2030-01-01T00:00:00Z"}
     return None
 

@@ -8,11 +8,14 @@ import random
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
 import starlette.responses
+from starlette._utils import get_route_path as starlette_route_path
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.testclient import TestClient
 
@@ -21,10 +24,13 @@ from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.scenario import body_texts
 from mockserver.app import create_app
 from mockserver.catalog import load_catalog
+from mockserver.cors import Cors
+from mockserver.error_shape import ErrorShape
+from mockserver.guard import Guard
 from mockserver.inputs import _may_have_body
-from mockserver.leanpath import LeanRoutes
 from mockserver.render import iso
 from mockserver.responses import JSONResponse
+from mockserver.routing import ApiRoutes, OperationRoute, OperationRouter, Operations, route_path
 from mockserver.store import Resource
 from mockserver.vendors.privategpt import _event, _Frames, _hex
 from tests.mockserver.conftest import AUTH, Mock, settings
@@ -36,87 +42,121 @@ def _scope(method: str, path: str, **extra: Any) -> dict[str, Any]:
     return {"type": "http", "method": method, "path": path, "headers": [], **extra}
 
 
-def _starlette_choice(routes: list[Any], scope: dict[str, Any]) -> tuple[Route, dict[str, Any]] | None:
+def _starlette_choice(routes: list[Route], scope: dict[str, Any]) -> tuple[Route, dict[str, Any]] | None:
     """The route Starlette's router gives a full match, with its path parameters."""
     for route in routes:
         match, child = route.matches(scope)
         if match is Match.FULL:
-            return (route, child["path_params"]) if isinstance(route, Route) else None
+            return route, child["path_params"]
     return None
 
 
 @pytest.fixture(scope="module")
-def lean_and_routes() -> tuple[LeanRoutes, list[Any]]:
+def operations() -> Operations:
     app = create_app(settings())
-    lean = next(m for m in app.user_middleware if cast(object, m.cls) is LeanRoutes)
-    kwargs = cast(dict[str, Any], lean.kwargs)
-    return LeanRoutes(app.router, kwargs["routes"], kwargs["is_operation"]), app.router.routes
+    found: Operations = app.state.operations
+    return found
 
 
-def test_a_reloaded_route_list_is_indexed_again(lean_and_routes: tuple[LeanRoutes, list[Any]]) -> None:
-    lean, routes = lean_and_routes
-    scope = _scope("GET", "/v1/messages/async/m1/status")
-    assert lean.match(scope) is not None
-    current = lean.routes
-    swapped = [
-        route for route in routes if getattr(route, "path", "") != "/v1/messages/async/{message_id}/status"
-    ]
-    lean.routes = lambda: swapped
+def test_a_replaced_api_is_routed_by_its_new_routes_in_its_old_place(operations: Operations) -> None:
+    order = list(operations.apis)
+    old = operations.apis["privategpt"]
+    assert operations.match("GET", "/v1/messages/async/m1/status") is not None
+    kept = tuple(r for r in old.routes if r.path != "/v1/messages/async/{message_id}/status")
+    operations.serve(ApiRoutes("privategpt", kept, old.errors))
     try:
-        assert lean.match(scope) is None
+        assert operations.match("GET", "/v1/messages/async/m1/status") is None
+        assert list(operations.apis) == order
+        assert operations.refusal(_scope("GET", "/v1/messages/async/m1/status")).status_code == 404
     finally:
-        lean.routes = current
+        operations.serve(old)
+    assert operations.match("GET", "/v1/messages/async/m1/status") is not None
 
 
-def test_the_lean_route_is_innermost_so_no_other_middleware_is_bypassed() -> None:
-    app = create_app(settings())
-    assert cast(object, app.user_middleware[-1].cls) is LeanRoutes
+def test_the_operation_router_is_innermost_so_no_other_middleware_is_bypassed() -> None:
+    app = create_app(settings(cors_origins=("http://localhost:3000",)))
+    stack = app.build_middleware_stack()
+    layers = []
+    while isinstance(stack, (Guard, Cors, OperationRouter)):
+        layers.append(type(stack))
+        stack = stack.app
+    assert layers == [Guard, Cors, OperationRouter]
+    routes = [r for r in app.router.routes if isinstance(r, Route)]
+    assert routes
+    assert all(r.path.startswith("/__mock") for r in routes)  # Starlette's router: admin and dashboard only
 
 
-def test_lean_routing_picks_the_route_starlette_picks_for_every_operation(
-    lean_and_routes: tuple[LeanRoutes, list[Any]],
-) -> None:
-    lean, routes = lean_and_routes
+def test_routing_picks_the_route_starlette_would_pick_for_every_operation(operations: Operations) -> None:
+    ordered = [r for api in operations.apis.values() for r in api.routes]
+    # the same routes as Starlette would hold them, in the same order
+    starlette = [Route(r.path, r.endpoint, methods=[r.method]) for r in ordered]
     checked = 0
-    for route in routes:
-        if not isinstance(route, Route) or "{path" in route.path:
-            continue
+    for route in ordered:
         path = route.path.replace("{", "x").replace("}", "")  # every parameter filled with some text
-        for method in sorted(route.methods or ()):
+        for method in sorted(route.methods):
             scope = _scope(method, path)
-            expected = _starlette_choice(routes, scope)
-            chosen = lean.match(scope)
-            taken = [r for _, r in lean.by_method.get(method, [])]
-            if expected is not None and expected[0] in taken:
-                assert chosen == expected, f"{method} {path}"
-                checked += 1
-            else:  # an admin or fallback route: the lean path leaves it to the router
-                assert chosen is None, f"{method} {path}"
+            expected = _starlette_choice(starlette, scope)
+            chosen = operations.match(method, path)
+            assert expected is not None
+            assert chosen is not None, f"{method} {path}"
+            assert (chosen[0].path, chosen[0].method, chosen[1]) == (
+                expected[0].path,
+                route.method if method == "HEAD" else method,
+                expected[1],
+            ), f"{method} {path}"
+            assert chosen[0].endpoint is ordered[starlette.index(expected[0])].endpoint
+            checked += 1
     assert checked >= 40  # every operation of the four bundled APIs
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
+    ("method", "path", "status"),
     [
-        ("GET", "/__mock/journal"),  # admin
-        ("GET", "/v1/nothing/here"),  # unknown: the router's 404
-        ("PATCH", "/v1/messages/async/m1/status"),  # a method the path does not allow: the router's 405
-        ("GET", "/v1/messages/async/m1/status/"),  # trailing slash: the router's redirect rules
-        ("GET", "/v1/messages/async//status"),  # an empty parameter matches nothing
+        ("GET", "/__mock/nothing", 404),  # admin: the admin listing
+        ("GET", "/v1/nothing/here", 404),  # unknown: the listing of operations
+        ("PATCH", "/v1/messages/async/m1/status", 405),  # a method the path does not allow
+        ("GET", "/v1/messages/async/m1/status/", 404),  # trailing slash: no operation, no redirect
+        ("GET", "/v1/messages/async//status", 404),  # an empty parameter matches nothing
     ],
 )
-def test_what_the_lean_path_does_not_take_goes_to_the_router(
-    lean_and_routes: tuple[LeanRoutes, list[Any]], method: str, path: str
+def test_what_is_no_operation_is_refused_by_the_one_table(
+    operations: Operations, method: str, path: str, status: int
 ) -> None:
-    lean, _ = lean_and_routes
-    assert lean.match(_scope(method, path)) is None
+    assert operations.match(method, path) is None
+    assert operations.refusal(_scope(method, path)).status_code == status
 
 
-def test_a_root_path_or_a_websocket_goes_to_the_router(lean_and_routes: tuple[LeanRoutes, list[Any]]) -> None:
-    lean, _ = lean_and_routes
-    assert lean.match(_scope("GET", "/v1/messages/async/m1/status")) is not None
-    assert lean.match(_scope("GET", "/v1/messages/async/m1/status", root_path="/api")) is None
-    assert lean.match({**_scope("GET", "/v1/messages/async/m1/status"), "type": "websocket"}) is None
+def test_a_root_path_is_taken_off_before_routing() -> None:
+    client = TestClient(create_app(settings()), root_path="/api")  # the path the server sees keeps it
+    created = client.post("/api/v1/messages/async", json=BODY, headers=AUTH["privategpt"])
+    assert created.status_code == 200, created.text
+    status = f"/api/v1/messages/async/{created.json()['message_id']}/status"
+    assert client.get(status, headers=AUTH["privategpt"]).status_code == 200
+    entries = client.get("/api/__mock/journal").json()
+    assert [e["operation"] for e in entries] == ["createAsyncMessage", "getAsyncMessageStatus"]
+    assert client.get("/api/v1/nothing").status_code == 404
+
+
+def test_an_operation_sees_the_keys_starlette_routing_would_set() -> None:
+    seen: dict[str, Any] = {}
+
+    async def endpoint(request: Request) -> Response:
+        seen.update(
+            route=request.scope["route"],
+            router=request.scope["router"],
+            endpoint=request.scope["endpoint"],
+            params=request.path_params,
+        )
+        return Response(status_code=204)
+
+    app = create_app(settings())
+    operations: Operations = app.state.operations
+    route = OperationRoute.of("GET", "/probe/{item_id}", endpoint)
+    operations.serve(ApiRoutes("probe", (route,), ErrorShape()))
+    answer = TestClient(app).get("/probe/42")
+    assert answer.status_code == 204
+    assert seen == {"route": route, "router": app.router, "endpoint": endpoint, "params": {"item_id": "42"}}
+    assert route.path_format == "/probe/{item_id}"
 
 
 def test_the_journal_shows_the_path_as_the_request_url_does(mock: Mock) -> None:
@@ -281,3 +321,18 @@ def test_iso_writes_what_datetime_writes_also_where_microseconds_round_up() -> N
         expected = datetime.fromtimestamp(moment, UTC).isoformat(timespec="microseconds")
         assert iso.__wrapped__(moment, naive=True) == expected.removesuffix("+00:00"), moment
         assert iso.__wrapped__(moment) == expected.removesuffix("+00:00") + "Z", moment
+
+
+@pytest.mark.parametrize(
+    ("path", "root", "routed"),
+    [
+        ("/v1/x", "", "/v1/x"),
+        ("/api/v1/x", "/api", "/v1/x"),
+        ("/api", "/api", ""),
+        ("/apix/v1", "/api", "/apix/v1"),  # a longer first segment is not under the root
+        ("/other", "/api", "/other"),
+    ],
+)
+def test_the_root_path_comes_off_as_starlette_takes_it_off(path: str, root: str, routed: str) -> None:
+    scope = _scope("GET", path, root_path=root)
+    assert route_path(scope) == routed == starlette_route_path(scope)

@@ -5,6 +5,13 @@ code from the mock.
 A run is ``created``, then ``completed`` (stop_reason end_turn) after ``Defects.work_seconds``, as
 on Letta's plain async path. Every agent id of the documented shape exists, unless
 ``Defects.extra["agents"]`` lists the ones that do.
+
+Rule defects, switched in ``Defects.extra`` (each breaks one rule of ``x-lifecycle.rules``):
+``usage_off_by`` (total_tokens off by that much: sum), ``no_reply`` (a completed run lists no
+assistant message: list-contains-reply), ``no_steps`` (a completed run lists no step: list-contains-reply),
+``created_at_drifts`` (reads show the completion time as
+created_at: same-in-views), ``status_early`` (the run shows completed this many seconds before its
+stream has sent the reply: view-agrees-with-stream).
 """
 
 from __future__ import annotations
@@ -18,26 +25,15 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, ClassVar
 
-import jsonschema
-import yaml
-
-from lifecycle.bundled import bundled_specs
 from tests.servers.base import Handler, Route, route
+from tests.servers.schemas import read_body
 
 _AGENT = r"(?P<agent_id>[^/]+)"
 _RUN = r"(?P<run_id>[^/]+)"
 _RUN_ID = re.compile(r"run-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 _AGENT_ID = re.compile(r"agent-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    spec = next(p for p in bundled_specs() if p.stem == "letta")
-    document = yaml.safe_load(spec.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator({**document, "$ref": "#/components/schemas/LettaAsyncRequest"})
 
 
 def _stamp(moment: float) -> str:
@@ -64,8 +60,11 @@ class Letta(Handler):
     def _view(self, run: dict[str, Any]) -> dict[str, Any]:
         now = time.time()
         status, stop, ended = run["status"], run.get("stop_reason"), run.get("ended")
-        if status == "created" and now >= run["created"] + self.defects.work_seconds:
-            status, stop, ended = "completed", "end_turn", run["created"] + self.defects.work_seconds
+        done_at = (
+            run["created"] + self.defects.work_seconds - float(self.defects.extra.get("status_early", 0.0))
+        )
+        if status == "created" and now >= done_at:
+            status, stop, ended = "completed", "end_turn", done_at
         flips = self.defects.cancel_flips_after
         if status == "cancelled" and flips is not None and now >= run["ended"] + flips:
             status, stop = "completed", "end_turn"  # completed_at keeps the cancel time, as on 0.16.8
@@ -73,7 +72,9 @@ class Letta(Handler):
             "id": run["id"],
             "agent_id": run["agent_id"],
             "status": status,
-            "created_at": _stamp(run["created"]),
+            "created_at": _stamp(
+                ended if ended is not None and self.defects.extra.get("created_at_drifts") else run["created"]
+            ),
             "completed_at": _stamp(ended) if ended is not None else None,
             "stop_reason": stop,
             "background": True,
@@ -124,11 +125,7 @@ class Letta(Handler):
     def create(self, agent_id: str) -> None:
         if not self._agent_ok(agent_id):
             return
-        try:
-            body = self.body()
-        except ValueError:
-            body = None
-        errors = [e.message for e in _validator().iter_errors(body)] if body is not None else ["not JSON"]
+        body, errors = read_body(self.body, "letta", "LettaAsyncRequest")
         if errors and not self.defects.accept_invalid:
             self._invalid(["body"], "; ".join(errors)[:300])
             return
@@ -204,16 +201,38 @@ class Letta(Handler):
         self.json(200, answer)
 
     def messages(self, run_id: str) -> None:
-        if self._limit_ok() and self._run(run_id) is not None:
+        if not self._limit_ok() or (run := self._run(run_id)) is None:
+            return
+        view = self._view(run)
+        if view["status"] != "completed" or self.defects.extra.get("no_reply"):
             self.json(200, [])
+            return
+        base = {"date": view["completed_at"], "run_id": run_id}
+        self.json(
+            200,
+            [
+                {**base, "id": f"message-{uuid.uuid4()}", "message_type": "user_message", "content": "Hello"},
+                {
+                    **base,
+                    "id": f"message-{uuid.uuid4()}",
+                    "message_type": "assistant_message",
+                    "content": "Hi.",
+                },
+            ],
+        )
 
     def steps(self, run_id: str) -> None:
-        if self._limit_ok() and self._run(run_id) is not None:
-            self.json(200, [])
+        if not self._limit_ok() or (run := self._run(run_id)) is None:
+            return
+        done = self._view(run)["status"] == "completed" and not self.defects.extra.get("no_steps")
+        self.json(200, [{"id": f"step-{uuid.uuid4()}", "run_id": run_id}] if done else [])
 
     def usage(self, run_id: str) -> None:
         if self._run(run_id) is not None:
-            self.json(200, {"completion_tokens": 0, "prompt_tokens": 0, "total_tokens": 0, "step_count": 0})
+            total = 27 + int(self.defects.extra.get("usage_off_by", 0))
+            self.json(
+                200, {"completion_tokens": 7, "prompt_tokens": 20, "total_tokens": total, "step_count": 1}
+            )
 
     def stream(self, run_id: str) -> None:
         run = self._run(run_id)
@@ -231,16 +250,18 @@ class Letta(Handler):
             return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
 
         sent = 0
+        early = float(self.defects.extra.get("status_early", 0.0))
+        end = run["created"] + self.defects.work_seconds if early else 0.0  # the reply streams until then
         while True:
             view = self._view(run)
-            if view["status"] != "created":
+            if view["status"] == "cancelled" or (view["status"] != "created" and time.time() >= end):
                 if self.defects.drop_stream:
                     return
                 yield data({"message_type": "stop_reason", "stop_reason": view["stop_reason"]})
                 yield data({"message_type": "usage_statistics", "completion_tokens": 0, "total_tokens": 0})
                 yield data("[DONE]")
                 return
-            if sent < 5:
+            if sent < 5 or (early and sent < 50):
                 sent += 1
                 yield data({"message_type": "assistant_message", "seq_id": sent, "content": "word "})
             time.sleep(0.05)

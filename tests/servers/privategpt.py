@@ -4,6 +4,9 @@ delete), written from the vendor documents with the standard library: no code fr
 Requests are validated against the spec's own request schema (jsonschema), as PrivateGPT's
 FastAPI models would; errors are the 400 envelope real servers send. A message is pending, then
 processing after 0.2 s, then completed after ``Defects.work_seconds``.
+
+Rule defect, switched in ``Defects.extra``: ``status_early`` (the status shows completed this many
+seconds before the stream has sent the reply: view-agrees-with-stream).
 """
 
 from __future__ import annotations
@@ -13,23 +16,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, ClassVar
 
-import jsonschema
-import yaml
-
-from lifecycle.bundled import bundled_specs
 from tests.servers.base import Handler, Route, route
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    spec = next(p for p in bundled_specs() if p.stem == "privategpt")
-    document = yaml.safe_load(spec.read_text(encoding="utf-8"))
-    # FastAPI's model: only `messages` is enforced (model and max_tokens default), extras allowed
-    document["components"]["schemas"]["ChatBody"]["required"] = ["messages"]
-    return jsonschema.Draft202012Validator({**document, "$ref": "#/components/schemas/ChatBody"})
+from tests.servers.schemas import read_body
 
 
 def _stamp(moment: float) -> str:
@@ -54,8 +44,13 @@ class PrivateGpt(Handler):
         now = time.time()
         status, changed = message["status"], message["updated"]
         if status in ("pending", "processing"):
-            if now >= message["created"] + self.defects.work_seconds:
-                status, changed = "completed", message["created"] + self.defects.work_seconds
+            done_at = (
+                message["created"]
+                + self.defects.work_seconds
+                - float(self.defects.extra.get("status_early", 0))
+            )
+            if now >= done_at:
+                status, changed = "completed", done_at
             elif now >= message["created"] + 0.2:
                 status, changed = "processing", message["created"] + 0.2
         flips = self.defects.cancel_flips_after
@@ -79,13 +74,8 @@ class PrivateGpt(Handler):
 
     # -- operations -------------------------------------------------------------------------------
     def create(self) -> None:
-        try:
-            body = self.body()
-        except ValueError:
-            body = None
-        problems = [] if body is not None else ["the body is not JSON"]
-        if body is not None:
-            problems = [error.message for error in _validator().iter_errors(body)]
+        # FastAPI's model: only `messages` is enforced (model and max_tokens default), extras allowed
+        _, problems = read_body(self.body, "privategpt", "ChatBody", ("messages",))
         if problems and not self.defects.accept_invalid:
             self._invalid("; ".join(problems)[:300])
             return
@@ -159,15 +149,17 @@ class PrivateGpt(Handler):
 
         yield frame("message_start", {"type": "message_start", "message": {"id": message["id"]}})
         sent = 0
+        early = float(self.defects.extra.get("status_early", 0))
+        end = message["created"] + self.defects.work_seconds if early else 0.0  # the reply streams until then
         while True:
             view = self._view(message) if message["id"] in self._messages() else {"status": "cancelled"}
             if view["status"] == "cancelled":
                 return  # PrivateGPT closes silently on cancel
-            if view["status"] == "completed":
+            if view["status"] == "completed" and time.time() >= end:
                 if not self.defects.drop_stream:
                     yield frame("message_stop", {"type": "message_stop"})
                 return
-            if sent < 5:
+            if sent < 5 or (early and sent < 50):
                 sent += 1
                 yield frame(
                     "content_block_delta", {"type": "content_block_delta", "delta": {"text": "word "}}

@@ -98,6 +98,31 @@ VARIANTS: dict[str, tuple[str, str] | list[tuple[str, str]]] = {
         " timeout_seconds: 5, retries: 0}\n"
         "  decisions:\n",
     ),
+    "rule_unknown_kind": (
+        "  decisions:\n",
+        "  rules:\n    - {id: result-total, kind: sums, stated: Job result totals add up.}\n  decisions:\n",
+    ),
+    "rule_unknown_operation": (
+        "  decisions:\n",
+        "  rules:\n    - {id: result-total, kind: sum, stated: Job result totals add up., operation: getJb,"
+        " with_id: $request.path.job_id, total: /total, parts: [/a, /b]}\n  decisions:\n",
+    ),
+    "rule_pointer_missing": (
+        "  decisions:\n",
+        "  rules:\n    - {id: listed, kind: list-contains-reply, stated: The job lists its result.,"
+        " operation: getJob, with_id: $request.path.jobid, items: /status, match: {/role: assistant}}\n"
+        "    - {id: result-total, kind: sum, stated: Job result totals add up., operation: getJob,"
+        " with_id: $request.path.job_id, total: /total, parts: [/id, /result], when: [done, runing]}\n"
+        "  decisions:\n",
+    ),
+    "rule_views_and_stream": (
+        "  decisions:\n",
+        "  rules:\n    - {id: same-stamps, kind: same-in-views, stated: A job is the same job everywhere.,"
+        " fields: [completed_at, complete_at, result], views: [createJob, getJb]}\n"
+        "    - {id: token, kind: stream-token, stated: The stream token is single use.}\n"
+        "    - {id: same-stamps, kind: unchecked, stated: Jobs are billed by the second., decision: X-A2}\n"
+        "  decisions:\n",
+    ),
 }
 
 

@@ -14,7 +14,7 @@ from lifecycle.model import Lifecycle
 from lifecycle.scenario import Scenario, load_scenario, scenario_from_data
 from tests.conftest import SPECS, TEST_SPECS
 
-HERE = Path(__file__).resolve().parent / "scenarios"
+HERE = Path(__file__).resolve().parent.parent / "scenarios"  # the files tests/lifecycle shares with lint
 INVALID = sorted((HERE / "invalid").glob("*.yaml"))
 
 

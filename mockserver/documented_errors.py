@@ -1,16 +1,17 @@
 """Errors in the shape a user's spec documents.
 
-The mock's generic answers (for a spec without a known vendor) are FastAPI's: ``{"detail": "..."}``
-and, for invalid input, ``{"detail": [{"loc", "msg", "type"}]}``. A spec may document its errors
-otherwise (``{"detail": "text"}`` for a 422, ``{"error": {"code", "message"}}``...). For each error
-response the mock sends, ``ErrorShapes.conform`` keeps the generic body when it conforms to what the
-operation documents for that status, and otherwise answers the documented shape: seeded fake data
-valid against that schema, with the message written into its message fields (``detail``,
-``message``, ``error``, ...), a code field set to the status' word (``not_found``, ``invalid_request``)
-or number where the schema allows it. Statuses without a documented JSON body keep the generic one.
+The generic error answers (``error_shape.ErrorShape``, of an API without a vendor of its own) are
+FastAPI's: ``{"detail": "..."}`` and, for invalid input, ``{"detail": [{"loc", "msg", "type"}]}``.
+A spec may document its errors otherwise (``{"detail": "text"}`` for a 422, ``{"error": {"code",
+"message"}}``...). For each error response the mock sends, ``DocumentedErrors.conform`` keeps the
+generic body when it conforms to what the operation documents for that status, and otherwise
+answers the documented shape: seeded fake data valid against that schema, with the message written
+into its message fields (``detail``, ``message``, ``error``, ...), a code field set to the status'
+word (``not_found``, ``invalid_request``) or number where the schema allows it. Statuses without a
+documented JSON body keep the generic one.
 
-    shapes = ErrorShapes(spec.data, seed)
-    response = shapes.conform(operation, response)   # on every 4xx/5xx of the generic vendor
+    documented = DocumentedErrors(spec.data, seed)
+    response = documented.conform(operation, response)   # each 4xx/5xx of an API without its own
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class _Shape:
     messages: tuple[tuple[str | int, ...], ...]  # paths of fields that take the message
 
 
-class ErrorShapes:
+class DocumentedErrors:
     """The documented error shapes of one spec, worked out once per operation and status."""
 
     def __init__(self, document: Mapping[str, Any], seed: int) -> None:

@@ -1,0 +1,166 @@
+"""The endpoint of one operation, the same for every API (with a lifecycle or without one):
+auth -> input validation -> fault gate -> handler -> strict check -> journal.
+
+Every failure inside answers in the API's own shape (``ErrorShape.internal_error``) and is logged and
+journaled like any other answer; the routing (``mockserver.routing``) calls ``Endpoint.handle``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lifecycle.openapi import Operation, schema_registry
+from mockserver.auth import AuthRule
+from mockserver.call import Call, Handler
+from mockserver.documented_errors import DocumentedErrors
+from mockserver.engine import Engine
+from mockserver.error_shape import CONTROL_ERROR_HEADER, INJECTED_HEADER, ErrorShape
+from mockserver.fault_gate import FaultGate
+from mockserver.inputs import InputRules, fast_registry, header_dict
+from mockserver.journal import JournalEntry, body_text
+from mockserver.routing import ApiRoutes, OperationRoute
+from mockserver.strict import ResponseChecker, violation
+
+log = logging.getLogger("comeback.mock")
+_NO_QUERY: Mapping[str, str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One operation of one API; ``gate`` None: no faults (a spec without ``x-lifecycle``)."""
+
+    engine: Engine
+    api: str
+    errors: ErrorShape
+    operation: Operation
+    handler: Handler
+    gate: FaultGate | None
+    rules: InputRules
+    auth: AuthRule
+    checker: ResponseChecker | None
+    documented: DocumentedErrors | None = None  # errors in the spec's shapes (an API without its own)
+
+    async def handle(self, request: Request) -> Response:
+        """The operation's answer to ``request``, recorded in the journal."""
+        started, arrived = time.perf_counter(), self.engine.clock.now()
+        settings = self.engine.settings
+        resource, raw_body = None, None
+        headers = header_dict(request.scope)  # once: auth looks names up in it, the journal keeps it
+        try:
+            query = request.query_params if self.auth.reads_query else _NO_QUERY
+            if settings.auth and not self.auth.allows(headers, query, settings.token):
+                response = self.errors.unauthorized()
+            else:
+                inputs = await self.rules.read(request, headers)
+                raw_body = inputs.raw_body
+                if inputs.problems:
+                    response = self.errors.validation_error(inputs.problems)
+                else:
+                    admitted = (
+                        (None, None)
+                        if self.gate is None
+                        else await self.gate.admit(self.operation.operation_id, inputs)
+                    )
+                    if isinstance(admitted, Response):
+                        response = admitted
+                    else:
+                        call = Call(self.engine, self.operation, inputs, request, admitted[0], admitted[1])
+                        response, resource = await self.handler(call)
+            if self.documented is not None:
+                response = self.documented.conform(self.operation, response)
+            if (
+                self.checker is not None
+                # a fault asked for, or a malformed control header: not the mock's mistake
+                and INJECTED_HEADER not in response.headers
+                and CONTROL_ERROR_HEADER not in response.headers
+                and (problems := self.checker.problems(self.operation, response))
+            ):
+                log.error(
+                    "strict mode: %s answered %s: %s",
+                    self.operation.operation_id,
+                    response.status_code,
+                    problems,
+                )
+                response = violation(self.operation, response.status_code, problems)
+        except Exception:  # a bug in the mock must still answer, in the vendor's shape, and be logged
+            log.exception("mock failure in %s", self.operation.operation_id)
+            response = self.errors.internal_error(
+                f"comeback mock failed while handling {self.operation.operation_id}; see its log"
+            )
+        scope = request.scope
+        self.engine.journal.record(
+            JournalEntry(  # positional: keyword arguments cost more on every request
+                scope["method"],
+                url_path(scope["path"]),
+                scope.get("query_string", b"").decode(),
+                response.status_code,
+                self.api,
+                self.operation.operation_id,
+                resource.id if resource is not None else None,
+                resource.scenario if resource is not None else None,
+                arrived,
+                round((time.perf_counter() - started) * 1000, 3),
+                headers,
+                body_text(raw_body),
+                body_text(getattr(response, "body", None)),  # a stream has none
+            )
+        )
+        return response
+
+
+def api_routes(
+    engine: Engine,
+    api: str,
+    *,
+    document: Mapping[str, Any],
+    operations: Mapping[str, Operation],
+    errors: ErrorShape,
+    handler_for: Callable[[Operation], Handler],
+    gate: FaultGate | None = None,
+    unread_bodies: frozenset[str] = frozenset(),
+    strict: bool | None = None,
+) -> ApiRoutes:
+    """One route per operation of an API, each with its ``Endpoint``."""
+    settings = engine.settings
+    registry = fast_registry(document)
+    strict = settings.strict if strict is None else strict
+    checker = ResponseChecker(document, schema_registry(document)) if strict else None
+    # an API that does not shape its own errors (a user's spec) answers them as its spec documents
+    generic = type(errors).validation_error is ErrorShape.validation_error
+    documented = DocumentedErrors(document, settings.seed) if generic else None
+    routes = []
+    for operation in operations.values():
+        endpoint = Endpoint(
+            engine,
+            api,
+            errors,
+            operation,
+            handler_for(operation),
+            gate,
+            InputRules.compile(
+                document,
+                registry,
+                operation,
+                settings.max_body_bytes,
+                read_body=operation.operation_id not in unread_bodies,
+            ),
+            AuthRule.compile(document, operation.definition),
+            checker,
+            documented,
+        )
+        routes.append(OperationRoute.of(operation.method.upper(), operation.path, endpoint.handle))
+    return ApiRoutes(api, tuple(routes), errors)
+
+
+def url_path(path: str) -> str:
+    """``request.url.path`` from the scope's path, without building the whole URL per request."""
+    if "?" in path or "#" in path or "\\" in path:
+        return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    return path
