@@ -80,3 +80,26 @@ def test_a_stream_only_resource_reaches_its_end_coloured_by_kind(page: Any, mock
 
 def _colour(locator: Any) -> str:
     return str(locator.evaluate("(node) => getComputedStyle(node).color"))
+
+
+def test_segment_labels_are_whole_or_absent(page: Any, mock: MockServer) -> None:
+    """Short segments of the scenario strips draw no label rather than a cut one ("pendin"); the
+    tooltip names every segment; terminal segments take their kind's colour."""
+    page.click('.tab[data-view="scenarios"]')
+    strips = page.locator("#scenario-apis svg.timeline")
+    expect(strips.first).to_be_visible()
+    sizes = page.evaluate(
+        """() => [...document.querySelectorAll("#scenario-apis g.segment")].map((g) => ({
+            title: g.querySelector("title").textContent,
+            label: g.querySelector("text") ? g.querySelector("text").getBBox().width : null,
+            width: Number(g.querySelector("rect").getAttribute("width")),
+        }))"""
+    )
+    assert sizes
+    assert all(size["title"] for size in sizes)
+    labelled = [size for size in sizes if size["label"] is not None]
+    assert labelled
+    assert all(size["label"] + 4 <= size["width"] for size in labelled), labelled
+    assert any(size["label"] is None for size in sizes)  # some are too short for their name
+    failure = page.locator('#scenario-apis g.segment.terminal.kind-failure[data-state="error"]')
+    expect(failure.first).to_be_attached()
