@@ -38,6 +38,14 @@ def add_parser(subparsers: Any) -> None:
     record.add_argument("--host", default="127.0.0.1", help="address the proxy binds (default: 127.0.0.1)")
     record.add_argument("--port", type=int, default=8001, help="port of the proxy (default: 8001)")
     record.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host header names NAME (repeatable; default: none, only "
+        "loopback, localhost and --host, against DNS rebinding)",
+    )
+    record.add_argument(
         "--out", type=Path, default=Path("recorded"), help="folder for OUT/<api>/*.yaml (default: recorded)"
     )
     record.add_argument(
@@ -87,7 +95,7 @@ def run(arguments: argparse.Namespace) -> int:
     from recorder.proxy import Options, create_app  # noqa: PLC0415
 
     options = Options(spec, arguments.target, arguments.out, spec_label=str(path), poll=poll)
-    app = create_app(options)
+    app = create_app(options, hosts=[arguments.host, *arguments.allow_host])
     print(
         f"comeback record: recording {spec.name} from {app.state.recorder.secrets.url(arguments.target)} "
         f"on http://{arguments.host}:{arguments.port}; scenarios go to {arguments.out / spec.name} "

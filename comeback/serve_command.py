@@ -105,7 +105,8 @@ def add_parser(subparsers: Any) -> None:
         type=float,
         default=DEFAULT_HEADER_TIMEOUT,
         metavar="SECONDS",
-        help="close connections whose request headers take longer (default: %(default)s)",
+        help="close connections whose request headers, or then whose body, take longer "
+        "(default: %(default)s)",
     )
     serve.add_argument(
         "--max-resources", type=int, default=10_000, help="keep at most this many resources (default: 10000)"

@@ -23,6 +23,8 @@ from lifecycle.errors import ComebackError
 
 LatencyKind = Literal["fixed", "uniform", "long-tail"]
 HEADER = "x-mock-fault"
+MAX_FAULT_SECONDS = 3600.0  # latency, retry_after, stall, drip: an hour is longer than any test waits
+MAX_FAULT_COUNT = 1_000_000  # times, drop_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +150,23 @@ def parse_header(text: str) -> Fault:
 def _latency(value: Any) -> Latency:
     if isinstance(value, Mapping):
         if "uniform" in value:
-            low, high = (parse_duration(v) for v in value["uniform"])
+            low, high = (_capped("latency", v) for v in value["uniform"])
             return _ordered("uniform", low, high)
         tail = value["long_tail"]
-        return _ordered("long-tail", parse_duration(tail["median"]), parse_duration(tail["p99"]))
-    seconds = parse_duration(value)
+        return _ordered("long-tail", _capped("latency", tail["median"]), _capped("latency", tail["p99"]))
+    seconds = _capped("latency", value)
     return Latency("fixed", seconds, seconds)
+
+
+def _capped(key: str, value: Any) -> float:
+    """A fault's duration in seconds: finite, from 0 to ``MAX_FAULT_SECONDS``."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError as error:
+        raise FaultError(f"{key} must be a duration such as 2s, not {value!r}") from error
+    if seconds > MAX_FAULT_SECONDS:
+        raise FaultError(f"{key} must be at most 1 hour ({MAX_FAULT_SECONDS:g} s), not {value!r}")
+    return seconds
 
 
 def _latency_text(value: str) -> Any:
@@ -179,18 +192,15 @@ def _ordered(kind: LatencyKind, low: float, high: float) -> Latency:
 
 
 def _seconds(data: Mapping[str, Any], key: str) -> float | None:
-    if key not in data:
-        return None
-    try:
-        return parse_duration(data[key])
-    except ValueError as error:
-        raise FaultError(f"{key} must be a duration such as 2s, not {data[key]!r}") from error
+    return _capped(key, data[key]) if key in data else None
 
 
 def _count(data: Mapping[str, Any], key: str) -> int | None:
     value = data.get(key)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-        raise FaultError(f"{key} must be a whole number of at least 1, not {value!r}")
+    if value is not None and (
+        not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_FAULT_COUNT
+    ):
+        raise FaultError(f"{key} must be a whole number from 1 to {MAX_FAULT_COUNT}, not {value!r}")
     return value
 
 

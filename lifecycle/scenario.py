@@ -21,6 +21,7 @@ from lifecycle.errors import SourceError
 from lifecycle.faults import Fault, FaultError, parse_fault
 from lifecycle.findings import Finding, closest, one_of, show
 from lifecycle.model import Lifecycle
+from lifecycle.numbers import number_findings
 from lifecycle.source import Document, load_document
 from lifecycle.validation import schema_findings, shipped_validator
 
@@ -122,6 +123,7 @@ def scenario_from_document(
                 expected=repr(api),
             )
         )
+    findings.extend(number_findings(document))
     findings.extend(_lifecycle_findings(document, lifecycle))
     if findings:
         raise SourceError(sorted(findings, key=lambda finding: (finding.line or 0, finding.pointer)))

@@ -12,22 +12,24 @@ are not scenario names here: those paths are the older default and queue calls.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lifecycle.errors import SourceError
 from lifecycle.findings import Finding
-from lifecycle.scenario import scenario_from_document, scenario_to_data
+from lifecycle.model import Lifecycle
+from lifecycle.scenario import Scenario, scenario_from_document, scenario_to_data
 from lifecycle.source import Document, load_document
 from mockserver.engine import Engine
 from mockserver.paths import PREFIX
 from mockserver.problems import problem
 from mockserver.reload import PUT_SOURCE, add_scenario, refresh
+from mockserver.safejson import BadJson, loads
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 RESERVED = frozenset({"default", "next"})
@@ -72,9 +74,12 @@ class _Scenarios:
         limit = self.engine.settings.max_body_bytes
         if len(body) > limit:
             return problem(413, "Scenario too large", f"the body has {len(body)} bytes; at most {limit}")
-        try:
-            document = _document(body, request.headers.get("content-type", ""), source)
-            scenario = scenario_from_document(document, self.engine.lifecycle(api), api=api, name=name)
+        try:  # in a worker thread: a hostile upload must not hold up the event loop's other clients
+            lifecycle = self.engine.lifecycle(api)
+            content_type = request.headers.get("content-type", "")
+            scenario = await run_in_threadpool(
+                _scenario, body, content_type, source, lifecycle, api=api, name=name
+            )
         except SourceError as error:
             return _invalid(source, error.findings)
         existed = name in self.engine.catalog[api].scenarios
@@ -131,14 +136,21 @@ class _Scenarios:
         }
 
 
+def _scenario(
+    body: bytes, content_type: str, source: str, lifecycle: Lifecycle, *, api: str, name: str
+) -> Scenario:
+    """The checked scenario a PUT body holds (pure: run off the event loop)."""
+    return scenario_from_document(_document(body, content_type, source), lifecycle, api=api, name=name)
+
+
 def _document(body: bytes, content_type: str, source: str) -> Document:
     """The body as a located document: JSON when the Content-Type says so, else YAML."""
     text = body.decode("utf-8", errors="replace")
     media = content_type.split(";", 1)[0].strip().lower()
     if media.endswith(JSON_TYPES):
-        try:
-            data = json.loads(text)
-        except ValueError as error:
+        try:  # safejson: deep nesting, NaN, 1e400 and huge integers are refusals, not 500s
+            data = loads(text)
+        except BadJson as error:
             raise SourceError([Finding(source, None, "", f"not valid JSON: {error}")]) from None
         if isinstance(data, dict):
             data.setdefault("api", source.rsplit("/", 2)[-2])

@@ -14,6 +14,7 @@ good version of each file, so a reload can keep it when the file on disk turns o
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,20 +91,43 @@ class ScenarioFiles:
 
     def __init__(self) -> None:
         self._good: dict[Path, tuple[str, ApiSpec, Scenario]] = {}
+        self._checked: dict[Path, tuple[str, ApiSpec, Scenario | SourceError]] = {}
+
+    def check(self, path: Path, spec: ApiSpec) -> None:
+        """Check ``path`` ahead of ``load``, which then parses nothing: the watcher does this in a
+        worker thread, so a hostile file's parse never holds up the event loop."""
+        with contextlib.suppress(SourceError):  # unreadable: ``load`` reports it
+            text = read_source(path)
+            kept = self._good.get(path.resolve())
+            if kept is not None and kept[0] == text and kept[1] is spec:
+                return  # unchanged since it last loaded
+            outcome: Scenario | SourceError
+            try:
+                outcome = load_scenario(text, display(path), spec.lifecycle, api=spec.name)
+            except SourceError as error:
+                outcome = error
+            self._checked[path.resolve()] = (text, spec, outcome)
 
     def load(self, path: Path, spec: ApiSpec, findings: list[Finding]) -> Scenario | None:
         """The file's scenario; when it is broken, its findings and the last good version (if any)."""
         kept = self._good.get(path.resolve())
+        checked = self._checked.pop(path.resolve(), None)
         try:
             text = read_source(path)
             if kept is not None and kept[0] == text and kept[1] is spec:
                 return kept[2]
-            scenario = load_scenario(text, display(path), spec.lifecycle, api=spec.name)
+            outcome = (
+                checked[2]
+                if checked is not None and checked[0] == text and checked[1] is spec
+                else load_scenario(text, display(path), spec.lifecycle, api=spec.name)
+            )
+            if isinstance(outcome, SourceError):
+                raise outcome
         except SourceError as error:
             findings.extend(error.findings)
             return kept[2] if kept is not None and kept[1] is spec else None
-        self._good[path.resolve()] = (text, spec, scenario)
-        return scenario
+        self._good[path.resolve()] = (text, spec, outcome)
+        return outcome
 
 
 def load_catalog(

@@ -23,7 +23,8 @@ from lifecycle.timeline import Timeline, advance, cancel, count_read, force_next
 from mockserver.catalog import Api
 from mockserver.clock import Clock, ManualClock
 from mockserver.events import EventHub
-from mockserver.journal import Journal, Masker, credential_names
+from mockserver.journal import Journal, credential_names
+from mockserver.masking import Masker
 from mockserver.render import Renderer, iso
 from mockserver.safejson import finite
 from mockserver.settings import Settings
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # imported where used: only callbacks need it, and it costs ~
     import httpx
 
 log = logging.getLogger("comeback.mock")
+CALLBACK_ANSWER_BYTES = 64 * 1024  # of a callback's answer read (and dropped); the rest is not read
 MAX_ADVANCE_SECONDS = 366 * 86_400  # one call moves the manual clock at most a year
 CLOCK_LIMIT = 221_845_392_000.0  # 9000-01-01: far enough from year 9999 that every timestamp renders
 
@@ -366,11 +368,20 @@ class Engine:
         }
         import httpx  # noqa: PLC0415
 
-        if self._client is None:
-            self._client = httpx.AsyncClient()
+        if self._client is None:  # no environment proxies: a loopback callback must stay on loopback
+            self._client = httpx.AsyncClient(trust_env=False)
         sent_at = self.clock.now()
-        try:
-            response = await self._client.post(url, json=payload, timeout=lifecycle.callback.timeout_seconds)
+        timeout = lifecycle.callback.timeout_seconds
+        try:  # the answer is read as a stream, at most CALLBACK_ANSWER_BYTES of it, then dropped
+            async with self._client.stream("POST", url, json=payload, timeout=timeout) as response:
+                async with asyncio.timeout(timeout):  # a dripping answer cannot hold the task either
+                    read = 0
+                    async for chunk in response.aiter_raw():
+                        read += len(chunk)
+                        if read >= CALLBACK_ANSWER_BYTES:
+                            break
+        except TimeoutError:
+            pass  # the status came in time; the rest of the answer is not waited for
         except httpx.HTTPError as error:
             reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             self._callback_outcome(resource, url, None, f"callback failed: {reason}")

@@ -20,13 +20,12 @@ ARCHITECTURE.md):
 from __future__ import annotations
 
 import hmac
-import ipaddress
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lifecycle.hosts import HostRule
 from mockserver.paths import ADMIN_PATHS, PREFIX, is_page_file
 from mockserver.problems import problem
 from mockserver.settings import Settings
@@ -36,56 +35,6 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_TYPES = frozenset({"application/json"})
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml"})
 SCENARIO_PREFIX = f"{PREFIX}/scenarios/"
-_WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
-
-
-class HostRule:
-    """Which ``Host`` header values are allowed. Decisions are cached per value (bounded)."""
-
-    def __init__(self, allowed: Iterable[str]) -> None:
-        names = {name.strip().lower().rstrip(".") for name in allowed if name.strip()}
-        self.any_host = "*" in names
-        self.any_ip = bool(names & _WILDCARD_BINDS)  # bound to every interface: its addresses are ours
-        self.suffixes = tuple(
-            "." + name.lstrip("*").lstrip(".") for name in names if name.startswith(("*.", "."))
-        )
-        # ".example.com" allows the domain and every name under it, as Django's ALLOWED_HOSTS does
-        self.names = {name.strip("[]") for name in names if not name.startswith(("*", "."))}
-        self.names.update(suffix[1:] for suffix in self.suffixes)
-        self._seen: dict[bytes, bool] = {}
-
-    def allows(self, header: bytes | None) -> bool:
-        """Whether a request with this ``Host`` header (None: none sent) may be served."""
-        if header is None or self.any_host:
-            return True  # no Host at all is HTTP/1.0 from a tool, never a browser
-        known = self._seen.get(header)
-        if known is None:
-            known = self._decide(header)
-            if len(self._seen) < 1024:  # a flood of random Host values must not grow memory
-                self._seen[header] = known
-        return known
-
-    def _decide(self, header: bytes) -> bool:
-        host = host_name(header.decode("latin-1"))
-        if host == "localhost" or host.endswith(".localhost") or host in self.names:
-            return True
-        if self.suffixes and host.endswith(self.suffixes):
-            return True
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return address.is_loopback or self.any_ip
-
-
-def host_name(value: str) -> str:
-    """The host part of a ``Host`` header or netloc, lower case, without port or brackets."""
-    value = value.strip().lower()
-    if value.startswith("["):
-        return value[1:].split("]", 1)[0]
-    if value.count(":") == 1:
-        value = value.split(":", 1)[0]
-    return value.rstrip(".")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,20 +111,9 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        host = None
-        for name, value in scope["headers"]:
-            if name == b"host":
-                host = value
-                break
-        if not self.policy.hosts.allows(host):
-            shown = (host or b"").decode("latin-1")[:200]
-            refusal = problem(
-                403,
-                "Host not allowed",
-                f"the Host header {shown!r} names neither this machine nor the bound host; "
-                "start the mock with --allow-host NAME to serve it under that name",
-            )
-            await refusal(scope, receive, send)
+        refused = self.policy.hosts.refusal(scope["headers"], "the mock")
+        if refused is not None:
+            await problem(403, "Host not allowed", refused)(scope, receive, send)
             return
         path: str = scope["path"]
         if path != PREFIX and not path.startswith(ADMIN_PATHS):

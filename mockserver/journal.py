@@ -18,69 +18,18 @@ names the nearest ones and how each differs, so a test in any language gets a re
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 from lifecycle.errors import ComebackError
+from mockserver.masking import Masker
 from mockserver.render import iso
 from mockserver.safejson import BadJson, loads
 
-MASK = "***"
 TRUNCATED = "…[truncated {} characters]"
 _ENTRY_OVERHEAD = 256  # bytes of fixed fields and object headers, roughly
-# headers that carry credentials whatever the spec says
-ALWAYS_MASKED_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-mock-admin-token"}
-)
-# JSON body fields masked by name (exact, case-insensitive)
-SECRET_FIELDS = frozenset(
-    {
-        "password",
-        "passwd",
-        "secret",
-        "client_secret",
-        "api_key",
-        "apikey",
-        "access_token",
-        "refresh_token",
-        "authorization",
-    }
-)
-
-
-class Masker:
-    """Masks credentials in headers, query strings and JSON text."""
-
-    def __init__(self, headers: Iterable[str] = (), query: Iterable[str] = ()) -> None:
-        self.headers = ALWAYS_MASKED_HEADERS | {name.lower() for name in headers}
-        self.query = frozenset(name.lower() for name in query)
-        fields = sorted(SECRET_FIELDS | self.query)
-        names = "|".join(re.escape(name) for name in fields)
-        self._probe = re.compile(f'"(?:{names})"')  # on lower-cased text: a cheap test before the regex
-        # a string value of a secret field, also when the text was cut inside it (no closing quote)
-        self._field = re.compile(rf'("(?i:{names})"\s*:\s*")((?:[^"\\]|\\.)*)("|$)')
-
-    def header(self, name: str, value: str) -> str:
-        if name.lower() not in self.headers:
-            return value
-        scheme, space, rest = value.strip().partition(" ")
-        # keep the scheme word (Bearer, Basic): tests may check which scheme a client used
-        return f"{scheme} {MASK}" if space and rest and scheme.isalpha() else MASK
-
-    def query_string(self, query: str) -> str:
-        if not query or not self.query or not any(name in query.lower() for name in self.query):
-            return query
-        pairs = parse_qsl(query, keep_blank_values=True)
-        return urlencode([(k, MASK if k.lower() in self.query else v) for k, v in pairs], safe="*")
-
-    def text(self, text: str) -> str:
-        if self._probe.search(text.lower()) is None:  # most bodies: no secret field at all
-            return text
-        return self._field.sub(lambda m: m.group(1) + MASK + m.group(3), text)
 
 
 def credential_names(documents: Iterable[Mapping[str, Any]]) -> tuple[set[str], set[str]]:
@@ -200,13 +149,16 @@ class Journal:
         """A masked and cut copy of ``entry`` (``entry`` itself when that was done already)."""
         if entry.cleaned:
             return entry
-        masker, cut, secret = self.masker, self.value_bytes, self.masker.headers
+        masker, cut = self.masker, self.value_bytes
+        # a secret the request carried is masked wherever the entry shows it again (a 422 echoing input)
+        echoes = masker.request_secrets(entry.headers, entry.query, entry.request_body)
         headers = {
-            name: value if name not in secret and len(value) <= cut else _cut(masker.header(name, value), cut)
+            name: _cut(masker.text(masker.header(name, value), echoes), cut)
             for name, value in entry.headers.items()
         }
         query = _cut(masker.query_string(entry.query), cut) if entry.query else ""
-        request_body, response_body = self._body(entry.request_body), self._body(entry.response_body)
+        request_body = self._body(entry.request_body, echoes)
+        response_body = self._body(entry.response_body, echoes)
         size = (
             _ENTRY_OVERHEAD
             + len(entry.path)
@@ -235,12 +187,13 @@ class Journal:
             cleaned=True,
         )
 
-    def _body(self, body: str | None) -> str | None:
+    def _body(self, body: str | None, echoes: set[str]) -> str | None:
         if body is None:
             return None
         kept = body[: self.body_bytes]
         # masked after the cut, so a secret cut in half is masked too
-        return self.masker.text(kept) + (TRUNCATED.format(len(body) - len(kept)) if kept != body else "")
+        masked = self.masker.text(kept, echoes)
+        return masked + (TRUNCATED.format(len(body) - len(kept)) if kept != body else "")
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -27,7 +27,15 @@ from watchfiles import awatch
 from lifecycle import ApiSpec, SourceError
 from lifecycle.findings import Finding
 from lifecycle.scenario import Scenario, scenario_from_data
-from mockserver.catalog import Api, ScenarioFiles, build_api, display, load_any_spec, overlay
+from mockserver.catalog import (
+    Api,
+    ScenarioFiles,
+    StatelessApi,
+    build_api,
+    display,
+    load_any_spec,
+    overlay,
+)
 from mockserver.engine import Engine
 
 log = logging.getLogger("comeback.reload")  # `comeback serve` shows it on stderr (see show_reloads)
@@ -83,6 +91,7 @@ class Reloader:
         self.folders = list(engine.settings.scenario_folders())
         self.specs = {path.stem: path for path in engine.settings.spec_paths if path.stem in engine.catalog}
         self._spec_texts = {name: _text(path) for name, path in self.specs.items()}
+        self._checked_specs: dict[str, tuple[str | None, ApiSpec | StatelessApi | SourceError]] = {}
         if files is not None:  # they already remember the versions the server started with
             self.files = files
             return
@@ -95,6 +104,23 @@ class Reloader:
     def paths(self) -> list[Path]:
         """What to watch: the scenario folders that exist and the spec files."""
         return [folder for folder in self.folders if folder.is_dir()] + list(self.specs.values())
+
+    def check_files(self) -> None:
+        """Parse and check every changed spec and scenario file ahead of ``reload`` (thread-safe: it
+        changes nothing the engine serves), so the reload on the event loop finds them checked."""
+        for name, path in list(self.specs.items()):
+            text = _text(path)
+            if text != self._spec_texts.get(name):
+                outcome: ApiSpec | StatelessApi | SourceError
+                try:
+                    outcome = load_any_spec(path, name=name)
+                except SourceError as error:
+                    outcome = error
+                self._checked_specs[name] = (text, outcome)
+        for api in list(self.engine.file_apis.values()):
+            for folder in self.folders:
+                for path in sorted((folder / api.spec.name).glob("*.yaml")) if folder.is_dir() else ():
+                    self.files.check(path, api.spec)
 
     def reload(self, changed: Iterable[str] = ()) -> list[Finding]:
         """Re-check every API's files and swap in what changed; returns (and logs) the findings."""
@@ -135,7 +161,12 @@ class Reloader:
         if text == self._spec_texts.get(name):
             return current
         try:
-            loaded = load_any_spec(path, name=name)
+            checked = self._checked_specs.pop(name, None)
+            loaded = (
+                checked[1] if checked is not None and checked[0] == text else load_any_spec(path, name=name)
+            )
+            if isinstance(loaded, SourceError):
+                raise loaded
         except SourceError as error:
             self._spec_texts[name] = text  # reported once, not again on every other change
             findings.extend(error.findings)
@@ -233,6 +264,7 @@ async def _watch(reloader: Reloader, stop: asyncio.Event) -> None:
     # step/debounce: group an editor's write-rename-chmod burst into one reload, yet react in ~0.1 s
     async for changes in awatch(*paths, stop_event=stop, debounce=400, step=50):
         try:
+            await asyncio.to_thread(reloader.check_files)  # a hostile file is parsed off the event loop
             reloader.reload(path for _, path in changes)
         except Exception:  # a reload must never take the server down
             log.exception("reload failed; the previous scenarios stay in use")

@@ -5,10 +5,11 @@
   would); requests in flight finish; the process exits when the connections are gone, and
   uvicorn's graceful timeout cancels whatever is left after ``GRACE_SECONDS``. A second signal
   exits at once.
-- Header timeout: uvicorn's keep-alive timer stops as soon as a byte arrives, so a client that
-  sends half a request line and stalls would hold its connection forever. ``HeaderTimeoutProtocol``
-  closes a connection (with a 408) whose request headers are not complete within
-  ``COMEBACK_HEADER_TIMEOUT`` seconds of its first byte (or of connecting).
+- Header and body timeout: uvicorn's keep-alive timer stops as soon as a byte arrives, so a client
+  that sends half a request line (or half a body) and stalls would hold its connection forever.
+  ``HeaderTimeoutProtocol`` closes a connection (with a 408) whose request headers are not complete
+  within ``COMEBACK_HEADER_TIMEOUT`` seconds of its first byte (or of connecting), or whose body is
+  not complete within as many seconds again after its headers.
 - Memory: what start-up built is frozen out of the garbage collector's walks (``gc.freeze``).
 - Logs: the mock's own lines (``comeback.*``, e.g. callbacks and forced evictions) are shown at
   the chosen level, and the access log shows query strings with credentials masked.
@@ -32,7 +33,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from mockserver import streams
 from mockserver.engine import Engine
-from mockserver.journal import Masker
+from mockserver.masking import Masker
 
 GRACE_SECONDS = 3  # after the first signal, tasks still running this long are cancelled
 HEADER_TIMEOUT_KEY = "COMEBACK_HEADER_TIMEOUT"  # read by worker processes too (they re-import this)
@@ -54,9 +55,14 @@ class HeaderTimeoutProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
     def data_received(self, data: bytes) -> None:
         before = self.cycle
         super().data_received(data)
-        if self.cycle is not before:  # a request's headers are complete
+        cycle = self.cycle
+        if cycle is not before:  # a request's headers are complete
             self._disarm()
-        elif self._header_timer is None and (self.cycle is None or self.cycle.response_complete):
+            if cycle is not None and cycle.more_body:
+                self._arm()  # its body must arrive within the same time again
+        elif cycle is not None and not cycle.more_body and not cycle.response_complete:
+            self._disarm()  # the body is complete: the app is answering
+        elif self._header_timer is None and (cycle is None or cycle.response_complete):
             self._arm()  # bytes of the next request, whose headers are not complete yet
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -75,8 +81,15 @@ class HeaderTimeoutProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
 
     def _expire(self) -> None:
         self._header_timer = None
-        if self.transport.is_closing() or (self.cycle is not None and not self.cycle.response_complete):
+        cycle = self.cycle
+        if self.transport.is_closing():
             return
+        if cycle is not None and not cycle.response_complete:
+            if not cycle.more_body:
+                return  # the request is in; the app is answering (a stream may take as long as it likes)
+            if cycle.response_started:  # answered early without waiting for the body: just stop
+                self.transport.close()
+                return
         self.transport.write(_TIMEOUT_ANSWER)
         self.transport.close()
 

@@ -15,16 +15,19 @@ What an exchange means for the recordings is ``session.Recorder``'s business.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qsl, quote
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lifecycle.hosts import HostRule, is_loopback_origin
 from recorder.frames import FrameReader, classify
 from recorder.recording import StreamCapture
 from recorder.routes import Route as Matched
@@ -53,6 +56,7 @@ async def forward(recorder: Recorder, request: Request) -> Response:
         url += "?" + query
     headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP]
     recorder.secrets.learn(headers, parse_qsl(query, keep_blank_values=True))
+    recorder.secrets.learn_body(body)  # secret fields too: an answer may echo them into a recording
     sent = recorder.clock()
     try:
         upstream = await recorder.client.send(
@@ -183,8 +187,13 @@ def _with_body(exchange: Exchange, content: bytes, received: float) -> Exchange:
     )
 
 
-def create_app(options: Options, recorder: Recorder | None = None) -> Starlette:
-    """The proxy app; ``POST /__record/flush`` (JSON) writes what was recorded, shutdown writes all."""
+def create_app(
+    options: Options, recorder: Recorder | None = None, *, hosts: Iterable[str] = ("testserver",)
+) -> Starlette:
+    """The proxy app; ``POST /__record/flush`` (JSON) writes what was recorded, shutdown writes all.
+
+    ``hosts``: ``Host`` values served besides loopback and localhost (the bound host, --allow-host;
+    "testserver" is Starlette's test client), as the mock's ``--allow-host``."""
     recorder = recorder or Recorder(options)
 
     async def flush(request: Request) -> Response:
@@ -193,7 +202,7 @@ def create_app(options: Options, recorder: Recorder | None = None) -> Starlette:
             return refused
         try:
             body = json.loads(await request.body() or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting too: a 400, never a 500
             body = None
         if not isinstance(body, dict):
             return _problem(400, 'the body must be a JSON object, e.g. {} or {"unfinished": true}')
@@ -233,22 +242,42 @@ def create_app(options: Options, recorder: Recorder | None = None) -> Starlette:
             Route("/{path:path}", proxy, methods=_METHODS),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(_HostCheck, rule=HostRule(hosts))],
     )
     app.state.recorder = recorder
     return app
 
 
+class _HostCheck:
+    """Every route answers only under a loopback or allowed ``Host``, as the mock does: a
+    DNS-rebinding page (its domain resolving to 127.0.0.1) names its own domain and is refused,
+    so it can neither read the recorded server through the proxy nor drive ``/__record``."""
+
+    def __init__(self, app: ASGIApp, rule: HostRule) -> None:
+        self.app = app
+        self.rule = rule
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refused = self.rule.refusal(scope["headers"], "comeback record")
+            if refused is not None:
+                await _problem(403, "Host not allowed", refused)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def _refuse(request: Request) -> Response | None:
     """The control endpoint writes files: only JSON calls, and none from a web page elsewhere."""
     origin = request.headers.get("origin")
-    if origin is not None and not origin.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
+    if origin is not None and not is_loopback_origin(origin):  # exact: not http://localhost.evil.example
         return _problem(403, "foreign Origin refused")
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return _problem(415, "send Content-Type: application/json")
     return None
 
 
-def _problem(status: int, title: str) -> Response:
-    return JSONResponse(
-        {"title": title, "status": status}, status_code=status, media_type="application/problem+json"
-    )
+def _problem(status: int, title: str, detail: str | None = None) -> Response:
+    body: dict[str, object] = {"title": title, "status": status}
+    if detail is not None:
+        body["detail"] = detail
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")

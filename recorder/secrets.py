@@ -8,10 +8,13 @@ credential value inside strings; ``url`` drops user info and credential query pa
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from lifecycle.credentials import is_secret_name
 
 MASK = "***"
 # shorter values would mask ordinary words; real credentials are longer
@@ -48,6 +51,23 @@ class Secrets:
         for name, value in query:
             if name.lower() in self.query:
                 self._remember(value)
+
+    def learn_body(self, body: bytes) -> None:
+        """Remember the values under secret-looking names of a request body, JSON or form: an answer
+        may echo them (a 422 listing its input), and no written file may show them."""
+        try:
+            data: Any = json.loads(body) if body.strip() else None
+        except (ValueError, RecursionError):
+            data = dict(parse_qsl(body.decode("utf-8", "replace"))) if b"=" in body else None
+        stack: list[tuple[Any, bool]] = [(data, False)]
+        while stack:
+            value, secret = stack.pop()
+            if isinstance(value, Mapping):
+                stack.extend((item, secret or is_secret_name(str(key))) for key, item in value.items())
+            elif isinstance(value, list):
+                stack.extend((item, secret) for item in value)
+            elif secret and value is not None and not isinstance(value, bool):
+                self._remember(value if isinstance(value, str) else json.dumps(value))
 
     def _remember(self, value: str) -> None:
         for part in (value, *value.split(None, 1)[1:]):  # "Bearer abc" -> also "abc"

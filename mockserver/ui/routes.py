@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
@@ -32,6 +33,7 @@ from mockserver.engine import Engine
 from mockserver.events import Key, Subscriber
 from mockserver.paths import PREFIX
 from mockserver.problems import problem
+from mockserver.responses import json_text
 from mockserver.store import Resource
 from mockserver.ui.views import (
     api_view,
@@ -62,7 +64,7 @@ STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 def frame(event: str, data: Any) -> str:
     """One SSE frame carrying JSON (one line: JSON text never holds a raw newline)."""
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n"
+    return f"event: {event}\ndata: {json_text(data)}\n\n"
 
 
 class Dashboard:
@@ -276,7 +278,10 @@ class Dashboard:
         name = body.get("name") if isinstance(body.get("name"), str) and body.get("name") else "edited"
         try:
             lifecycle = self.engine.lifecycle(api)
-            scenario = load_scenario(body["text"], f"{name}.yaml", lifecycle, api=api)
+            # off the event loop: a hostile text must not hold up the other clients while it is refused
+            scenario = await run_in_threadpool(
+                load_scenario, body["text"], f"{name}.yaml", lifecycle, api=api
+            )
         except SourceError as error:
             findings = [f.as_dict() for f in error.findings]
             return api, None, findings

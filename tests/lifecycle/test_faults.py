@@ -33,7 +33,7 @@ def test_parse_header(header: str, expected: Fault) -> None:
         ("latency=soon", "latency 'soon' is not a duration"),
         ("latency=500ms..100ms", "uniform latency range goes backwards"),
         ("probability=2", "probability must be between 0 and 1, not 2.0"),
-        ("drop_after=0", "drop_after must be a whole number of at least 1, not 0"),
+        ("drop_after=0", "drop_after must be a whole number from 1 to 1000000, not 0"),
     ],
 )
 def test_bad_headers_say_what_is_wrong(header: str, message: str) -> None:

@@ -7,8 +7,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,3 +96,15 @@ def app(**changes: Any) -> Starlette:
     """A mock on a manual clock in strict mode (``tests.mockserver.conftest.settings``), built
     from the bundled catalog loaded once per process."""
     return create_app(settings(**changes), catalog=bundled_catalog())
+
+
+@contextmanager
+def in_thread(target: Callable[[], None], stop: Callable[[], None]) -> Iterator[None]:
+    """Run ``target`` in a daemon thread while the block runs; then ``stop()`` and join it."""
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop()
+        thread.join(timeout=60)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.guard import HostRule, host_name
+from lifecycle.hosts import HostRule, host_name
 from tests.mockserver import clients
 from tests.safety.conftest import app
 

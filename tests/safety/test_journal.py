@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.journal import Journal, JournalEntry, Masker
+from mockserver.journal import Journal, JournalEntry
+from mockserver.masking import Masker
 from tests.mockserver import clients
 from tests.mockserver.conftest import AGENT
 from tests.safety.conftest import app

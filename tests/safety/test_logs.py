@@ -18,7 +18,7 @@ import uvicorn
 
 from mockserver import serving
 from mockserver.app import create_app
-from mockserver.journal import Masker
+from mockserver.masking import Masker
 from mockserver.serving import MaskedAccessLog
 from tests.mockserver.conftest import AGENT, settings
 from tests.safety.conftest import serve
