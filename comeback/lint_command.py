@@ -27,7 +27,8 @@ from lifecycle.lint import lint_document
 from lifecycle.scenario import scenario_from_document
 from lifecycle.source import Document, load_document
 from lifecycle.spec import ApiSpec
-from mockserver.catalog import ScenarioFiles, build_api, display, load_any_spec, read_source
+from mockserver.catalog import build_api, load_any_spec
+from mockserver.scenario_files import ScenarioFiles, display, read_source
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 STATELESS_NOTE = (

@@ -9,6 +9,9 @@
     @pytest.mark.comeback(scenarios=["scenarios/"])     # folders and files, relative to the test file
     def test_slow_export(comeback_mock): ...
 
+    @pytest.mark.comeback(namespace="job-42")           # its own resources, clock, queue, journal
+    def test_on_a_shared_mock(comeback_mock): ...
+
 Registered through the ``pytest11`` entry point, so installing the project is enough. This module
 imports nothing of the mock until a fixture is used: a project that has the package installed but
 does not use it pays nothing and sees no warning (``pytest -W error`` included).
@@ -31,10 +34,11 @@ MARKER = "comeback"
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(apis=None, seed=0, clock='manual', port=False, strict=True, scenarios=()): how the "
-        "comeback_mock fixture starts the mock: which APIs (default all), the fake-data seed, the clock "
-        "('manual' or 'real'), whether to serve on a real 127.0.0.1 port (for browsers, subprocesses, "
-        "SDKs), strict response checks, and scenario files or folders to add (relative to the test file).",
+        f"{MARKER}(apis=None, seed=0, clock='manual', port=False, strict=True, scenarios=(), "
+        "namespace='default'): how the comeback_mock fixture starts the mock: which APIs (default all), "
+        "the fake-data seed, the clock ('manual' or 'real'), whether to serve on a real 127.0.0.1 port "
+        "(for browsers, subprocesses, SDKs), strict response checks, scenario files or folders to add "
+        "(relative to the test file), and the namespace its client and controls use (X-Mock-Namespace).",
     )
 
 

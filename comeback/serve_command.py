@@ -2,7 +2,8 @@
 
 The options become one ``Settings`` value; the app is built (every spec and scenario checked: a
 problem stops the start with its findings), then served by one uvicorn process (``mockserver.serving``:
-graceful shutdown, header timeout) or several workers, each with its own state.
+graceful shutdown, header timeout) or several workers (each with its own state on the memory store,
+one state on a shared store).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mockserver.app import create_app
 from mockserver.reload import show_reloads
 from mockserver.serving import DEFAULT_HEADER_TIMEOUT, GRACE_SECONDS, HEADER_TIMEOUT_KEY
 from mockserver.settings import ENVIRONMENT_KEY, LOOPBACK_NAMES, Settings, settings_to_json
+from mockserver.state.choose import StoreChoiceError
 
 EXIT_OK, EXIT_USAGE = 0, 2
 # uvicorn's default of 5 s closes idle connections that pooling clients (browsers, SDKs, load tools)
@@ -118,10 +120,19 @@ def add_parser(subparsers: Any) -> None:
         help="forget idle resources after this many seconds (default: 3600)",
     )
     serve.add_argument(
+        "--store",
+        default="memory",
+        metavar="memory|URL",
+        help="where the mock keeps its state: 'memory' (this process) or a shared store's URL, "
+        "e.g. redis://127.0.0.1:6379/0, so several workers or processes act as one mock "
+        "(default: memory)",
+    )
+    serve.add_argument(
         "--workers",
         type=int,
         default=1,
-        help="worker processes (stateless load only: each has its own resources; default: 1)",
+        help="worker processes (with --store memory each has its own resources: stateless load "
+        "only; default: 1)",
     )
     serve.add_argument(
         "--log-level",
@@ -168,9 +179,13 @@ def run(arguments: argparse.Namespace) -> int:
         max_age_seconds=arguments.max_age,
         allowed_hosts=(arguments.host, *(arguments.allow_host or ())),
         admin_token=arguments.admin_token,
+        store=arguments.store,
     )
     try:
         app = create_app(settings)
+    except StoreChoiceError as error:
+        print(f"comeback serve: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except SourceError as error:
         for finding in error.findings:
             print(finding, file=sys.stderr)
@@ -199,11 +214,13 @@ def run(arguments: argparse.Namespace) -> int:
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
     }
     if arguments.workers > 1:
-        print(
-            f"comeback mock: {arguments.workers} workers, each with its OWN resources, clock, journal and "
-            "admin state; a resource created through one worker is unknown (404) to the others. Use workers "
-            "only for stateless load; for scenario walks use one worker."
-        )
+        if not app.state.engine.state.shared:
+            print(
+                f"comeback mock: {arguments.workers} workers with --store memory, each with its OWN "
+                "resources, clock, journal and admin state; a resource created through one worker is "
+                "unknown (404) to the others. For workers that act as one mock, share a store: "
+                "--store redis://127.0.0.1:6379/0"
+            )
         os.environ[ENVIRONMENT_KEY] = settings_to_json(settings)
         os.environ[HEADER_TIMEOUT_KEY] = str(arguments.header_timeout)
         uvicorn.run(

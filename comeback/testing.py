@@ -14,12 +14,12 @@ from __future__ import annotations
 import difflib
 import os
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -31,14 +31,20 @@ from mockserver.app import create_app
 from mockserver.catalog import Api, load_catalog
 from mockserver.engine import Engine
 from mockserver.journal import JournalEntry
-from mockserver.reload import add_scenario
 from mockserver.servers import serve_in_thread
 from mockserver.settings import ClockMode, Settings
+from mockserver.state.namespaces import (
+    CURRENT_NAMESPACE,
+    DEFAULT_NAMESPACE,
+    NAMESPACE_HEADER,
+    namespace_problem,
+)
 from mockserver.store import Resource
 
-__all__ = ["START", "Journal", "MockServer", "ScenarioPath", "bundled_catalog"]
+__all__ = ["START", "Journal", "MockServer", "ScenarioPath", "at_once", "bundled_catalog"]
 
 ScenarioPath = str | os.PathLike[str]
+T = TypeVar("T")
 
 START = 1_750_000_000.0  # where a manual clock starts: 2025-06-15T15:06:40Z, the same in every run
 
@@ -52,15 +58,22 @@ def bundled_catalog() -> Mapping[str, Api]:
 class Journal(Sequence[JournalEntry]):
     """The requests the mock received, in order, with assertions that explain themselves."""
 
-    def __init__(self, engine: Engine, api: str | None = None, operation: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        api: str | None = None,
+        operation: str | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+    ) -> None:
         self._engine = engine
         self._api = api
         self._operation = operation
+        self._namespace = namespace
 
     def _entries(self) -> list[JournalEntry]:
         return [
             entry
-            for entry in self._engine.journal.entries()
+            for entry in at_once(self._engine.journal, self._namespace)
             if (self._api is None or entry.api == self._api)
             and (self._operation is None or entry.operation == self._operation)
         ]
@@ -73,7 +86,7 @@ class Journal(Sequence[JournalEntry]):
 
     def of(self, operation: str) -> Journal:
         """Only the calls of one operation (by operationId)."""
-        return Journal(self._engine, self._api, operation)
+        return Journal(self._engine, self._api, operation, self._namespace)
 
     def calls(self) -> list[str]:
         """Each call as ``METHOD operationId`` (or ``METHOD path`` when no operation matched)."""
@@ -105,10 +118,13 @@ class Journal(Sequence[JournalEntry]):
 class MockServer:
     """A running mock: a client for it, its URL, and the controls tests use."""
 
-    def __init__(self, engine: Engine, client: httpx.Client, url: str) -> None:
+    def __init__(
+        self, engine: Engine, client: httpx.Client, url: str, namespace: str = DEFAULT_NAMESPACE
+    ) -> None:
         self.engine = engine
         self.client = client  # already pointed at the mock; in-process unless started with a port
         self.url = url
+        self.namespace = namespace  # the client sends it as X-Mock-Namespace; the controls act in it
 
     @classmethod
     @contextmanager
@@ -121,13 +137,20 @@ class MockServer:
         port: bool = False,
         strict: bool = True,
         scenarios: Sequence[ScenarioPath] = (),
+        namespace: str = DEFAULT_NAMESPACE,
         **settings: Any,
     ) -> Iterator[MockServer]:
         """A fresh mock for one test: in-process by default, on a real 127.0.0.1 port with ``port=True``.
 
         ``scenarios``: scenario files, added to their API, and folders (``DIR/<api>/NAME.yaml``),
         laid over the bundled scenarios in order, as ``comeback serve --scenarios DIR`` does.
+        ``namespace``: the client and the controls use that namespace (other clients of a mock on a
+        port see nothing of it unless they send ``X-Mock-Namespace`` with the same name).
         """
+        refused = namespace_problem(namespace)
+        if refused is not None:
+            raise ValueError(refused.replace("X-Mock-Namespace", "namespace"))
+        headers = {} if namespace == DEFAULT_NAMESPACE else {NAMESPACE_HEADER: namespace}
         paths = [Path(path) for path in scenarios]
         folders = tuple(path for path in paths if path.is_dir())
         chosen = Settings(
@@ -147,11 +170,14 @@ class MockServer:
         with ExitStack() as stack:
             if port:
                 url = stack.enter_context(serve_in_thread(app))
-                client: httpx.Client = stack.enter_context(httpx.Client(base_url=url, timeout=30))
+                client: httpx.Client = stack.enter_context(
+                    httpx.Client(base_url=url, timeout=30, headers=headers)
+                )
             else:
                 url = "http://testserver"
                 client = stack.enter_context(_in_process(app))
-            mock = cls(app.state.engine, client, url)
+                client.headers.update(headers)
+            mock = cls(app.state.engine, client, url, namespace)
             for path in mock_files:
                 mock.add_scenario(path)
             yield mock
@@ -182,7 +208,7 @@ class MockServer:
             raise FileNotFoundError(f"scenario file {path}: {error.strerror}") from None
         data = load_document(text, path.as_posix()).data
         api = data.get("api") if isinstance(data, dict) else None
-        if api not in self.engine.catalog:
+        if not isinstance(api, str) or api not in self.engine.catalog:
             known = ", ".join(sorted(self.engine.catalog))
             raise KeyError(f"{path}: 'api' must name a served API ({known}); found {api!r}")
         return load_scenario(text, path.as_posix(), self.engine.lifecycle(api))
@@ -192,7 +218,7 @@ class MockServer:
         by name (``X-Mock-Scenario``), by its trigger, and with ``default: true`` it is the default."""
         if not isinstance(scenario, Scenario):
             scenario = self.load_scenario(scenario)
-        findings = add_scenario(self.engine, scenario)
+        findings = at_once(lambda: self.engine.book.upload(scenario), self.namespace)
         if findings:
             raise SourceError(findings)
         return scenario
@@ -207,18 +233,18 @@ class MockServer:
             if scenario not in known:
                 raise KeyError(f"unknown scenario {scenario!r} for {api}; known: {', '.join(sorted(known))}")
             scenario = known[scenario]
-        self.engine.queue_scenario(api, scenario)
+        at_once(lambda: self.engine.queue_scenario(api, scenario), self.namespace)
         return scenario
 
     # -- time and resources ---------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
         """Move the manual clock; resources due to change do so, streams and callbacks wake up."""
-        self.engine.advance_clock(seconds)
+        at_once(lambda: self.engine.advance_clock(seconds), self.namespace)
 
     def step(self, api: str, resource_id: str) -> str:
         """Force a resource's next scenario step now; returns its new state."""
         resource = self._resource(api, resource_id)
-        self.engine.force_next(resource)
+        at_once(lambda: self.engine.force_next(resource), self.namespace)
         return resource.timeline.state
 
     def state(self, api: str, resource_id: str) -> str:
@@ -226,17 +252,17 @@ class MockServer:
         return self.engine.observe(self._resource(api, resource_id)).state
 
     def _resource(self, api: str, resource_id: str) -> Resource:
-        resource = self.engine.find(api, resource_id)
+        resource = at_once(lambda: self.engine.find(api, resource_id), self.namespace)
         if resource is None:
             raise KeyError(f"no {api} resource {resource_id!r}")
         return resource
 
     @property
     def journal(self) -> Journal:
-        return Journal(self.engine)
+        return Journal(self.engine, namespace=self.namespace)
 
     def journal_of(self, api: str) -> Journal:
-        return Journal(self.engine, api)
+        return Journal(self.engine, api, namespace=self.namespace)
 
 
 def _in_process(app: Any) -> AbstractContextManager[httpx.Client]:
@@ -253,3 +279,22 @@ def _in_process(app: Any) -> AbstractContextManager[httpx.Client]:
 
     client: AbstractContextManager[httpx.Client] = TestClient(app, base_url="http://testserver")  # type: ignore[assignment]
     return client
+
+
+def at_once(call: Callable[[], Awaitable[T]], namespace: str) -> T:
+    """Call one of the engine's coroutine methods from the test's thread, in ``namespace``, and run
+    it. On the memory store (the only one a ``MockServer`` uses) they never wait, so they finish in
+    one step, as the synchronous calls they were; one that waits would need the server's loop, and
+    is refused."""
+    token = CURRENT_NAMESPACE.set(namespace)  # before the call: a method may read it right away
+    try:
+        steps = call().__await__()
+        steps.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    finally:
+        CURRENT_NAMESPACE.reset(token)
+    close = getattr(steps, "close", None)
+    if close is not None:
+        close()
+    raise RuntimeError("comeback.testing drives the mock's state directly: it needs --store memory")

@@ -51,11 +51,11 @@ class _Admin:
 
     async def resources(self, request: Request) -> Response:
         api = request.query_params.get("api")
-        return JSONResponse([self.describe(r) for r in self.engine.store if api is None or r.api == api])
+        return JSONResponse([self.describe(r) for r in await self.engine.resources(api)])
 
-    def find(self, request: Request) -> Resource | Response:
+    async def find(self, request: Request) -> Resource | Response:
         api, resource_id = request.path_params["api"], request.path_params["resource_id"]
-        resource = self.engine.find(api, resource_id)
+        resource = await self.engine.find(api, resource_id)
         if resource is None:
             return problem(
                 404,
@@ -66,20 +66,21 @@ class _Admin:
         return resource
 
     async def resource(self, request: Request) -> Response:
-        found = self.find(request)
+        found = await self.find(request)
         return found if isinstance(found, Response) else JSONResponse(self.describe(found))
 
     async def next_step(self, request: Request) -> Response:
-        found = self.find(request)
+        found = await self.find(request)
         if isinstance(found, Response):
             return found
-        self.engine.force_next(found)
+        await self.engine.force_next(found)
         return JSONResponse(self.describe(found))
 
     async def scenarios(self, request: Request) -> Response:
+        namespace = self.engine.namespace
         listing = {
             name: {
-                "default": self.engine.defaults[name],
+                "default": await self.engine.book.default(namespace, name),
                 "scenarios": [
                     {
                         "name": s.name,
@@ -123,7 +124,7 @@ class _Admin:
         if isinstance(chosen, Response):
             return chosen
         api, scenario = chosen
-        self.engine.defaults[api] = scenario.name
+        await self.engine.book.set_default(self.engine.namespace, api, scenario.name)
         return JSONResponse({"api": api, "default": scenario.name})
 
     async def queue_next(self, request: Request) -> Response:
@@ -131,8 +132,8 @@ class _Admin:
         if isinstance(chosen, Response):
             return chosen
         api, scenario = chosen
-        self.engine.queue_scenario(api, scenario)
-        return JSONResponse({"api": api, "queued": [s.name for s in self.engine.queued[api]]})
+        await self.engine.queue_scenario(api, scenario)
+        return JSONResponse({"api": api, "queued": await self.engine.book.queued(self.engine.namespace, api)})
 
     async def clock(self, request: Request) -> Response:
         if request.method == "POST":
@@ -141,7 +142,7 @@ class _Admin:
                 return body
             seconds = body.get("seconds") if isinstance(body, dict) else None
             try:
-                self.engine.advance_clock(seconds)
+                await self.engine.advance_clock(seconds)
             except TypeError as error:
                 return problem(409, "Clock is not manual", str(error))
             except ClockError as error:

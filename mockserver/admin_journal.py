@@ -24,17 +24,19 @@ def journal_routes(engine: Engine, prefix: str) -> list[Route]:
 
     async def journal(request: Request) -> Response:
         if request.method == "DELETE":
-            engine.journal.clear()
+            await engine.clear_journal()
             return JSONResponse({"cleared": True})
-        unknown = sorted(set(request.query_params) - {*FILTERS, "limit"})
+        unknown = sorted(set(request.query_params) - {*FILTERS, "limit", "namespace"})
         if unknown:
             detail = f"unknown query parameter(s) {unknown}"
-            return problem(400, "Unknown filter", detail, known=[*FILTERS, "limit"])
+            return problem(400, "Unknown filter", detail, known=[*FILTERS, "limit", "namespace"])
         filters = dict(request.query_params)
         limit = filters.pop("limit", None)
+        filters.pop("namespace", None)  # the journal is the namespace's already
         if limit is not None and not (limit.isdecimal() and len(limit) < 10):
             return problem(400, "Bad limit", "limit must be a non-negative integer", found=limit[:50])
-        entries = select(engine.journal.entries(), filters) if filters else engine.journal.entries()
+        entries = await engine.journal()
+        entries = select(entries, filters) if filters else entries
         if limit is not None:
             entries = entries[len(entries) - int(limit) :] if int(limit) else []
         return JSONResponse([entry.as_dict() for entry in entries])
@@ -47,7 +49,7 @@ def journal_routes(engine: Engine, prefix: str) -> list[Route]:
             pattern = check_pattern(body)
         except PatternError as error:
             return problem(400, "Bad verify pattern", str(error), known=sorted(PATTERN_KEYS))
-        return JSONResponse(verify(engine.journal.entries(), pattern))
+        return JSONResponse(verify(await engine.journal(), pattern))
 
     return [
         Route(f"{prefix}/journal", journal, methods=["GET", "DELETE"]),

@@ -5,7 +5,7 @@
     GET    /__mock/scenarios/{api}/{name}   one scenario, as a file would say it, with its source
     DELETE /__mock/scenarios/{api}/{name}   remove a scenario that was PUT (a file's version returns)
 
-A PUT scenario lies over the files (``Engine.put_scenarios``) and survives hot reloads and
+A PUT scenario lies over the files (``ScenarioBook.upload``) and survives hot reloads and
 ``POST /__mock/reset``; it lasts until it is deleted or the mock stops. ``default`` and ``next``
 are not scenario names here: those paths are the older default and queue calls.
 """
@@ -28,7 +28,7 @@ from lifecycle.source import Document, load_document
 from mockserver.engine import Engine
 from mockserver.paths import PREFIX
 from mockserver.problems import problem
-from mockserver.reload import PUT_SOURCE, add_scenario, refresh
+from mockserver.reload import PUT_SOURCE
 from mockserver.safejson import BadJson, loads
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -83,10 +83,10 @@ class _Scenarios:
         except SourceError as error:
             return _invalid(source, error.findings)
         existed = name in self.engine.catalog[api].scenarios
-        findings = add_scenario(self.engine, scenario)
+        findings = await self.engine.book.upload(scenario)
         if findings:
             return _invalid(source, findings)
-        return JSONResponse(self.describe(api, name), status_code=200 if existed else 201)
+        return JSONResponse(await self.describe(api, name), status_code=200 if existed else 201)
 
     async def get(self, request: Request) -> Response:
         api = self._api(request)
@@ -95,15 +95,14 @@ class _Scenarios:
         name = request.path_params["name"]
         if name not in self.engine.catalog[api].scenarios:
             return self._unknown(api, name)
-        return JSONResponse(self.describe(api, name))
+        return JSONResponse(await self.describe(api, name))
 
     async def delete(self, request: Request) -> Response:
         api = self._api(request)
         if isinstance(api, Response):
             return api
         name = request.path_params["name"]
-        added = self.engine.put_scenarios.get(api, {})
-        if name not in added:
+        if name not in self.engine.book.uploaded(api):
             if name in self.engine.catalog[api].scenarios:
                 source = self.engine.catalog[api].sources.get(name, "a file")
                 return problem(
@@ -112,26 +111,26 @@ class _Scenarios:
                     f"{api}/{name} comes from {source}, not from a PUT; remove or edit the file instead",
                 )
             return self._unknown(api, name)
-        removed = added.pop(name)
-        findings: list[Finding] = []
-        if not refresh(self.engine, api, findings):  # the file version below it clashes with a PUT one
-            added[name] = removed
+        findings = await self.engine.book.discard(api, name)
+        if findings:  # the file version below it clashes with a PUT one
             return _invalid(f"{PUT_SOURCE}/{api}/{name}", findings)
         still = name in self.engine.catalog[api].scenarios
-        return JSONResponse({"api": api, "deleted": name, "now": self.describe(api, name) if still else None})
+        return JSONResponse(
+            {"api": api, "deleted": name, "now": await self.describe(api, name) if still else None}
+        )
 
     def _unknown(self, api: str, name: str) -> Response:
         known = sorted(self.engine.catalog[api].scenarios)
         return problem(404, "Unknown scenario", f"{name!r} is not a scenario of {api}", known_scenarios=known)
 
-    def describe(self, api: str, name: str) -> dict[str, Any]:
+    async def describe(self, api: str, name: str) -> dict[str, Any]:
         served = self.engine.catalog[api]
         scenario = served.scenarios[name]
         return {
             "api": api,
             "name": name,
             "source": served.sources.get(name, ""),
-            "default": self.engine.defaults[api] == name,
+            "default": await self.engine.book.default(self.engine.namespace, api) == name,
             "scenario": scenario_to_data(scenario),
         }
 

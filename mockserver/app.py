@@ -13,12 +13,12 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from mockserver.admin import admin_routes
-from mockserver.catalog import Api, ScenarioFiles, StatelessApi, load_apis
+from mockserver.admin_namespace import in_namespaces
+from mockserver.catalog import Api, StatelessApi, load_apis
 from mockserver.clock import Clock, ManualClock, ScaledClock
 from mockserver.cors import Cors
 from mockserver.endpoint import api_routes
@@ -26,8 +26,8 @@ from mockserver.engine import Engine
 from mockserver.error_shape import CONTROL_ERROR_HEADER, INJECTED_HEADER
 from mockserver.guard import Guard, admin_policy
 from mockserver.reload import watching
-from mockserver.render import Renderer
 from mockserver.routing import ApiRoutes, OperationRouter, Operations
+from mockserver.scenario_files import ScenarioFiles
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
 from mockserver.stateless import stateless_routes
 from mockserver.ui import dashboard_routes
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
     apis = [vendor_routes(engine, vendor_for(engine, api), api) for api in catalog.values()]
     apis.extend(stateless_routes(engine, api) for api in stateless.values())
     # Starlette's router keeps the admin API and the dashboard; the operations are routed outside it
-    own: list[BaseRoute] = [*dashboard_routes(engine), *admin_routes(engine)]
+    own = in_namespaces(engine, [*dashboard_routes(engine), *admin_routes(engine)])
     operations = Operations(engine, apis, admin=own, rebuild=lambda api: _rebuilt(engine, api))
     routes = [*own, operations.admin_fallback()]
     # the guard first: a refused Host or admin request never reaches CORS, routing or a handler
@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await engine.open()
         async with watching(engine, enabled=settings.watch, serve_spec=operations.replace, files=files):
             yield
         await engine.close()
@@ -149,5 +150,5 @@ def vendor_routes(engine: Engine, vendor: Vendor, api: Api) -> ApiRoutes:
 
 def _rebuilt(engine: Engine, api: Api) -> ApiRoutes:
     """Hot reload of a changed spec: its API's rendering, vendor and routes built again."""
-    engine.renderers[api.name] = Renderer(api.spec, engine.settings.seed)
+    engine.render_with(api)
     return vendor_routes(engine, vendor_for(engine, api), api)

@@ -14,7 +14,6 @@ good version of each file, so a reload can keep it when the file on disk turns o
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +26,9 @@ from lifecycle.findings import Finding, closest, one_of
 from lifecycle.lint import lint_document
 from lifecycle.model import build_lifecycle
 from lifecycle.openapi import Operation, operations
-from lifecycle.scenario import Scenario, body_texts, join_texts, load_scenario
+from lifecycle.scenario import Scenario, body_texts, join_texts
 from lifecycle.source import Document, load_document
+from mockserver.scenario_files import ScenarioFiles, display, read_source
 
 DERIVED = "derived from the lifecycle"
 FOLDER_LAYOUT = "a folder with one sub-folder per API, e.g. DIR/letta/NAME.yaml"
@@ -84,50 +84,6 @@ class StatelessApi:
             "a status, scenarios, streams, callbacks, cancel and delete need the block "
             f"(draft one with: comeback init {self.document.name})"
         )
-
-
-class ScenarioFiles:
-    """The last good version of every scenario file read, by path (checked against which spec)."""
-
-    def __init__(self) -> None:
-        self._good: dict[Path, tuple[str, ApiSpec, Scenario]] = {}
-        self._checked: dict[Path, tuple[str, ApiSpec, Scenario | SourceError]] = {}
-
-    def check(self, path: Path, spec: ApiSpec) -> None:
-        """Check ``path`` ahead of ``load``, which then parses nothing: the watcher does this in a
-        worker thread, so a hostile file's parse never holds up the event loop."""
-        with contextlib.suppress(SourceError):  # unreadable: ``load`` reports it
-            text = read_source(path)
-            kept = self._good.get(path.resolve())
-            if kept is not None and kept[0] == text and kept[1] is spec:
-                return  # unchanged since it last loaded
-            outcome: Scenario | SourceError
-            try:
-                outcome = load_scenario(text, display(path), spec.lifecycle, api=spec.name)
-            except SourceError as error:
-                outcome = error
-            self._checked[path.resolve()] = (text, spec, outcome)
-
-    def load(self, path: Path, spec: ApiSpec, findings: list[Finding]) -> Scenario | None:
-        """The file's scenario; when it is broken, its findings and the last good version (if any)."""
-        kept = self._good.get(path.resolve())
-        checked = self._checked.pop(path.resolve(), None)
-        try:
-            text = read_source(path)
-            if kept is not None and kept[0] == text and kept[1] is spec:
-                return kept[2]
-            outcome = (
-                checked[2]
-                if checked is not None and checked[0] == text and checked[1] is spec
-                else load_scenario(text, display(path), spec.lifecycle, api=spec.name)
-            )
-            if isinstance(outcome, SourceError):
-                raise outcome
-        except SourceError as error:
-            findings.extend(error.findings)
-            return kept[2] if kept is not None and kept[1] is spec else None
-        self._good[path.resolve()] = (text, spec, outcome)
-        return outcome
 
 
 def load_catalog(
@@ -347,22 +303,6 @@ def compose(
     return Api(spec, scenarios, default, sources)
 
 
-def overlay(api: Api, added: Iterable[tuple[Scenario, str]], findings: list[Finding]) -> Api | None:
-    """``api`` with ``added`` (scenario, source) laid over it: same name replaces, ``default: true``
-    takes the default. None, with findings, when two scenarios would then share a trigger."""
-    scenarios, sources, default = dict(api.scenarios), dict(api.sources), api.default
-    for scenario, source in added:
-        scenarios[scenario.name] = scenario
-        sources[scenario.name] = source
-        if scenario.default:
-            default = scenario.name
-    clashes = trigger_findings(scenarios.values())
-    if clashes:
-        findings.extend(clashes)
-        return None
-    return Api(api.spec, scenarios, default, sources)
-
-
 def trigger_findings(scenarios: Iterable[Scenario]) -> list[Finding]:
     """Two scenarios with the same trigger text (in any case) could never be told apart."""
     findings: list[Finding] = []
@@ -385,36 +325,6 @@ def trigger_findings(scenarios: Iterable[Scenario]) -> list[Finding]:
         else:
             seen[text] = scenario
     return findings
-
-
-def read_source(path: Path) -> str:
-    """A spec or scenario file's text; ``SourceError`` (file, line of the first bad byte) if it
-    cannot be read or is not UTF-8."""
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise SourceError([Finding(display(path), None, "", f"cannot read: {error.strerror}")]) from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        finding = Finding(
-            display(path),
-            line,
-            "",
-            "not UTF-8 text",
-            found=f"byte 0x{raw[error.start]:02x} at offset {error.start}",
-            expected="a UTF-8 encoded YAML or JSON file",
-        )
-        raise SourceError([finding]) from None
-
-
-def display(path: Path) -> str:
-    """A path as users typed it or relative to the working directory, for messages."""
-    try:
-        return path.resolve().relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _folders(scenario_dirs: Path | Sequence[Path] | None) -> list[Path]:

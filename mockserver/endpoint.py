@@ -26,6 +26,7 @@ from mockserver.fault_gate import FaultGate
 from mockserver.inputs import InputRules, fast_registry, header_dict
 from mockserver.journal import JournalEntry, body_text
 from mockserver.routing import ApiRoutes, OperationRoute
+from mockserver.state.namespaces import NAMESPACE_HEADER
 from mockserver.strict import ResponseChecker, violation
 
 log = logging.getLogger("comeback.mock")
@@ -49,13 +50,17 @@ class Endpoint:
 
     async def handle(self, request: Request) -> Response:
         """The operation's answer to ``request``, recorded in the journal."""
+        headers = header_dict(request.scope)  # once: auth looks names up in it, the journal keeps it
+        namespace = headers.get(NAMESPACE_HEADER)
+        refused = await self.engine.enter(namespace) if namespace is not None else None
         started, arrived = time.perf_counter(), self.engine.clock.now()
         settings = self.engine.settings
         resource, raw_body = None, None
-        headers = header_dict(request.scope)  # once: auth looks names up in it, the journal keeps it
         try:
             query = request.query_params if self.auth.reads_query else _NO_QUERY
-            if settings.auth and not self.auth.allows(headers, query, settings.token):
+            if refused is not None:
+                response = self.errors.control_error("X-Mock-Namespace", refused)
+            elif settings.auth and not self.auth.allows(headers, query, settings.token):
                 response = self.errors.unauthorized()
             else:
                 inputs = await self.rules.read(request, headers)
@@ -95,7 +100,7 @@ class Endpoint:
                 f"comeback mock failed while handling {self.operation.operation_id}; see its log"
             )
         scope = request.scope
-        self.engine.journal.record(
+        await self.engine.record(
             JournalEntry(  # positional: keyword arguments cost more on every request
                 scope["method"],
                 url_path(scope["path"]),
@@ -110,6 +115,7 @@ class Endpoint:
                 headers,
                 body_text(raw_body),
                 body_text(getattr(response, "body", None)),  # a stream has none
+                self.engine.namespace,
             )
         )
         return response

@@ -1,43 +1,45 @@
-"""The engine: created resources walking their scenarios, on one clock, with commands and callbacks.
+"""The engine: created resources walking their scenarios, on one clock per namespace, with commands.
 
 Handlers stay thin by calling these methods; everything that changes a resource goes through here,
-so the status endpoint, the stream and the callback of a resource all read one timeline.
+so the status endpoint, the stream and the callback of a resource all read one timeline. What the
+mock remembers lives in the state store (``mockserver.state``); which scenario a resource walks is
+the scenario book's (``mockserver.scenario_book``); callbacks are ``mockserver.callbacks``'. Methods
+that may need a round trip to a shared store are coroutines; reading a clock or computing a
+timeline from a resource this process holds is not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import logging
 import random
-from collections import deque
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from lifecycle.errors import ComebackError
-from lifecycle.expressions import parse_expression
-from lifecycle.findings import closest
 from lifecycle.model import Lifecycle
 from lifecycle.scenario import Scenario
 from lifecycle.timeline import Timeline, advance, cancel, count_read, force_next, start
+from mockserver.callbacks import Callbacks
 from mockserver.catalog import Api
-from mockserver.clock import Clock, ManualClock
+from mockserver.clock import Clock, Clocks, ManualClock
 from mockserver.events import EventHub
-from mockserver.journal import Journal, credential_names
+from mockserver.journal import JournalEntry, credential_names
 from mockserver.masking import Masker
-from mockserver.render import Renderer, iso
+from mockserver.render import Renderer
 from mockserver.safejson import finite
+from mockserver.scenario_book import ScenarioBook
 from mockserver.settings import Settings
-from mockserver.store import Resource, Store
-from mockserver.wakeups import WakeUps
+from mockserver.state.base import Change, Command, StateStore
+from mockserver.state.choose import make_store
+from mockserver.state.memory import MemoryStore
+from mockserver.state.namespaces import CURRENT_NAMESPACE, DEFAULT_NAMESPACE, namespace_problem
+from mockserver.store import Resource
+from mockserver.wakeups import Waits
 
-if TYPE_CHECKING:  # imported where used: only callbacks need it, and it costs ~0.2 s at start
-    import httpx
-
-log = logging.getLogger("comeback.mock")
-CALLBACK_ANSWER_BYTES = 64 * 1024  # of a callback's answer read (and dropped); the rest is not read
 MAX_ADVANCE_SECONDS = 366 * 86_400  # one call moves the manual clock at most a year
 CLOCK_LIMIT = 221_845_392_000.0  # 9000-01-01: far enough from year 9999 that every timestamp renders
+MAX_NAMESPACES = 1_000  # namespaces one process keeps apart (each costs a seeded id generator)
 
 
 # RFC 4122 variant bits (10) and version 4, set as uuid.UUID(..., version=4) sets them
@@ -49,96 +51,146 @@ class ClockError(ComebackError, ValueError):
     """A clock advance that is not a finite, bounded, non-negative number of seconds."""
 
 
-class UnknownScenarioError(ComebackError, LookupError):
-    """The create call named a scenario this API does not have."""
-
-    def __init__(self, api: str, name: str, known: list[str]) -> None:
-        self.known = known
-        close = closest(name, known)
-        hint = f"; did you mean {close!r}?" if close else ""
-        super().__init__(f"unknown scenario {name!r} for {api}; known scenarios: {', '.join(known)}{hint}")
-
-
 class Engine:
-    """All mutable state of one mock server."""
+    """The mock's behaviour over its state: resources, clocks, scenario choice, waits."""
 
-    def __init__(self, settings: Settings, catalog: Mapping[str, Api], clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, catalog: Mapping[str, Api], clock: Clock, state: StateStore | None = None
+    ) -> None:
         self.settings = settings
-        # a copy: hot reload and PUT /__mock/scenarios swap one API's entry (a catalog may be shared)
-        self.catalog = dict(catalog)
-        self.file_apis = dict(catalog)  # each API as its files make it (hot reload keeps this current)
-        self.put_scenarios: dict[str, dict[str, Scenario]] = {}  # PUT /__mock/scenarios, over the files
-        self.clock = clock
-        self.store = Store(settings.max_resources, settings.max_age_seconds)
         secret_headers, secret_query = credential_names(api.spec.data for api in catalog.values())
-        self.journal = Journal(
-            settings.journal_size,
-            settings.journal_bytes,
-            settings.journal_value_bytes,
-            settings.journal_body_bytes,
-            Masker(secret_headers, secret_query),
-        )
-        self.events = EventHub(clock, self.store, settings.speed)  # live feed for the dashboard
-        self.journal.on_record = self.events.journal_recorded
-        self.journal.listening = lambda: bool(self.events.subscribers)
-        self.defaults = {name: api.default for name, api in catalog.items()}
-        self.queued: dict[str, deque[Scenario]] = {}
+        self.masker = Masker(secret_headers, secret_query)
+        self.state = state if state is not None else make_store(settings.store, settings, self.masker)
+        if isinstance(self.state, MemoryStore):  # eviction keeps what is unfinished at the clock's now
+            self.state.is_done = self.is_done
+            self.state.resources_by_key.now_of = self.now_of
+            self.state.journal_entries.on_record = self._journal_recorded
+            self.state.journal_entries.listening = lambda: any(hub.subscribers for hub in self._hubs.values())
+        self.state.on_change(self._on_change)
+        self.book = ScenarioBook(catalog, self.state)
+        self.clocks = Clocks(clock)
         self.renderers = {name: Renderer(api.spec, settings.seed) for name, api in catalog.items()}
-        self.vendor_state: dict[str, dict[str, Any]] = {name: {} for name in catalog}  # e.g. Chatzy's tokens
+        self.callbacks = Callbacks(self)
+        self._hubs: dict[str, EventHub] = {}  # the dashboard's live feed, per namespace watched
         # ids and tokens come from the seed too, so a replayed session (a test, a Hypothesis example)
-        # meets the same ids and therefore the same fake data
-        self._ids = random.Random(settings.seed)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._client: httpx.AsyncClient | None = None
-        self._sleepers: set[asyncio.Future[str]] = set()  # every task waiting in sleep_until or pause
-        self._wakeups: dict[asyncio.AbstractEventLoop, WakeUps] = {}  # their timers, shared, per loop
-        self.closing = False  # the process is shutting down: streams end, nothing new waits
+        # meets the same ids and therefore the same fake data; each namespace draws its own
+        self._ids: dict[str, random.Random] = {}
+        self._known = {DEFAULT_NAMESPACE}
+        self.waits = Waits(self.clocks, settings.speed)
+        self.sleep_until, self.pause = self.waits.sleep_until, self.waits.pause
+
+    async def open(self) -> None:
+        """Connect the store (a shared one: the clock's start and this process's salt come from it)."""
+        await self.state.open(self.lifecycle)
+        self.clocks.rebase(await self.state.clock_start(self.clocks.start))
+        if self.clocks.manual:  # where other processes have moved the default namespace's clock
+            self.clocks.set_offset(DEFAULT_NAMESPACE, await self.state.clock_offset(DEFAULT_NAMESPACE))
 
     def begin_shutdown(self) -> None:
         """End every wait at once (call on the event loop): open streams close within a moment."""
-        self.closing = True
-        for waiter in list(self._sleepers):
-            _settle(waiter, "shutdown")
-        self.events.close()  # the dashboard's event streams end too
+        self.waits.shutdown()
+        for hub in self._hubs.values():
+            hub.close()  # the dashboard's event streams end too
+
+    @property
+    def closing(self) -> bool:
+        """The process is shutting down: streams end, nothing new waits."""
+        return self.waits.closing
+
+    async def close(self) -> None:
+        await self.callbacks.close()
+        await self.state.close()
+
+    # -- namespaces -----------------------------------------------------------------------------------
+    @property
+    def namespace(self) -> str:
+        """The namespace of the request being served."""
+        return CURRENT_NAMESPACE.get()
+
+    async def enter(self, namespace: str) -> str | None:
+        """Serve the rest of this request (task) in ``namespace``; why not (None: done). A
+        namespace new to this process reads its clock's offset first (another may have moved it)."""
+        if namespace not in self._known:
+            problem = namespace_problem(namespace)
+            if problem is not None:
+                return problem
+            if len(self._known) >= MAX_NAMESPACES:
+                return (
+                    f"{MAX_NAMESPACES} namespaces are in use; reset one (POST /__mock/reset?namespace=NAME)"
+                )
+            self._known.add(namespace)
+            if self.clocks.manual:
+                self.clocks.set_offset(namespace, await self.state.clock_offset(namespace))
+        CURRENT_NAMESPACE.set(namespace)
+        return None
+
+    @property
+    def clock(self) -> Clock:
+        """The clock of the request's namespace."""
+        return self.clocks.of(CURRENT_NAMESPACE.get())
+
+    def now_of(self, resource: Resource) -> float:
+        return self.clocks.of(resource.namespace).now()
+
+    @property
+    def catalog(self) -> Mapping[str, Api]:
+        """The served APIs (read-only: the scenario book changes them)."""
+        return self.book.served
+
+    def lifecycle(self, api: str) -> Lifecycle:
+        return self.book.lifecycle(api)
+
+    def render_with(self, api: Api) -> None:
+        """Render ``api``'s bodies from its (changed) spec from now on."""
+        self.renderers[api.name] = Renderer(api.spec, self.settings.seed)
+
+    def _random(self) -> random.Random:
+        namespace = CURRENT_NAMESPACE.get()
+        found = self._ids.get(namespace)
+        if found is None:  # the default namespace in memory: the seed alone, so ids are as they were
+            salt, seed = self.state.salt, self.settings.seed
+            plain = namespace == DEFAULT_NAMESPACE and not salt
+            found = self._ids[namespace] = random.Random(seed if plain else f"{seed}:{namespace}:{salt}")
+        return found
 
     def new_uuid(self) -> str:
         """A version-4 UUID drawn from the mock's seed: ``str(uuid.UUID(int=bits, version=4))``,
         written out directly (the ``UUID`` object costs more than the rest of minting an id)."""
-        bits = self._ids.getrandbits(128) & _UUID_KEEP | _UUID_V4
+        bits = self._random().getrandbits(128) & _UUID_KEEP | _UUID_V4
         text = f"{bits:032x}"
         return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
     def new_token(self, size: int = 32) -> str:
         """URL-safe random text drawn from the mock's seed."""
-        return base64.urlsafe_b64encode(self._ids.randbytes(size)).rstrip(b"=").decode()
-
-    def lifecycle(self, api: str) -> Lifecycle:
-        return self.catalog[api].spec.lifecycle
+        return base64.urlsafe_b64encode(self._random().randbytes(size)).rstrip(b"=").decode()
 
     # -- scenarios ------------------------------------------------------------------------------
-    def queue_scenario(self, api: str, scenario: Scenario) -> None:
+    async def queue_scenario(self, api: str, scenario: Scenario) -> None:
         """Walk ``scenario`` with the next resource created on ``api`` (queued ones go in order)."""
-        self.queued.setdefault(api, deque()).append(scenario)
+        await self.book.queue(CURRENT_NAMESPACE.get(), api, scenario)
 
-    def choose_scenario(self, api: str, requested: str | None, body: Any) -> Scenario:
+    async def choose_scenario(self, api: str, requested: str | None, body: Any) -> Scenario:
         """The header's scenario, else a queued one, else the first whose trigger text is in the body,
-        else the default."""
-        scenarios = self.catalog[api].scenarios
-        if not requested and self.queued.get(api):
-            return self.queued[api].popleft()
-        if requested:
-            if requested not in scenarios:
-                raise UnknownScenarioError(api, requested, sorted(scenarios))
-            return scenarios[requested]
-        matched = self.catalog[api].choose_by_trigger(body)
-        return matched or scenarios[self.defaults[api]]
+        else the default (``UnknownScenarioError`` for an unknown name)."""
+        return await self.book.choose(CURRENT_NAMESPACE.get(), api, requested, body)
 
     # -- resources --------------------------------------------------------------------------------
-    def create(
-        self, api: str, resource_id: str, scope: dict[str, str], body: Any, scenario: Scenario
+    async def create(
+        self,
+        api: str,
+        resource_id: str,
+        scope: dict[str, str],
+        body: Any,
+        scenario: Scenario,
+        *,
+        prepare: Callable[[Resource], None] | None = None,
     ) -> Resource:
-        now = self.clock.now()
-        resource = Resource(api, resource_id, scope, scenario.name, start(scenario, now), body, now)
+        """A new resource walking ``scenario``; ``prepare`` adds vendor data before it is kept."""
+        namespace = CURRENT_NAMESPACE.get()
+        now = self.clocks.of(namespace).now()
+        resource = Resource(
+            api, resource_id, scope, scenario.name, start(scenario, now), body, now, namespace
+        )
         naive = {
             field
             for deviation in self.lifecycle(api).deviations
@@ -147,21 +199,28 @@ class Engine:
         }
         if naive:
             resource.extra["naive_fields"] = naive
-        self.store.add(resource, now, self.is_done)
-        self._start_callback(resource)
-        self.events.resource_changed(resource)
+        if prepare is not None:
+            prepare(resource)
+        await self.state.add(resource)
+        self.callbacks.start(resource)
+        self.changed(resource)
         return resource
 
-    def find(self, api: str, resource_id: str) -> Resource | None:
-        return self.store.get(api, resource_id)
+    # the pass-throughs below hand back the store's awaitable: no coroutine of their own per request
+    def find(self, api: str, resource_id: str) -> Awaitable[Resource | None]:
+        return self.state.get(CURRENT_NAMESPACE.get(), api, resource_id)
+
+    def resources(self, api: str | None = None) -> Awaitable[list[Resource]]:
+        """The namespace's resources (of ``api``), oldest first."""
+        return self.state.resources(CURRENT_NAMESPACE.get(), api)
 
     def look(self, resource: Resource) -> Timeline:
         """The timeline at the clock's now, without counting as a client's use (admin listings)."""
-        return self._advance(resource, self.clock.now())
+        return self._advance(resource, self.now_of(resource))
 
     def observe(self, resource: Resource) -> Timeline:
         """The resource's timeline at the clock's now (kept, so later looks start from here)."""
-        now = self.clock.now()
+        now = self.now_of(resource)
         resource.touched_at = now
         return self._advance(resource, now)
 
@@ -170,253 +229,167 @@ class Engine:
         before = len(resource.timeline.history)
         resource.timeline = advance(resource.timeline, now)
         if len(resource.timeline.history) != before:
-            self.events.resource_changed(resource)
+            self.changed(resource)
         return resource.timeline
 
-    def count_read(self, resource: Resource) -> None:
+    async def count_read(self, resource: Resource) -> None:
         before = resource.timeline.state
-        resource.timeline = count_read(resource.timeline, self.clock.now())
+        now = self.now_of(resource)
+        resource.timeline = count_read(resource.timeline, now)
+        await self.state.command(resource, Command("read", now))
         if resource.timeline.state != before:
             resource.notify()
-        self.events.resource_changed(resource)
+        self.changed(resource)
 
-    def cancel(self, resource: Resource) -> bool:
+    async def cancel(self, resource: Resource) -> bool:
         """Cancel the resource; True when its state changed (False: it was already terminal)."""
         before = len(resource.timeline.history)
-        resource.timeline = cancel(resource.timeline, self.clock.now(), self.lifecycle(resource.api))
+        now = self.now_of(resource)
+        resource.timeline = cancel(resource.timeline, now, self.lifecycle(resource.api))
         changed = len(resource.timeline.history) != before
         if changed:
+            await self.state.command(resource, Command("cancel", now))
             resource.notify()
-            self.events.resource_changed(resource)
+            self.changed(resource)
         return changed
 
-    def force_next(self, resource: Resource) -> None:
-        resource.timeline = force_next(resource.timeline, self.clock.now())
+    async def force_next(self, resource: Resource) -> None:
+        now = self.now_of(resource)
+        resource.timeline = force_next(resource.timeline, now)
+        await self.state.command(resource, Command("force", now))
         resource.notify()
-        self.events.resource_changed(resource)
+        self.changed(resource)
 
-    def delete(self, resource: Resource) -> None:
+    async def delete(self, resource: Resource) -> None:
         lifecycle = self.lifecycle(resource.api)
         if lifecycle.delete is not None and lifecycle.delete.cancels_first and lifecycle.cancel is not None:
-            self.cancel(resource)
-        self.store.remove(resource)
+            await self.cancel(resource)
+        await self.state.command(resource, Command("delete", self.now_of(resource)))
+        await self.forget(resource)
+
+    async def forget(self, resource: Resource) -> None:
+        """Drop ``resource`` (deleted, or replaced by a new one under its id): its waiters wake."""
+        await self.state.remove(resource)
         resource.extra["deleted"] = True
         resource.notify()
-        self.events.resource_deleted(resource)
+        hub = self._hubs.get(resource.namespace)
+        if hub is not None:
+            hub.resource_deleted(resource)
 
     def is_terminal(self, resource: Resource) -> bool:
         return self.lifecycle(resource.api).states[resource.timeline.state].terminal
 
     def is_done(self, resource: Resource) -> bool:
         """Terminal at the clock's now (used by eviction, which must not count as a client's look)."""
-        self._advance(resource, self.clock.now())
+        self._advance(resource, self.now_of(resource))
         return self.is_terminal(resource)
 
-    def advance_clock(self, seconds: Any) -> float:
-        """Move the manual clock; ``ClockError`` (and nothing changed) unless ``seconds`` is a finite
-        number from 0 to a year that keeps the clock before 9000-01-01."""
-        if not isinstance(self.clock, ManualClock):
+    async def advance_clock(self, seconds: Any) -> float:
+        """Move the namespace's manual clock; ``ClockError`` (and nothing changed) unless ``seconds``
+        is a finite number from 0 to a year that keeps the clock before 9000-01-01."""
+        namespace = CURRENT_NAMESPACE.get()
+        clock = self.clocks.of(namespace)
+        if not isinstance(clock, ManualClock):
             raise TypeError("the clock is not manual; start the mock with --clock manual")
         if not finite(seconds) or not 0 <= seconds <= MAX_ADVANCE_SECONDS:
             raise ClockError(
                 f'send {{"seconds": N}} with N a number from 0 to {MAX_ADVANCE_SECONDS} (366 days)'
             )
-        if self.clock.now() + seconds > CLOCK_LIMIT:
+        if clock.now() + seconds > CLOCK_LIMIT:
             raise ClockError("the clock would pass 9000-01-01; reset or restart the mock instead")
-        now = self.clock.advance(float(seconds))
-        self.events.clock_moved()
+        offset = await self.state.advance_clock(namespace, float(seconds))
+        now = self.clocks.set_offset(namespace, offset)
+        self._clock_moved(namespace)
         return now
 
     async def reset(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        self.store.clear()
-        self.journal.clear()
-        for state in self.vendor_state.values():
-            state.clear()
-        self._ids.seed(self.settings.seed)
-        self.defaults = {name: api.default for name, api in self.catalog.items()}
-        self.queued.clear()
-        self.events.reset()
+        """Forget the namespace's resources, journal, queue, defaults and vendor data (another
+        namespace than the default one: its clock too)."""
+        namespace = CURRENT_NAMESPACE.get()
+        if namespace != DEFAULT_NAMESPACE:  # its clock goes: end what waits on it
+            for resource in await self.state.resources(namespace):
+                resource.extra["deleted"] = True
+                resource.notify()
+        await self.state.reset(namespace)
+        self._forget_local(namespace)
 
-    async def close(self) -> None:
-        await self.reset()
-        if self._client is not None:
-            await self._client.aclose()
-
-    # -- waiting --------------------------------------------------------------------------------------
-    async def sleep_until(self, resource: Resource, moment: float | None, idle: float | None = None) -> str:
-        """Sleep until ``moment`` on the mock's clock ("due"), until a command changes ``resource``
-        ("changed"), or for ``idle`` real seconds ("idle"), whichever comes first. One future in
-        shared millisecond slots (``WakeUps``): thousands of open streams wait this way at once."""
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[str] = loop.create_future()
-        if self.closing:
-            return "shutdown"
-        resource.waiters.append(waiter)
-        self._sleepers.add(waiter)
-        wakeups = self.wakeups(loop)
-        slots = []
-        delay = None
-        if moment is not None:
-            if isinstance(self.clock, ManualClock):
-                self.clock.resolve_at(moment, waiter, "due")
-            else:
-                delay = max(0.0, (moment - self.clock.now()) / self.settings.speed)
-                slots.append(wakeups.after(delay, waiter, "due"))
-        if idle is not None and (delay is None or delay >= idle):  # else "due" always comes first
-            slots.append(wakeups.after(idle, waiter, "idle"))
-        try:
-            return await waiter
-        finally:
-            for slot in slots:
-                wakeups.forget(slot, waiter)
-            self._sleepers.discard(waiter)
-            if waiter in resource.waiters:
-                resource.waiters.remove(waiter)
-
-    async def pause(self, seconds: float) -> bool:
-        """Sleep ``seconds`` real seconds (a fault's delay); False when cut short by shutdown."""
-        if self.closing:
-            return False
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[str] = loop.create_future()
-        self._sleepers.add(waiter)
-        wakeups = self.wakeups(loop)
-        slot = wakeups.after(seconds, waiter, "due")
-        try:
-            return await waiter == "due"
-        finally:
-            wakeups.forget(slot, waiter)
-            self._sleepers.discard(waiter)
-
-    def wakeups(self, loop: asyncio.AbstractEventLoop) -> WakeUps:
-        """The shared timers of the waits on ``loop`` (tests may serve one engine from several loops)."""
-        found = self._wakeups.get(loop)
-        if found is None:
-            for closed in [known for known in self._wakeups if known.is_closed()]:
-                del self._wakeups[closed]
-            found = self._wakeups[loop] = WakeUps(loop)
-        return found
-
-    # -- callbacks ------------------------------------------------------------------------------
-    def _start_callback(self, resource: Resource) -> None:
-        callback = self.lifecycle(resource.api).callback
-        if callback is None:
+    def _forget_local(self, namespace: str) -> None:
+        self.callbacks.cancel(namespace)
+        self._ids.pop(namespace, None)
+        if namespace == DEFAULT_NAMESPACE:
+            if (hub := self._hubs.get(namespace)) is not None:
+                hub.reset()  # its pages start over from a snapshot
             return
-        url = parse_expression(callback.url).evaluate(request_body=resource.request)
-        if not isinstance(url, str) or not url:
-            return
-        resource.watchers += 1
-        task = asyncio.get_running_loop().create_task(self._deliver_callback(resource, url))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # another namespace starts over entirely, its clock too: it is as if never used
+        self._known.discard(namespace)
+        self.clocks.forget(namespace)
+        if (hub := self._hubs.pop(namespace, None)) is not None:
+            hub.close()  # its pages reconnect, to a hub on the new clock
 
-    def callback_refusal(self, url: str) -> str | None:
-        """Why a callback to ``url`` may not be sent (None: it may). Loopback hosts only, unless
-        ``--callback-host`` allowed more ("*": any)."""
-        import httpx  # noqa: PLC0415
+    # -- journal ------------------------------------------------------------------------------------
+    def record(self, entry: JournalEntry) -> Awaitable[None]:
+        return self.state.append_journal(entry.namespace, entry)
 
-        try:
-            parsed = httpx.URL(url)
-            host = parsed.host
-        except (httpx.InvalidURL, ValueError, TypeError) as error:
-            return f"not a usable URL: {error}"
-        if parsed.scheme not in ("http", "https"):
-            return f"scheme {parsed.scheme!r} is not http or https"
-        if not host:
-            return "the URL names no host"
-        if parsed.port is not None and not 0 < parsed.port < 65536:
-            return f"port {parsed.port} is out of range"
-        allowed = self.settings.callback_hosts
-        if "*" not in allowed and host.lower() not in allowed:
-            shown = ", ".join(sorted(allowed)) or "none"
-            return f"host {host!r} is not allowed (allowed: {shown}; widen with --callback-host)"
-        return None
+    def journal(self) -> Awaitable[list[JournalEntry]]:
+        return self.state.journal(CURRENT_NAMESPACE.get())
 
-    async def _deliver_callback(self, resource: Resource, url: str) -> None:
-        """Wait for the first terminal state, then POST once (no retry), and record the outcome.
-        Nothing a client sends can make this task fail: every error becomes ``callback_error``."""
-        try:
-            while not self.is_done(resource):
-                if resource.extra.get("deleted") or self.closing:
-                    return
-                await self.sleep_until(resource, resource.timeline.next_change_at())
-            await self._post_callback(resource, url)
-            self.events.resource_changed(resource)  # the callback's outcome is part of the resource
-        except Exception as error:  # a bug or a hostile URL must not leave callback_* unexplained
-            self._callback_outcome(resource, url, None, f"callback failed: {type(error).__name__}: {error}")
-        finally:
-            resource.watchers -= 1
+    def clear_journal(self) -> Awaitable[None]:
+        return self.state.clear_journal(CURRENT_NAMESPACE.get())
 
-    async def _post_callback(self, resource: Resource, url: str) -> None:
-        refusal = self.callback_refusal(url)
-        if refusal is not None:
-            self._callback_outcome(resource, url, None, f"callback not sent: {refusal}")
-            return
-        lifecycle = self.lifecycle(resource.api)
-        assert lifecycle.callback is not None
-        renderer = self.renderers[resource.api]
-        timeline = resource.timeline
-        values = renderer.field_values(resource, timeline)
-        completed = lifecycle.timestamps.get("completed")
-        payload = {
-            "run_id": resource.id,
-            "status": values.get("status"),
-            "completed_at": values.get(completed) if completed else iso(timeline.current.at),
-            "metadata": resource.extra.get("metadata", {}),
-        }
-        import httpx  # noqa: PLC0415
+    def journal_length(self) -> Awaitable[int]:
+        return self.state.journal_length(CURRENT_NAMESPACE.get())
 
-        if self._client is None:  # no environment proxies: a loopback callback must stay on loopback
-            self._client = httpx.AsyncClient(trust_env=False)
-        sent_at = self.clock.now()
-        timeout = lifecycle.callback.timeout_seconds
-        try:  # the answer is read as a stream, at most CALLBACK_ANSWER_BYTES of it, then dropped
-            async with self._client.stream("POST", url, json=payload, timeout=timeout) as response:
-                async with asyncio.timeout(timeout):  # a dripping answer cannot hold the task either
-                    read = 0
-                    async for chunk in response.aiter_raw():
-                        read += len(chunk)
-                        if read >= CALLBACK_ANSWER_BYTES:
-                            break
-        except TimeoutError:
-            pass  # the status came in time; the rest of the answer is not waited for
-        except httpx.HTTPError as error:
-            reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-            self._callback_outcome(resource, url, None, f"callback failed: {reason}")
-            return
-        self._callback_outcome(resource, url, response.status_code, None, sent_at)
+    # -- live feed ----------------------------------------------------------------------------------
+    @property
+    def events(self) -> EventHub:
+        """The dashboard's live feed of the request's namespace."""
+        namespace = CURRENT_NAMESPACE.get()
+        hub = self._hubs.get(namespace)
+        if hub is None:
+            hub = self._hubs[namespace] = EventHub(
+                self.clocks.of(namespace),
+                lambda api, resource_id: self.state.get(namespace, api, resource_id),
+                lambda: self.state.resources(namespace),
+                self.settings.speed,
+            )
+        return hub
 
-    def _callback_outcome(
-        self,
-        resource: Resource,
-        url: str,
-        status: int | None,
-        error: str | None,
-        sent_at: float | None = None,
-    ) -> None:
-        """Record what became of a callback (``callback_*`` fields) and log it, URL without query."""
-        resource.extra["callback"] = {"sent_at": sent_at, "status_code": status, "error": error}
-        shown = _url_for_log(url)
-        if error is None:
-            log.info("callback for %s %s to %s: sent, answered %s", resource.api, resource.id, shown, status)
-        else:
-            log.warning("callback for %s %s to %s: %s", resource.api, resource.id, shown, error)
+    def changed(self, resource: Resource) -> None:
+        """Tell the dashboard (if it watches the resource's namespace) that ``resource`` changed."""
+        hub = self._hubs.get(resource.namespace)
+        if hub is not None:
+            hub.resource_changed(resource)
 
+    def _journal_recorded(self, entry: JournalEntry) -> None:
+        hub = self._hubs.get(entry.namespace)
+        if hub is not None:
+            hub.journal_recorded(entry)
 
-def _url_for_log(url: str) -> str:
-    """The URL without user info, query or fragment (they may carry credentials)."""
-    import httpx  # noqa: PLC0415
+    def _clock_moved(self, namespace: str) -> None:
+        hub = self._hubs.get(namespace)
+        if hub is not None:
+            hub.clock_moved()
 
-    try:
-        parsed = httpx.URL(url)
-        port = f":{parsed.port}" if parsed.port is not None else ""
-        return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"[:200]
-    except (httpx.InvalidURL, ValueError, TypeError):
-        return repr(url[:100])
+    def _on_change(self, change: Change) -> None:
+        """Another process changed shared state: wake what waits here as a local change would."""
+        task = asyncio.get_running_loop().create_task(self._take_change(change))
+        self.callbacks.keep(task)
 
-
-def _settle(waiter: asyncio.Future[str], value: str) -> None:
-    if not waiter.done():
-        waiter.set_result(value)
+    async def _take_change(self, change: Change) -> None:
+        namespace = change.namespace or DEFAULT_NAMESPACE
+        resource = change.resource
+        if change.kind == "resource" and resource is not None:
+            resource.notify()
+            self.changed(resource)
+        elif change.kind == "deleted" and resource is not None:
+            resource.extra["deleted"] = True
+            resource.notify()
+            if (hub := self._hubs.get(namespace)) is not None:
+                hub.resource_deleted(resource)
+        elif change.kind == "clock" and self.clocks.manual:
+            self.clocks.set_offset(namespace, await self.state.clock_offset(namespace))
+            self._clock_moved(namespace)
+        elif change.kind == "reset":
+            self._forget_local(namespace)
+        elif change.kind == "uploads":
+            await self.book.sync_uploads()

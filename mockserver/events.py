@@ -21,13 +21,14 @@ import contextlib
 import heapq
 import itertools
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from lifecycle.timeline import advance
 from mockserver.clock import Clock, ManualClock
 from mockserver.journal import JournalEntry
-from mockserver.store import Resource, Store
+from mockserver.store import Resource
 
 Key = tuple[str, str]  # (api, resource id)
 
@@ -99,19 +100,22 @@ class Subscriber:
 
 
 class EventHub:
-    """Fans the engine's changes out to subscribers; costs nothing while nobody subscribes."""
+    """Fans the engine's changes in one namespace out to subscribers; costs nothing while nobody
+    subscribes. ``find`` and ``resources`` read the namespace's resources from the state store."""
 
     def __init__(
         self,
         clock: Clock,
-        store: Store,
+        find: Callable[[str, str], Awaitable[Resource | None]],
+        resources: Callable[[], Awaitable[list[Resource]]],
         speed: float,
         *,
         pending_limit: int = 20_000,
         journal_limit: int = 500,
     ) -> None:
         self.clock = clock
-        self.store = store
+        self.find = find
+        self.resources = resources
         self.speed = speed
         self.pending_limit = pending_limit
         self.journal_limit = journal_limit
@@ -125,17 +129,18 @@ class EventHub:
         self._scheduler: asyncio.Task[None] | None = None
 
     # -- subscribing --------------------------------------------------------------------------
-    def subscribe(self, only: Key | None = None) -> Subscriber:
+    async def subscribe(self, only: Key | None = None) -> Subscriber:
         """A new subscriber (call on the event loop); the scheduler starts with the first one."""
         self._loop = asyncio.get_running_loop()
         subscriber = Subscriber(only, self.pending_limit, self.journal_limit)
-        if not self.subscribers:
+        first = not self.subscribers
+        self.subscribers.add(subscriber)  # before any await: a second subscriber starts no scheduler
+        if first:
             self._due.clear()
             self._scheduled.clear()
-            for resource in self.store:
-                self._schedule(resource)
             self._scheduler = self._loop.create_task(self._run_scheduler())
-        self.subscribers.add(subscriber)
+            for resource in await self.resources():
+                self._schedule(resource)
         return subscriber
 
     def close(self) -> None:
@@ -221,7 +226,7 @@ class EventHub:
                 if self._scheduled.get(key) != due:
                     continue  # rescheduled since
                 del self._scheduled[key]
-                if self.store.get(*key) is not resource:
+                if await self.find(*key) is not resource:
                     continue  # evicted meanwhile
                 before = len(resource.timeline.history)
                 resource.timeline = advance(resource.timeline, now)

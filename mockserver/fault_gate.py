@@ -40,7 +40,7 @@ class FaultGate:
         """The answer that replaces the handler's (an injected error, a malformed header), or the
         fault the handler works under with the resource the gate looked up."""
         try:
-            fault, key, count, found = self._fault_for(operation_id, inputs)
+            fault, key, count, found = await self._fault_for(operation_id, inputs)
         except FaultError as error:
             return self.errors.control_error("X-Mock-Fault", str(error))
         if fault is None:
@@ -53,12 +53,14 @@ class FaultGate:
             return self.fault_response(fault)
         return fault, found
 
-    def _fault_for(self, operation_id: str, inputs: Inputs) -> tuple[Fault | None, str, int, Resource | None]:
+    async def _fault_for(
+        self, operation_id: str, inputs: Inputs
+    ) -> tuple[Fault | None, str, int, Resource | None]:
         seed = self.engine.settings.seed
         header = inputs.headers.get(FAULT_HEADER)
         if header:
-            return parse_header(header), f"{seed}:header:{len(self.engine.journal)}", 0, None
-        resource = self.peek(operation_id, inputs)
+            return parse_header(header), f"{seed}:header:{await self.engine.journal_length()}", 0, None
+        resource = await self.peek(operation_id, inputs)
         if resource is None:
             return None, "", 0, None
         timeline = self.engine.observe(resource)
@@ -71,15 +73,16 @@ class FaultGate:
         counts: dict[int, int] = resource.extra.setdefault("fault_calls", {})
         count = counts.get(step_index, 0)
         counts[step_index] = count + 1
+        await self.engine.state.put_extra(resource, "fault_calls", counts)
         return fault, f"{seed}:{resource.id}:{step_index}", count, resource
 
-    def peek(self, operation_id: str, inputs: Inputs) -> Resource | None:
+    async def peek(self, operation_id: str, inputs: Inputs) -> Resource | None:
         """The resource a call addresses, found without side effects (None if none or unknown)."""
         expression = self.ids.get(operation_id)
         if expression is None:
             return None
         resource_id = inputs.evaluate(expression)
-        return self.engine.find(self.api, str(resource_id)) if resource_id is not None else None
+        return await self.engine.find(self.api, str(resource_id)) if resource_id is not None else None
 
     def fault_response(self, fault: Fault) -> Response:
         """The vendor's error for an injected status, marked so strict mode lets it through."""

@@ -68,6 +68,7 @@ class JournalEntry:
     headers: dict[str, str]
     request_body: str | None = None
     response_body: str | None = None  # None: no body kept (an event stream, or nothing sent)
+    namespace: str = "default"  # state.base.DEFAULT_NAMESPACE; each namespace reads only its own
     size: int = 0  # bytes this entry counts against the journal's budget
     cleaned: bool = False  # masked and cut (``Journal`` cleans each entry once, before anyone reads it)
 
@@ -77,7 +78,7 @@ class JournalEntry:
         data["epoch"] = self.time
         data["request_body"] = self.body("request")
         data["response_body"] = self.body("response")
-        del data["size"], data["cleaned"]
+        del data["size"], data["cleaned"], data["namespace"]
         return data
 
     def body(self, which: str) -> Any:
@@ -182,6 +183,7 @@ class Journal:
             headers,
             request_body,
             response_body,
+            entry.namespace,
             entry.size
             or size,  # once counted against the budget, an entry's size stays (eviction subtracts it)
             cleaned=True,
@@ -198,21 +200,34 @@ class Journal:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def count(self, namespace: str) -> int:
+        """How many entries ``namespace`` has (without cleaning any)."""
+        return sum(entry.namespace == namespace for entry in self._entries)
+
     @property
     def bytes(self) -> int:
         return self._bytes
 
-    def entries(self) -> list[JournalEntry]:
-        """Every entry, oldest first, cleaned."""
+    def entries(self, namespace: str | None = None) -> list[JournalEntry]:
+        """Every entry (of ``namespace``; None: of all), oldest first, cleaned."""
         position = len(self._entries) - 1
         while self._dirty and position >= 0:  # the uncleaned ones are mostly the newest: look from the end
             self._cleaned(position)
             position -= 1
-        return list(self._entries)
+        if namespace is None:
+            return list(self._entries)
+        return [entry for entry in self._entries if entry.namespace == namespace]
 
-    def clear(self) -> None:
-        self._entries.clear()
-        self._bytes = self._dirty = 0
+    def clear(self, namespace: str | None = None) -> None:
+        """Forget every entry (of ``namespace``; None: of all)."""
+        if namespace is None:
+            self._entries.clear()
+            self._bytes = self._dirty = 0
+            return
+        kept = deque(entry for entry in self._entries if entry.namespace != namespace)
+        self._entries = kept
+        self._bytes = sum(entry.size for entry in kept)
+        self._dirty = sum(not entry.cleaned for entry in kept)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -4,9 +4,9 @@
 also uses: inotify/FSEvents, no polling loop) over the scenario folders and spec files for as long
 as the app lives. On a change, every API is rebuilt from its files: an unchanged file is reused, a
 changed one is checked again, a broken one keeps its last good version and its findings are logged.
-The new ``Api`` replaces the old one in one dict assignment on the event loop, so a request sees
-either the old or the new scenarios, never a mix; resources already created keep walking the
-scenario they started with (their timeline holds it).
+The scenario book (``Engine.book``) swaps the new ``Api`` in with one dict assignment on the event
+loop, so a request sees either the old or the new scenarios, never a mix; resources already
+created keep walking the scenario they started with (their timeline holds it).
 
 A changed spec is re-checked too: when it is broken, or its scenarios do not fit it, or a resource
 in flight is in a state it no longer has, the findings are logged and the previous spec stays;
@@ -26,54 +26,15 @@ from watchfiles import awatch
 
 from lifecycle import ApiSpec, SourceError
 from lifecycle.findings import Finding
-from lifecycle.scenario import Scenario, scenario_from_data
-from mockserver.catalog import (
-    Api,
-    ScenarioFiles,
-    StatelessApi,
-    build_api,
-    display,
-    load_any_spec,
-    overlay,
-)
+from lifecycle.scenario import scenario_from_data
+from mockserver.catalog import Api, StatelessApi, build_api, load_any_spec
 from mockserver.engine import Engine
+from mockserver.scenario_files import ScenarioFiles, display
 
 log = logging.getLogger("comeback.reload")  # `comeback serve` shows it on stderr (see show_reloads)
 
 
 PUT_SOURCE = "PUT /__mock/scenarios"
-
-
-def refresh(engine: Engine, name: str, findings: list[Finding]) -> bool:
-    """Serve API ``name`` as its files make it with the scenarios added while running (PUT over HTTP,
-    or by a test) laid over them.
-
-    False (nothing changed; ``findings`` say why) when the two do not compose."""
-    added = [(scenario, scenario.source) for scenario in engine.put_scenarios.get(name, {}).values()]
-    api = overlay(engine.file_apis[name], added, findings)
-    if api is None:
-        return False
-    old = engine.catalog[name]
-    engine.catalog[name] = api  # one assignment: a request sees the old API or the new one
-    # the default follows the files and PUTs, unless the admin API chose another one that still exists
-    chosen = engine.defaults.get(name)
-    if chosen == old.default or chosen not in api.scenarios:
-        engine.defaults[name] = api.default
-    return True
-
-
-def add_scenario(engine: Engine, scenario: Scenario) -> list[Finding]:
-    """Lay ``scenario`` over its API while running (the latest one with ``default: true`` takes the
-    default); the findings, with nothing changed, when it clashes with another scenario's trigger."""
-    added = engine.put_scenarios.setdefault(scenario.api, {})
-    replaced = added.pop(scenario.name, None)
-    added[scenario.name] = scenario  # at the end, so it is laid over the ones added before
-    findings: list[Finding] = []
-    if not refresh(engine, scenario.api, findings):
-        added.pop(scenario.name)
-        if replaced is not None:
-            added[scenario.name] = replaced
-    return findings
 
 
 class Reloader:
@@ -89,7 +50,7 @@ class Reloader:
         self.engine = engine
         self.serve_spec = serve_spec
         self.folders = list(engine.settings.scenario_folders())
-        self.specs = {path.stem: path for path in engine.settings.spec_paths if path.stem in engine.catalog}
+        self.specs = {path.stem: path for path in engine.settings.spec_paths if path.stem in engine.book}
         self._spec_texts = {name: _text(path) for name, path in self.specs.items()}
         self._checked_specs: dict[str, tuple[str | None, ApiSpec | StatelessApi | SourceError]] = {}
         if files is not None:  # they already remember the versions the server started with
@@ -98,7 +59,7 @@ class Reloader:
         # a catalog loaded elsewhere (a test's): read the files once to remember those versions
         self.files = ScenarioFiles()
         findings: list[Finding] = []
-        for api in engine.file_apis.values():
+        for _, api in engine.book.file_apis():
             build_api(api.spec, self.folders, self.files, findings)
 
     def paths(self) -> list[Path]:
@@ -117,25 +78,24 @@ class Reloader:
                 except SourceError as error:
                     outcome = error
                 self._checked_specs[name] = (text, outcome)
-        for api in list(self.engine.file_apis.values()):
+        for _, api in self.engine.book.file_apis():
             for folder in self.folders:
                 for path in sorted((folder / api.spec.name).glob("*.yaml")) if folder.is_dir() else ():
                     self.files.check(path, api.spec)
 
-    def reload(self, changed: Iterable[str] = ()) -> list[Finding]:
+    async def reload(self, changed: Iterable[str] = ()) -> list[Finding]:
         """Re-check every API's files and swap in what changed; returns (and logs) the findings."""
         findings: list[Finding] = []
-        for name, api in list(self.engine.file_apis.items()):
-            spec = self._spec(name, api.spec, findings)
+        book = self.engine.book
+        for name, api in book.file_apis():
+            spec = await self._spec(name, api.spec, findings)
             rebuilt = build_api(spec, self.folders, self.files, findings)
             if rebuilt is None:
                 log.warning("%s: scenarios not reloaded; the previous ones stay in use", name)
                 continue
-            old = self.engine.file_apis[name]
+            old = book.file_api(name)
             if rebuilt.scenarios != old.scenarios or rebuilt.default != old.default:
-                self.engine.file_apis[name] = rebuilt
-                if not refresh(self.engine, name, findings):
-                    self.engine.file_apis[name] = old
+                if not book.replace_files(name, rebuilt, findings):
                     log.warning("%s: scenarios not reloaded; the previous ones stay in use", name)
                     continue
                 log.info("%s: scenarios reloaded: %s", name, _difference(old, rebuilt))
@@ -152,7 +112,7 @@ class Reloader:
             log.debug("changed files: %s", ", ".join(sorted(changed)))
         return findings
 
-    def _spec(self, name: str, current: ApiSpec, findings: list[Finding]) -> ApiSpec:
+    async def _spec(self, name: str, current: ApiSpec, findings: list[Finding]) -> ApiSpec:
         """The served spec; a changed spec file is re-checked and its problems reported."""
         path = self.specs.get(name)
         if path is None:
@@ -176,18 +136,17 @@ class Reloader:
             self._spec_texts[name] = text
             log.warning("%s changed; restart the mock to serve it", display(path))
             return current
-        swapped = self._swap_spec(name, loaded, findings)  # refused: tried again on the next change
+        swapped = await self._swap_spec(name, loaded, findings)  # refused: tried again on the next change
         if swapped is not None:
             self._spec_texts[name] = text
         return swapped or current
 
-    def _swap_spec(self, name: str, spec: ApiSpec, findings: list[Finding]) -> ApiSpec | None:
+    async def _swap_spec(self, name: str, spec: ApiSpec, findings: list[Finding]) -> ApiSpec | None:
         """Serve the changed, valid ``spec``; None (and findings) when it cannot take over now."""
         before = len(findings)
         api = build_api(spec, self.folders, self.files, findings)
-        stranded = sorted(
-            {r.timeline.state for r in self.engine.store if r.api == name} - set(spec.lifecycle.states)
-        )
+        in_flight = await self.engine.state.resources(None, name)
+        stranded = sorted({r.timeline.state for r in in_flight} - set(spec.lifecycle.states))
         if stranded:
             findings.append(
                 Finding(
@@ -199,7 +158,7 @@ class Reloader:
                     found=", ".join(stranded),
                 )
             )
-        for scenario in self.engine.put_scenarios.get(name, {}).values():  # PUT ones must fit it too
+        for scenario in self.engine.book.uploaded(name).values():  # PUT ones must fit it too
             try:
                 scenario_from_data(
                     dict(scenario.data), scenario.source, spec.lifecycle, name=scenario.name, api=name
@@ -209,13 +168,10 @@ class Reloader:
         if api is None or len(findings) > before:
             log.warning("%s: the changed spec is not served; the previous one stays in use", name)
             return None
-        old = self.engine.file_apis[name]
-        self.engine.file_apis[name] = api
-        if not refresh(self.engine, name, findings):
-            self.engine.file_apis[name] = old
+        if not self.engine.book.replace_files(name, api, findings):
             return None
         assert self.serve_spec is not None
-        self.serve_spec(self.engine.catalog[name])
+        self.serve_spec(self.engine.book[name])
         log.info("%s: the changed spec is served (%d operations)", name, len(spec.operations))
         return spec
 
@@ -265,7 +221,7 @@ async def _watch(reloader: Reloader, stop: asyncio.Event) -> None:
     async for changes in awatch(*paths, stop_event=stop, debounce=400, step=50):
         try:
             await asyncio.to_thread(reloader.check_files)  # a hostile file is parsed off the event loop
-            reloader.reload(path for _, path in changes)
+            await reloader.reload(path for _, path in changes)
         except Exception:  # a reload must never take the server down
             log.exception("reload failed; the previous scenarios stay in use")
 

@@ -34,6 +34,7 @@ from mockserver.engine import Engine
 from mockserver.journal import JournalEntry, body_text
 from mockserver.paths import ADMIN_PATHS, PREFIX
 from mockserver.problems import problem
+from mockserver.state.namespaces import NAMESPACE_HEADER
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 _SEEN_LIMIT = 1024  # remembered (method, path) matches: a flood of random paths must not grow memory
@@ -199,9 +200,12 @@ class Operations:
 
     async def not_found(self, request: Request) -> Response:
         """``refusal``, recorded in the journal (the endpoint of Starlette's last admin route, too)."""
+        namespace = request.headers.get(NAMESPACE_HEADER)
+        if namespace is not None:
+            await self.engine.enter(namespace)  # a name it refuses: journaled in the default namespace
         started, arrived = time.perf_counter(), self.engine.clock.now()
         response = self.refusal(request.scope)
-        self.engine.journal.record(
+        await self.engine.record(
             JournalEntry(
                 request.method,
                 request.url.path,
@@ -215,6 +219,7 @@ class Operations:
                 round((time.perf_counter() - started) * 1000, 3),
                 dict(request.headers),
                 response_body=body_text(bytes(response.body)),
+                namespace=self.engine.namespace,
             )
         )
         return response

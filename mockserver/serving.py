@@ -149,7 +149,7 @@ def configure_logging(level: str, engine: Engine) -> None:
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
         logger.addHandler(handler)
         logger.propagate = False
-    logging.getLogger("uvicorn.access").addFilter(MaskedAccessLog(engine.journal.masker))
+    logging.getLogger("uvicorn.access").addFilter(MaskedAccessLog(engine.masker))
 
 
 def run(app: Starlette, *, header_timeout: float, **options: Any) -> None:

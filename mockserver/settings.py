@@ -45,6 +45,7 @@ class Settings:
     keepalive_seconds: float = (
         15.0  # real seconds of stream silence before a keep-alive (PrivateGPT's idle time)
     )
+    store: str = "memory"  # where state lives: "memory", or a shared store's URL (mockserver.state.choose)
     watch: bool = False  # reload changed spec and scenario files while serving (mockserver.reload)
 
     def scenario_folders(self) -> tuple[Path, ...]:

@@ -1,4 +1,5 @@
-"""Shared wake-ups: every task sleeping until a moment, on one loop timer per millisecond.
+"""Waits: tasks sleeping until a moment on a namespace's clock, a change, or a real delay, on shared
+wake-ups: one loop timer per millisecond.
 
 Thousands of open streams each sleep until their next token. A loop timer per sleep (uvloop makes
 a libuv handle for each, and each sleep also cancels one) costs more than the frame it waits for;
@@ -13,6 +14,9 @@ import asyncio
 import heapq
 import math
 from typing import Any
+
+from mockserver.clock import Clocks, ManualClock
+from mockserver.store import Resource
 
 QUANTUM = 0.001  # seconds of loop time per slot
 
@@ -68,3 +72,76 @@ class WakeUps:
                     waiter.set_result(value)
         if self._ticks:
             self._arm(self._ticks[0])
+
+
+class Waits:
+    """Every task waiting in ``sleep_until`` or ``pause``; ``shutdown`` ends them all at once."""
+
+    def __init__(self, clocks: Clocks, speed: float) -> None:
+        self.clocks = clocks
+        self.speed = speed
+        self.closing = False  # the process is shutting down: streams end, nothing new waits
+        self._sleepers: set[asyncio.Future[str]] = set()
+        self._wakeups: dict[asyncio.AbstractEventLoop, WakeUps] = {}  # their timers, shared, per loop
+
+    def shutdown(self) -> None:
+        """End every wait at once (call on the event loop)."""
+        self.closing = True
+        for waiter in list(self._sleepers):
+            if not waiter.done():
+                waiter.set_result("shutdown")
+
+    async def sleep_until(self, resource: Resource, moment: float | None, idle: float | None = None) -> str:
+        """Sleep until ``moment`` on the mock's clock ("due"), until a command changes ``resource``
+        ("changed"), or for ``idle`` real seconds ("idle"), whichever comes first. One future in
+        shared millisecond slots (``WakeUps``): thousands of open streams wait this way at once."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[str] = loop.create_future()
+        if self.closing:
+            return "shutdown"
+        resource.waiters.append(waiter)
+        self._sleepers.add(waiter)
+        wakeups = self.wakeups(loop)
+        slots = []
+        delay = None
+        if moment is not None:
+            clock = self.clocks.of(resource.namespace)
+            if isinstance(clock, ManualClock):
+                clock.resolve_at(moment, waiter, "due")
+            else:
+                delay = max(0.0, (moment - clock.now()) / self.speed)
+                slots.append(wakeups.after(delay, waiter, "due"))
+        if idle is not None and (delay is None or delay >= idle):  # else "due" always comes first
+            slots.append(wakeups.after(idle, waiter, "idle"))
+        try:
+            return await waiter
+        finally:
+            for slot in slots:
+                wakeups.forget(slot, waiter)
+            self._sleepers.discard(waiter)
+            if waiter in resource.waiters:
+                resource.waiters.remove(waiter)
+
+    async def pause(self, seconds: float) -> bool:
+        """Sleep ``seconds`` real seconds (a fault's delay); False when cut short by shutdown."""
+        if self.closing:
+            return False
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[str] = loop.create_future()
+        self._sleepers.add(waiter)
+        wakeups = self.wakeups(loop)
+        slot = wakeups.after(seconds, waiter, "due")
+        try:
+            return await waiter == "due"
+        finally:
+            wakeups.forget(slot, waiter)
+            self._sleepers.discard(waiter)
+
+    def wakeups(self, loop: asyncio.AbstractEventLoop) -> WakeUps:
+        """The shared timers of the waits on ``loop`` (tests may serve one engine from several loops)."""
+        found = self._wakeups.get(loop)
+        if found is None:
+            for closed in [known for known in self._wakeups if known.is_closed()]:
+                del self._wakeups[closed]
+            found = self._wakeups[loop] = WakeUps(loop)
+        return found

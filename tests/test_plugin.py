@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from comeback.testing import START, MockServer
 from lifecycle import SourceError
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.scenario import load_scenario
@@ -88,7 +89,10 @@ def test_the_marker_is_declared_with_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     assert result.ret == 0
     result.stdout.fnmatch_lines(
-        ["@pytest.mark.comeback(apis=None, seed=0, clock='manual', port=False, strict=True, scenarios=())*"]
+        [
+            "@pytest.mark.comeback(apis=None, seed=0, clock='manual', port=False, strict=True, scenarios=(), "
+            "namespace='default')*"
+        ]
     )
 
 
@@ -106,6 +110,7 @@ def test_a_bad_inline_scenario_fails_with_the_same_message_as_a_file(pytester: p
     pytester.makepyfile(
         """
 import pytest
+from comeback.testing import START, MockServer
 from lifecycle import SourceError
 
 def test_inline(comeback_mock):
@@ -121,3 +126,14 @@ def test_inline(comeback_mock):
     inline = next(line for line in result.outlines if "INLINE: " in line).split("INLINE: ", 1)[1]
     assert inline.startswith("<inline scenario 'inline'>: ")
     assert inline.split(": ", 1)[1] == file_message
+
+
+@pytest.mark.comeback(apis=["letta"], namespace="job-42")
+def test_the_marker_sets_the_namespace(comeback_mock: MockServer) -> None:
+    assert comeback_mock.namespace == "job-42"
+    assert comeback_mock.client.headers["X-Mock-Namespace"] == "job-42"
+    comeback_mock.advance(5)
+    assert (
+        comeback_mock.client.get("/__mock/clock", params={"namespace": "job-42"}).json()["epoch"] == START + 5
+    )
+    assert comeback_mock.client.get("/__mock/clock").json()["epoch"] == START

@@ -59,7 +59,7 @@ def test_a_file_through_the_marker_is_chosen_by_its_trigger(comeback_mock):
 @pytest.mark.comeback(apis=["letta"], scenarios=["scenarios"])
 def test_a_folder_through_the_marker_lies_over_the_bundled_set(comeback_mock):
     run = create(comeback_mock)
-    assert comeback_mock.engine.find("letta", run["id"]).scenario == "mine"
+    assert comeback_mock.client.get(f"/__mock/resources/letta/{run['id']}").json()["scenario"] == "mine"
     assert "failed" in comeback_mock.engine.catalog["letta"].scenarios
 
 

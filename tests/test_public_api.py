@@ -24,7 +24,14 @@ def test_exported_members() -> None:
 
 def test_the_testing_module_exports_what_a_test_scripts_the_mock_with() -> None:
     module = comeback.testing
-    assert sorted(module.__all__) == ["Journal", "MockServer", "START", "ScenarioPath", "bundled_catalog"]
+    assert sorted(module.__all__) == [
+        "Journal",
+        "MockServer",
+        "START",
+        "ScenarioPath",
+        "at_once",
+        "bundled_catalog",
+    ]
     for name in module.__all__:
         assert hasattr(module, name), name
     # every public class or function the module defines is exported on purpose (or made private)

@@ -16,6 +16,7 @@ from mockserver.app import create_app
 from mockserver.reload import Reloader
 from tests.conftest import REPO
 from tests.dashboard.clients import AUTH
+from tests.dashboard.test_events import run
 from tests.mockserver.conftest import settings
 
 EXAMPLE = REPO / "examples" / "report-export.yaml"
@@ -81,12 +82,16 @@ def test_a_broken_scenario_file_fixed_back_is_logged(
     path.write_text(good, encoding="utf-8")
     engine = create_app(settings(apis=frozenset({"letta"}), scenario_layers=(tmp_path,))).state.engine
     reloader = Reloader(engine)
-    path.write_text(good.replace("completed", "complted"), encoding="utf-8")
-    assert reloader.reload()  # broken: the previous version stays in use
-    caplog.clear()
-    path.write_text(good, encoding="utf-8")  # back as it was: nothing to swap, but say it is fixed
-    assert reloader.reload() == []
-    assert "the problems are fixed: every file is in use as written" in caplog.text
-    caplog.clear()
-    assert reloader.reload() == []
-    assert "fixed" not in caplog.text  # said once, not on every reload
+
+    async def scenario() -> None:
+        path.write_text(good.replace("completed", "complted"), encoding="utf-8")
+        assert await reloader.reload()  # broken: the previous version stays in use
+        caplog.clear()
+        path.write_text(good, encoding="utf-8")  # back as it was: nothing to swap, but say it is fixed
+        assert await reloader.reload() == []
+        assert "the problems are fixed: every file is in use as written" in caplog.text
+        caplog.clear()
+        assert await reloader.reload() == []
+        assert "fixed" not in caplog.text  # said once, not on every reload
+
+    run(scenario)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
+import uvicorn
 
 from bench.procs import server
+from comeback.cli import main
 from mockserver.app import default_settings
 from mockserver.settings import settings_from_json, settings_to_json
 
@@ -48,3 +53,26 @@ def test_two_workers_serve_and_each_keeps_its_own_state() -> None:
             json={"input": "hi"},
         )
         assert created.status_code == 200
+
+
+def test_store_memory_is_the_default_and_a_bad_store_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "(default: memory)" in " ".join(_serve_help().split())
+    assert main(["serve", "--store", "postgres://db", "--port", "0"]) == 2
+    assert "--store 'postgres://db': expected 'memory' or a URL such as redis://" in capsys.readouterr().err
+
+
+def test_workers_on_the_memory_store_point_to_a_shared_store(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **options: started.append(options))
+    assert main(["serve", "--workers", "2", "--port", "0", "--api", "letta"]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "2 workers with --store memory, each with its OWN resources" in printed
+    assert "--store redis://127.0.0.1:6379/0" in printed
+    assert started[0]["workers"] == 2
+
+
+def _serve_help() -> str:
+    command = [sys.executable, "-m", "comeback.cli", "serve", "--help"]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout

@@ -78,14 +78,14 @@ class Dashboard:
         return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
 
     # -- the list stream -------------------------------------------------------------------------
-    def snapshot(self) -> dict[str, Any]:
+    async def snapshot(self) -> dict[str, Any]:
         engine = self.engine
         return {
             "clock": clock_view(engine),
             "apis": {name: api_view(api.spec.lifecycle) for name, api in engine.catalog.items()},
-            "resources": [summary(engine, resource) for resource in engine.store],
-            "journal": [journal_view(entry) for entry in engine.journal.entries()[-JOURNAL_TAIL:]],
-            "scenarios": scenarios_view(engine),
+            "resources": [summary(engine, resource) for resource in await engine.resources()],
+            "journal": [journal_view(entry) for entry in (await engine.journal())[-JOURNAL_TAIL:]],
+            "scenarios": await scenarios_view(engine),
         }
 
     async def events(self, request: Request) -> Response:
@@ -93,10 +93,11 @@ class Dashboard:
 
     async def _events(self) -> AsyncIterator[str]:
         engine, loop = self.engine, asyncio.get_running_loop()
-        subscriber = engine.events.subscribe()
+        hub = engine.events  # this one, to the end: a reset namespace gets a new hub
+        subscriber = await hub.subscribe()
         try:
-            known: set[Key] = {(r.api, r.id) for r in engine.store}
-            yield frame("snapshot", self.snapshot())
+            known: set[Key] = {(r.api, r.id) for r in await engine.resources()}
+            yield frame("snapshot", await self.snapshot())
             swept = loop.time()
             while True:
                 woke = await _wait(subscriber, KEEPALIVE_SECONDS)
@@ -106,12 +107,12 @@ class Dashboard:
                     await asyncio.sleep(COALESCE_SECONDS)
                 batch = subscriber.take()
                 if batch.restart:
-                    known = {(r.api, r.id) for r in engine.store}
-                    yield frame("snapshot", self.snapshot())
+                    known = {(r.api, r.id) for r in await engine.resources()}
+                    yield frame("snapshot", await self.snapshot())
                     continue
                 rows, gone = [], []
                 for key, resource in batch.resources.items():
-                    if resource is not None and engine.store.get(*key) is resource:
+                    if resource is not None and await engine.find(*key) is resource:
                         rows.append(summary(engine, resource))
                         known.add(key)
                     elif key in known:
@@ -119,7 +120,8 @@ class Dashboard:
                         known.discard(key)
                 if loop.time() - swept >= SWEEP_SECONDS:  # evicted by the store's bounds: no event
                     swept = loop.time()
-                    evicted = [key for key in known if engine.store.get(*key) is None]
+                    present = {(r.api, r.id) for r in await engine.resources()}
+                    evicted = [key for key in known if key not in present]
                     gone.extend(evicted)
                     known.difference_update(evicted)
                 if rows:
@@ -134,19 +136,19 @@ class Dashboard:
                 if not woke:
                     yield ": keep-alive\n\n"
         finally:
-            engine.events.unsubscribe(subscriber)
+            hub.unsubscribe(subscriber)
 
     # -- one resource ------------------------------------------------------------------------------
-    def find(self, request: Request) -> Resource | Response:
+    async def find(self, request: Request) -> Resource | Response:
         api, resource_id = request.path_params["api"], request.path_params["resource_id"]
-        resource = self.engine.find(api, resource_id)
+        resource = await self.engine.find(api, resource_id)
         if resource is None:
             detail_text = f"no {api} resource {resource_id!r}"
             return problem(404, "No such resource", detail_text, known_apis=sorted(self.engine.catalog))
         return resource
 
     async def resource_events(self, request: Request) -> Response:
-        found = self.find(request)
+        found = await self.find(request)
         if isinstance(found, Response):
             return found
         return StreamingResponse(
@@ -156,11 +158,12 @@ class Dashboard:
     async def _resource_events(self, resource: Resource) -> AsyncIterator[str]:
         engine = self.engine
         key = (resource.api, resource.id)
-        subscriber = engine.events.subscribe(only=key)
+        hub = engine.events  # this one, to the end: a reset namespace gets a new hub
+        subscriber = await hub.subscribe(only=key)
         streams = engine.lifecycle(resource.api).stream is not None
         try:
             yield frame("detail", detail(engine, resource))
-            mine = [journal_view(e) for e in engine.journal.entries() if (e.api, e.resource_id) == key][
+            mine = [journal_view(e) for e in await engine.journal() if (e.api, e.resource_id) == key][
                 -JOURNAL_TAIL:
             ]
             yield frame("journal", {"entries": mine, "dropped": 0})
@@ -183,7 +186,7 @@ class Dashboard:
                 if subscriber.closed:
                     return
                 batch = subscriber.take()
-                if engine.store.get(*key) is not resource:
+                if await engine.find(*key) is not resource:
                     yield frame("deleted", {"api": resource.api, "id": resource.id})
                     return
                 if key in batch.resources or batch.restart:
@@ -194,22 +197,22 @@ class Dashboard:
                 if not woke and timeout == KEEPALIVE_SECONDS:
                     yield ": keep-alive\n\n"
         finally:
-            engine.events.unsubscribe(subscriber)
+            hub.unsubscribe(subscriber)
 
     async def cancel(self, request: Request) -> Response:
-        found = self.find(request)
+        found = await self.find(request)
         if isinstance(found, Response):
             return found
         if self.engine.lifecycle(found.api).cancel is None:
             return problem(409, "No cancel", f"the {found.api} lifecycle has no cancel")
-        changed = self.engine.cancel(found)
+        changed = await self.engine.cancel(found)
         return JSONResponse({**summary(self.engine, found), "changed": changed})
 
     async def delete(self, request: Request) -> Response:
-        found = self.find(request)
+        found = await self.find(request)
         if isinstance(found, Response):
             return found
-        self.engine.delete(found)
+        await self.engine.delete(found)
         return JSONResponse({"api": found.api, "id": found.id, "deleted": True})
 
     # -- the clock -------------------------------------------------------------------------------
@@ -221,18 +224,18 @@ class Dashboard:
         now = engine.clock.now()
         moments = [
             due
-            for resource in engine.store
+            for resource in await engine.resources()
             if not engine.is_done(resource) and (due := resource.timeline.next_change_at()) is not None
         ]
         if not moments:
             return problem(409, "Nothing due", "no resource will change by time alone")
-        engine.advance_clock(max(0.0, min(moments) - now))
+        await engine.advance_clock(max(0.0, min(moments) - now))
         return JSONResponse(clock_view(engine))
 
     # -- scenarios written in the page -------------------------------------------------------------
     async def scenarios(self, request: Request) -> Response:
         """Scenarios per API with the default and the queue (the admin listing lacks the queue)."""
-        return JSONResponse(scenarios_view(self.engine))
+        return JSONResponse(await scenarios_view(self.engine))
 
     async def scenario_text(self, request: Request) -> Response:
         api, name = request.path_params["api"], request.path_params["name"]
@@ -259,8 +262,8 @@ class Dashboard:
         api, scenario, findings = checked
         if scenario is None:
             return problem(400, "Invalid scenario", f"{len(findings)} problem(s)", findings=findings)
-        self.engine.queue_scenario(api, scenario)
-        return JSONResponse({"api": api, "queued": [s.name for s in self.engine.queued[api]]})
+        await self.engine.queue_scenario(api, scenario)
+        return JSONResponse({"api": api, "queued": await self.engine.book.queued(self.engine.namespace, api)})
 
     async def _checked(self, request: Request) -> tuple[str, Any, list[dict[str, Any]]] | Response:
         api = request.path_params["api"]

@@ -112,12 +112,13 @@ def scenario_view(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def scenarios_view(engine: Engine) -> dict[str, Any]:
+async def scenarios_view(engine: Engine) -> dict[str, Any]:
     """Per API: its scenarios, the default, and the names queued for the next resources."""
+    namespace, book = engine.namespace, engine.book
     return {
         name: {
-            "default": engine.defaults[name],
-            "queued": [s.name for s in engine.queued.get(name, ())],
+            "default": await book.default(namespace, name),
+            "queued": await book.queued(namespace, name),
             "scenarios": [scenario_view(s) for s in api.scenarios.values()],
         }
         for name, api in engine.catalog.items()

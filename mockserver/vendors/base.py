@@ -9,7 +9,7 @@ resource it touched (``Answer``); the fault gate in front of it is ``mockserver.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.responses import Response
@@ -20,11 +20,12 @@ from lifecycle.model import Cancel, Delete, Lifecycle, View
 from lifecycle.openapi import Operation, response_schema, subschemas_at
 from mockserver.call import SCENARIO_HEADER, Answer, Call, Handler
 from mockserver.catalog import Api
-from mockserver.engine import Engine, UnknownScenarioError
+from mockserver.engine import Engine
 from mockserver.error_shape import ErrorShape
 from mockserver.fault_gate import FaultGate
 from mockserver.render import Renderer, json_copy
 from mockserver.responses import JSONResponse
+from mockserver.scenario_book import UnknownScenarioError
 from mockserver.store import Resource
 from mockserver.streams import Encoder, EventStream, events
 from mockserver.vendors.ids import mint_id, operation_ids, resource_id_parameter
@@ -82,12 +83,12 @@ class Vendor(ErrorShape):
     async def create(self, call: Call) -> Answer:
         create = self.lifecycle.create
         try:
-            scenario = self.engine.choose_scenario(
+            scenario = await self.engine.choose_scenario(
                 self.name, call.inputs.headers.get(SCENARIO_HEADER), call.inputs.body
             )
         except UnknownScenarioError as error:
             return self.control_error("X-Mock-Scenario", str(error)), None
-        resource_id = self.new_id(call)
+        resource_id = await self.new_id(call)
         if isinstance(resource_id, Response):
             return resource_id, None
         scope = {
@@ -95,8 +96,14 @@ class Vendor(ErrorShape):
             for name, expr in create.scope.items()
             if call.evaluate(expr) is not None
         }
-        resource = self.engine.create(self.name, resource_id, scope, call.inputs.body, scenario)
-        self.on_create(call, resource)
+        resource = await self.engine.create(
+            self.name,
+            resource_id,
+            scope,
+            call.inputs.body,
+            scenario,
+            prepare=lambda made: self.on_create(call, made),
+        )
         view = self.lifecycle.view_for(create.operation)
         status = view.status if view is not None else 200  # e.g. 202 Accepted in a user's spec
         body = self.renderer.resource_body(
@@ -104,7 +111,7 @@ class Vendor(ErrorShape):
         )
         return self.respond(call, self.decorate(call, resource, body), status=status), resource
 
-    def new_id(self, call: Call) -> str | Response:
+    async def new_id(self, call: Call) -> str | Response:
         """A caller-chosen id (refused if taken) or a freshly minted one."""
         create = self.lifecycle.create
         expression = parse_expression(create.id)
@@ -113,7 +120,7 @@ class Vendor(ErrorShape):
             chosen = call.evaluate(create.id)
         if chosen is None:
             return mint_id(self.engine, self.lifecycle)
-        if self.engine.find(self.name, str(chosen)) is not None and create.duplicate_status is not None:
+        if create.duplicate_status is not None and await self.engine.find(self.name, str(chosen)) is not None:
             return self.duplicate(str(chosen))
         return str(chosen)
 
@@ -121,7 +128,7 @@ class Vendor(ErrorShape):
         return self.error(self.lifecycle.create.duplicate_status or 409, f"{resource_id} already exists")
 
     async def read(self, call: Call) -> Answer:
-        found = self.locate_view(call)
+        found = await self.locate_view(call)
         if isinstance(found, Response):
             return found, None
         timeline = self.engine.observe(found)
@@ -135,15 +142,15 @@ class Vendor(ErrorShape):
             response = self.respond(call, self.decorate(call, found, self.view_body(call, found)))
             if self._plain_reads and response.status_code == 200:
                 found.encoded[call.operation.operation_id] = (version, bytes(response.body))
-        self.engine.count_read(found)
+        await self.engine.count_read(found)
         return response, found
 
-    def locate_view(self, call: Call) -> Resource | Response:
+    async def locate_view(self, call: Call) -> Resource | Response:
         """The resource a read operation (a view with an id) addresses."""
         view = self.lifecycle.view_for(call.operation.operation_id)
         assert view is not None
         assert view.id is not None
-        return self.locate(call, view.id, view.scope)
+        return await self.locate(call, view.id, view.scope)
 
     def view_body(self, call: Call, resource: Resource) -> Any:
         return self.renderer.resource_body(
@@ -156,7 +163,7 @@ class Vendor(ErrorShape):
         wanted = {name: call.evaluate(expr) for name, expr in view.scope.items()}
         resources = [
             resource
-            for resource in self.engine.store.of(self.name)
+            for resource in await self.engine.resources(self.name)
             if all(value is None or resource.scope.get(name) == str(value) for name, value in wanted.items())
         ]
         page, headers = self.page(call, resources)
@@ -186,19 +193,19 @@ class Vendor(ErrorShape):
         return resources, {}
 
     async def cancel(self, call: Call) -> Answer:
-        return self._command(call, self.lifecycle.cancel, self.engine.cancel)
+        return await self._command(call, self.lifecycle.cancel, self.engine.cancel)
 
     async def delete(self, call: Call) -> Answer:
-        return self._command(call, self.lifecycle.delete, self.engine.delete)
+        return await self._command(call, self.lifecycle.delete, self.engine.delete)
 
-    def _command(
-        self, call: Call, part: Cancel | Delete | None, action: Callable[[Resource], object]
+    async def _command(
+        self, call: Call, part: Cancel | Delete | None, action: Callable[[Resource], Awaitable[object]]
     ) -> Answer:
         assert part is not None
-        found = self.locate(call, part.id, part.scope)
+        found = await self.locate(call, part.id, part.scope)
         if isinstance(found, Response):
             return found, None
-        action(found)
+        await action(found)
         if self.lifecycle.view_for(call.operation.operation_id) is not None:  # it shows the resource
             return self.respond(call, self.decorate(call, found, self.view_body(call, found))), found
         return self.respond(
@@ -207,7 +214,7 @@ class Vendor(ErrorShape):
 
     async def subresource(self, call: Call) -> Answer:
         assert self._id_parameter is not None
-        found = self.locate(call, f"$request.path.{self._id_parameter}", {})
+        found = await self.locate(call, f"$request.path.{self._id_parameter}", {})
         if isinstance(found, Response):
             return found, None
         self.engine.observe(found)
@@ -226,7 +233,7 @@ class Vendor(ErrorShape):
         stream = self.lifecycle.stream
         assert stream is not None
         assert stream.id is not None
-        found = self.locate(call, stream.id, {})
+        found = await self.locate(call, stream.id, {})
         if isinstance(found, Response):
             return found, None
         return self.event_stream(found, self.stream_encoder(), fault=call.fault), found
@@ -249,7 +256,7 @@ class Vendor(ErrorShape):
         return EventStream(body, headers={"Cache-Control": "no-cache"})
 
     # -- helpers ------------------------------------------------------------------------------------
-    def locate(self, call: Call, id_expression: str, scope: Mapping[str, str]) -> Resource | Response:
+    async def locate(self, call: Call, id_expression: str, scope: Mapping[str, str]) -> Resource | Response:
         """The resource a request addresses, or the vendor's answer for a malformed or unknown id."""
         resource_id = call.evaluate(id_expression)
         resource_id = str(resource_id) if resource_id is not None else ""
@@ -260,7 +267,7 @@ class Vendor(ErrorShape):
         resource = (
             found
             if found is not None and found.id == resource_id
-            else self.engine.find(self.name, resource_id)
+            else await self.engine.find(self.name, resource_id)
         )
         if resource is None or any(
             (value := call.evaluate(expr)) is not None and resource.scope.get(name) != str(value)

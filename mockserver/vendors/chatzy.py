@@ -5,7 +5,6 @@ per conversation, short-lived single-use stream tokens, and ``{"error": {code, m
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -30,9 +29,6 @@ _CODES = {
 }
 _TOKEN_SECONDS = 60.0
 _GREETING = "Hi! How can I help you today?"
-# expired tokens are remembered one more lifetime (to answer "expired", not "unknown"), and never
-# more than this many at once: a client minting tokens on a manual clock must not grow memory
-_TOKEN_MEMORY = 10_000
 _JWT_HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
 
 
@@ -50,38 +46,39 @@ class Chatzy(Vendor):
     def not_found(self, resource_id: str) -> Response:
         return self.error(404, f"No conversation {resource_id} with a message in it")
 
-    @property
-    def conversations(self) -> dict[str, dict[str, Any]]:
-        return self.engine.vendor_state[self.name].setdefault("conversations", {})  # type: ignore[no-any-return]
+    async def conversation(self, conversation_id: str) -> dict[str, Any] | None:
+        """An open conversation (kept in the state store: its chatbot, messages and opening time)."""
+        found: dict[str, Any] | None = await self.engine.state.vendor_get(
+            self.engine.namespace, self.name, f"conversation:{conversation_id}"
+        )
+        return found
 
-    @property
-    def tokens(self) -> dict[str, dict[str, Any]]:
-        return self.engine.vendor_state[self.name].setdefault("tokens", {})  # type: ignore[no-any-return]
+    async def keep(self, conversation_id: str, conversation: dict[str, Any]) -> None:
+        key = f"conversation:{conversation_id}"
+        lifetime = self.engine.settings.max_age_seconds  # as long as a resource may stay idle
+        await self.engine.state.vendor_put(
+            self.engine.namespace, self.name, key, conversation, now=self.engine.clock.now(), ttl=lifetime
+        )
 
-    def issue_token(self, conversation_id: str) -> str:
+    async def issue_token(self, conversation_id: str) -> str:
         now = self.engine.clock.now()
         claims = json.dumps(
             {"conversation_id": conversation_id, "iat": int(now), "exp": int(now) + 60}
         ).encode()
         payload = base64.urlsafe_b64encode(claims).rstrip(b"=").decode()
         token = f"{_JWT_HEADER}.{payload}.{self.engine.new_token()}"
-        tokens = self.tokens
-        tokens[token] = {"conversation_id": conversation_id, "issued_at": now, "used": False}
-        for old in list(itertools.islice(tokens, 64)):  # oldest first (dicts keep insertion order)
-            if len(tokens) > _TOKEN_MEMORY or now - tokens[old]["issued_at"] > 2 * _TOKEN_SECONDS:
-                del tokens[old]
-            else:
-                break
+        grant = {"conversation_id": conversation_id, "issued_at": now, "used": False}
+        # remembered one more lifetime after it expires, to answer "expired", not "unknown"
+        await self.engine.state.vendor_put(
+            self.engine.namespace, self.name, f"token:{token}", grant, now=now, ttl=2 * _TOKEN_SECONDS
+        )
         return token
 
     async def handle_initConversation(self, call: Call) -> Answer:  # named after the operationId
         conversation_id = self.engine.new_uuid()
         opened_at = self.engine.clock.now()
-        self.conversations[conversation_id] = {
-            "chatbot_id": call.inputs.query["chatbot_id"],
-            "messages": [],
-            "opened_at": opened_at,
-        }
+        opened = {"chatbot_id": call.inputs.query["chatbot_id"], "messages": [], "opened_at": opened_at}
+        await self.keep(conversation_id, opened)
         body = self.renderer.fake_body(call.operation, 200, conversation_id)
         body["data"].update(valid=True, conversation_id=conversation_id)
         if isinstance(body["data"].get("introductory_message"), dict):  # the chatbot's greeting
@@ -91,12 +88,12 @@ class Chatzy(Vendor):
     async def create(self, call: Call) -> Answer:
         request = call.inputs.body
         conversation_id = str(request["conversation_id"])
-        conversation = self.conversations.get(conversation_id)
+        conversation = await self.conversation(conversation_id)
         if conversation is None:
             return self.error(
                 404, f"Conversation {conversation_id} not found; open one with /init_conversation"
             ), None
-        current = self.engine.find(self.name, conversation_id)
+        current = await self.engine.find(self.name, conversation_id)
         if current is not None:
             self.engine.observe(current)
             if not self.engine.is_terminal(current):
@@ -104,14 +101,14 @@ class Chatzy(Vendor):
                     409, "The previous message of this conversation is still being answered"
                 ), None
             self._keep_reply(conversation, current)
-            self.engine.store.remove(current)  # a new turn starts the conversation's lifecycle again
+            await self.engine.forget(current)  # a new turn starts the conversation's lifecycle again
         try:
-            scenario = self.engine.choose_scenario(
+            scenario = await self.engine.choose_scenario(
                 self.name, call.inputs.headers.get(SCENARIO_HEADER), request
             )
         except LookupError as error:
             return self.control_error("X-Mock-Scenario", str(error)), None
-        resource = self.engine.create(self.name, conversation_id, {}, request, scenario)
+        resource = await self.engine.create(self.name, conversation_id, {}, request, scenario)
         now = self.engine.clock.now()
         user_message = {
             "message_id": self.engine.new_uuid(),
@@ -120,10 +117,11 @@ class Chatzy(Vendor):
             "created_at": iso(now),
         }
         conversation["messages"].append(user_message)
+        await self.keep(conversation_id, conversation)
         body = self.renderer.fake_body(call.operation, 200, conversation_id + user_message["message_id"])
         body["data"].update(
             msg="User message sent for processing",
-            temp_token=self.issue_token(conversation_id),
+            temp_token=await self.issue_token(conversation_id),
             user_message={
                 "user_message_id": user_message["message_id"],
                 "created_at": user_message["created_at"],
@@ -138,26 +136,33 @@ class Chatzy(Vendor):
 
     async def handle_generateSecret(self, call: Call) -> Answer:  # named after the operationId
         conversation_id = str(call.inputs.query["conversation_id"])
-        if conversation_id not in self.conversations:
+        if await self.conversation(conversation_id) is None:
             return self.error(404, f"Conversation {conversation_id} not found"), None
-        return self.respond(call, {"data": {"temp_token": self.issue_token(conversation_id)}}), None
+        return self.respond(call, {"data": {"temp_token": await self.issue_token(conversation_id)}}), None
 
-    def decorate(self, call: Call, resource: Resource | None, body: Any) -> Any:
-        if call.operation.operation_id == "getStreamStatus" and resource is not None:
-            conversation = self.conversations.get(resource.id, {"messages": []})
-            body["data"]["messages"] = self._turn_messages(conversation, resource)
-        return body
+    async def read(self, call: Call) -> Answer:
+        """``getStreamStatus``: the turn's state with its messages so far (from its conversation)."""
+        found = await self.locate_view(call)
+        if isinstance(found, Response):
+            return found, None
+        body = self.view_body(call, found)
+        conversation = await self.conversation(found.id) or {"messages": []}
+        body["data"]["messages"] = self._turn_messages(conversation, found)
+        response = self.respond(call, body)
+        await self.engine.count_read(found)
+        return response, found
 
     async def handle_getMessagesForConversation(self, call: Call) -> Answer:  # named after the operationId
         conversation_id = str(call.inputs.query["conversation_id"])
-        conversation = self.conversations.get(conversation_id)
+        conversation = await self.conversation(conversation_id)
         if conversation is None:
             return self.error(404, f"Conversation {conversation_id} not found"), None
-        current = self.engine.find(self.name, conversation_id)
+        current = await self.engine.find(self.name, conversation_id)
         stored = conversation["messages"]
         if current is not None:
             self.engine.observe(current)
-            self._keep_reply(conversation, current)
+            if self._keep_reply(conversation, current):
+                await self.keep(conversation_id, conversation)
             live = None if current.extra.get("reply_kept") else self._reply_message(current)
             stored = stored + ([live] if live is not None else [])
         newest_first = list(reversed(stored))
@@ -172,14 +177,16 @@ class Chatzy(Vendor):
         }
         return self.respond(call, {"data": data}), None
 
-    def _keep_reply(self, conversation: dict[str, Any], turn: Resource) -> None:
-        """Store the assistant's reply of a finished turn once: the text its stream delivered."""
+    def _keep_reply(self, conversation: dict[str, Any], turn: Resource) -> bool:
+        """Store the assistant's reply of a finished turn once: the text its stream delivered
+        (True: ``conversation`` changed, the caller keeps it)."""
         if not self.engine.is_terminal(turn) or turn.extra.get("reply_kept"):
-            return
+            return False
         turn.extra["reply_kept"] = True
         reply = self._reply_message(turn)
         if reply is not None:
             conversation["messages"].append(reply)
+        return reply is not None
 
     def _reply_message(self, turn: Resource) -> dict[str, Any] | None:
         """The assistant's message of a turn as it stands: the reply so far (None before any)."""
@@ -210,7 +217,7 @@ class Chatzy(Vendor):
     async def stream(self, call: Call) -> Answer:
         """``/get-response``: opened by a short-lived, single-use token instead of an id (C-A6)."""
         token = str(call.inputs.query["temp_token"])
-        grant = self.tokens.get(token)
+        grant = await self.engine.state.take_token(self.engine.namespace, self.name, f"token:{token}")
         if grant is None:
             return self.error(
                 401, "Unknown temporary token; get one from /get_inference or /generate_secret"
@@ -225,8 +232,7 @@ class Chatzy(Vendor):
             return self.error(
                 409, "The temporary token was already used; request a new one", code="token_already_used"
             ), None
-        grant["used"] = True
-        turn = self.engine.find(self.name, grant["conversation_id"])
+        turn = await self.engine.find(self.name, grant["conversation_id"])
         if turn is None or self.engine.is_done(turn):
             # a late reader of a finished turn gets only what follows: nothing (C-A7)
             return StreamingResponse(_once(frame("no_message_found")), media_type="text/event-stream"), None

@@ -69,10 +69,11 @@ class Invent(Vendor):
         return chosen, headers
 
     async def handle_editChatMessage(self, call: Call) -> Answer:  # named after the operationId
-        found = self.locate_view(call)
+        found = await self.locate_view(call)
         if isinstance(found, Response):
             return found, None
-        found.extra["edited"] = call.inputs.body["message"]  # an edit changes content, never the lifecycle
+        # an edit changes content, never the lifecycle
+        await self.engine.state.put_extra(found, "edited", call.inputs.body["message"])
         return self.respond(call, self.decorate(call, found, self.view_body(call, found))), found
 
     def decorate(self, call: Call, resource: Resource | None, body: Any) -> Any:

@@ -201,13 +201,13 @@ class Letta(Vendor):
         }
 
     async def handle_listMessagesForRun(self, call: Call) -> Answer:  # named after the operationId
-        return self._run_list(call, self.run_messages, default_order="asc")
+        return await self._run_list(call, self.run_messages, default_order="asc")
 
     async def handle_listStepsForRun(self, call: Call) -> Answer:  # named after the operationId
-        return self._run_list(call, self.run_steps, default_order="desc")
+        return await self._run_list(call, self.run_steps, default_order="desc")
 
     async def handle_retrieveUsageForRun(self, call: Call) -> Answer:  # named after the operationId
-        found = self.locate(call, "$request.path.run_id", {})
+        found = await self.locate(call, "$request.path.run_id", {})
         if isinstance(found, Response):
             return found, None
         response = self.respond(
@@ -221,8 +221,8 @@ class Letta(Vendor):
         )
         return response, found
 
-    def _run_list(self, call: Call, items_of: Any, *, default_order: str) -> Answer:
-        found = self.locate(call, "$request.path.run_id", {})
+    async def _run_list(self, call: Call, items_of: Any, *, default_order: str) -> Answer:
+        found = await self.locate(call, "$request.path.run_id", {})
         if isinstance(found, Response):
             return found, None
         items: list[dict[str, Any]] = items_of(found)  # oldest first
@@ -236,7 +236,7 @@ class Letta(Vendor):
         agent_id = str(call.inputs.path["agent_id"])
         body = call.inputs.body if isinstance(call.inputs.body, dict) else {}
         requested = body.get("run_ids")
-        runs = [r for r in self.engine.store.of(self.name) if r.scope.get("agent_id") == agent_id]
+        runs = [r for r in await self.engine.resources(self.name) if r.scope.get("agent_id") == agent_id]
         if requested is None:
             runs = [r for r in runs if not self.engine.is_done(r)]
             if not runs:
@@ -251,12 +251,12 @@ class Letta(Vendor):
                 outcome[run_id] = "failed"
                 continue
             touched = run
-            self.engine.cancel(run)  # a finished run is left as it is but still reported "cancelled"
+            await self.engine.cancel(run)  # a finished run is left as it is but still reported "cancelled"
             outcome[run_id] = "cancelled"
         return self.respond(call, outcome), touched
 
     async def stream(self, call: Call) -> Answer:
-        found = self.locate(call, "$request.path.run_id", {})
+        found = await self.locate(call, "$request.path.run_id", {})
         if isinstance(found, Response):
             return found, None
         if self.engine.clock.now() - found.created_at > _STREAM_LIFETIME_SECONDS:
@@ -271,13 +271,13 @@ class Letta(Vendor):
         ), found
 
     async def delete(self, call: Call) -> Answer:
-        found = self.locate(call, "$request.path.run_id", {})
+        found = await self.locate(call, "$request.path.run_id", {})
         if isinstance(found, Response):
             return found, None
         body = self.renderer.resource_body(
             found, self.api.spec.operations["retrieveRun"], self.engine.observe(found), self.prepare
         )
-        self.engine.delete(found)
+        await self.engine.delete(found)
         return self.respond(call, body), found  # the deleted run, as the spec's example shows
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from comeback.testing import MockServer
+from comeback.testing import START, MockServer, at_once
 from lifecycle.bundled import bundled_scenarios
 from tests.browser.conftest import SCREENSHOTS, create_message, create_run, row
 from tests.dashboard.clients import CLOSED_PORT
@@ -89,7 +89,7 @@ def test_cancel_and_delete_buttons(page: Any, mock: MockServer) -> None:
     page.click("#btn-delete")
     expect(row(page, "letta", run)).to_have_count(0)
     expect(page.locator("#detail")).to_be_hidden()
-    assert mock.engine.find("letta", run) is None
+    assert at_once(lambda: mock.engine.find("letta", run), mock.namespace) is None
 
 
 def test_streamed_text_grows_token_by_token(page: Any, mock: MockServer) -> None:
@@ -254,3 +254,26 @@ def test_with_an_admin_token_the_page_asks_for_it_and_works_with_it(browser: Any
         expect(page.locator("#clock-now")).to_have_text("2025-06-15 15:06:41.000")
         page.screenshot(path=str(SCREENSHOTS / "test_with_an_admin_token.png"))
         context.close()
+
+
+def test_a_page_opened_with_a_namespace_shows_and_drives_only_that_namespace(
+    browser: Any, mock: MockServer
+) -> None:
+    theirs = create_run(mock, scenario="never-finishes")  # the default namespace's
+    mine = mock.client.post(
+        "/v1/agents/agent-123e4567-e89b-42d3-8456-426614174000/messages/async",
+        json={"messages": [{"role": "user", "content": "Hi"}]},
+        headers={"Authorization": "Bearer any", "X-Mock-Namespace": "team-a", "X-Mock-Scenario": "happy"},
+    ).json()["id"]
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(5_000)
+    page.goto(f"{mock.url}/__mock/ui?namespace=team-a")
+    expect(page.locator("#live")).to_have_text("live")
+    expect(row(page, "letta", mine)).to_have_count(1)
+    expect(row(page, "letta", theirs)).to_have_count(0)
+    page.click("#clock-10")  # moves team-a's clock only
+    expect(row(page, "letta", mine).locator("td.state")).to_have_text("completed")
+    assert mock.client.get("/__mock/clock", params={"namespace": "team-a"}).json()["epoch"] == START + 10
+    assert mock.client.get("/__mock/clock").json()["epoch"] == START
+    context.close()

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from comeback.testing import START, bundled_catalog
+from comeback.testing import START, at_once, bundled_catalog
 from mockserver.app import create_app
 from mockserver.clock import ManualClock
 from mockserver.engine import Engine
 from mockserver.events import Batch, Subscriber
 from mockserver.journal import JournalEntry
+from mockserver.state.namespaces import DEFAULT_NAMESPACE
 from tests.mockserver.conftest import settings
 
 
@@ -42,8 +43,10 @@ def engine() -> Engine:
     return built
 
 
-def create(mock: Engine, scenario: str = "happy", resource_id: str = "m-1") -> Any:
-    return mock.create("privategpt", resource_id, {}, {}, mock.catalog["privategpt"].scenarios[scenario])
+async def create(mock: Engine, scenario: str = "happy", resource_id: str = "m-1") -> Any:
+    return await mock.create(
+        "privategpt", resource_id, {}, {}, mock.catalog["privategpt"].scenarios[scenario]
+    )
 
 
 def entry(number: int) -> JournalEntry:
@@ -70,10 +73,10 @@ async def until(subscriber: Subscriber, done: Callable[[Batch], bool], seconds: 
 def test_nothing_is_collected_while_nobody_subscribes() -> None:
     async def scenario() -> None:
         mock = engine()
-        create(mock)
-        mock.journal.record(entry(1))
+        await create(mock)
+        await mock.record(entry(1))
         assert mock.events.subscribers == set()
-        subscriber = mock.events.subscribe()
+        subscriber = await mock.events.subscribe()
         assert subscriber.take().resources == {}  # only what happens from now on
         mock.events.unsubscribe(subscriber)
 
@@ -83,10 +86,10 @@ def test_nothing_is_collected_while_nobody_subscribes() -> None:
 def test_many_changes_of_one_resource_are_sent_once() -> None:
     async def scenario() -> None:
         mock = engine()
-        subscriber = mock.events.subscribe()
-        resource = create(mock, "read-driven")
+        subscriber = await mock.events.subscribe()
+        resource = await create(mock, "read-driven")
         for _ in range(100):
-            mock.count_read(resource)
+            await mock.count_read(resource)
         batch = subscriber.take()
         assert list(batch.resources) == [("privategpt", "m-1")]
         assert subscriber.take().resources == {}  # taken: the buffer is empty again
@@ -100,14 +103,14 @@ def test_a_slow_subscriber_starts_over_instead_of_growing() -> None:
         mock = engine()
         mock.events.pending_limit = 10
         mock.events.journal_limit = 5
-        slow = mock.events.subscribe()
+        slow = await mock.events.subscribe()
         for number in range(20):
-            mock.journal.record(entry(number))
+            await mock.record(entry(number))
         batch = slow.take()
         assert [e.path for _, e in batch.journal] == [f"/x/{n}" for n in range(15, 20)]
         assert batch.journal_dropped == 15
         for number in range(11):
-            create(mock, resource_id=f"m-{number}")
+            await create(mock, resource_id=f"m-{number}")
         assert len(slow._resources) == 0  # more than the bound: dropped, and a snapshot is due
         assert slow.take().restart
         mock.events.unsubscribe(slow)
@@ -118,9 +121,9 @@ def test_a_slow_subscriber_starts_over_instead_of_growing() -> None:
 def test_deletes_and_resets_reach_subscribers() -> None:
     async def scenario() -> None:
         mock = engine()
-        subscriber = mock.events.subscribe()
-        resource = create(mock)
-        mock.delete(resource)
+        subscriber = await mock.events.subscribe()
+        resource = await create(mock)
+        await mock.delete(resource)
         assert subscriber.take().resources == {("privategpt", "m-1"): None}
         await mock.reset()
         assert subscriber.take().restart
@@ -132,11 +135,11 @@ def test_deletes_and_resets_reach_subscribers() -> None:
 def test_a_detail_subscriber_hears_only_its_resource() -> None:
     async def scenario() -> None:
         mock = engine()
-        subscriber = mock.events.subscribe(only=("privategpt", "m-2"))
-        create(mock, resource_id="m-1")
-        create(mock, resource_id="m-2")
-        mock.journal.record(JournalEntry("GET", "/", "", 200, "privategpt", "op", "m-1", None, START, 0, {}))
-        mock.journal.record(JournalEntry("GET", "/", "", 200, "privategpt", "op", "m-2", None, START, 0, {}))
+        subscriber = await mock.events.subscribe(only=("privategpt", "m-2"))
+        await create(mock, resource_id="m-1")
+        await create(mock, resource_id="m-2")
+        await mock.record(JournalEntry("GET", "/", "", 200, "privategpt", "op", "m-1", None, START, 0, {}))
+        await mock.record(JournalEntry("GET", "/", "", 200, "privategpt", "op", "m-2", None, START, 0, {}))
         batch = subscriber.take()
         assert list(batch.resources) == [("privategpt", "m-2")]
         assert [e.resource_id for _, e in batch.journal] == ["m-2"]
@@ -149,15 +152,17 @@ def test_a_detail_subscriber_hears_only_its_resource() -> None:
 def test_time_driven_changes_are_published_when_the_clock_moves(from_thread: bool) -> None:
     async def scenario() -> None:
         mock = engine()
-        subscriber = mock.events.subscribe()
-        resource = create(mock)
+        subscriber = await mock.events.subscribe()
+        resource = await create(mock)
         subscriber.take()
         if from_thread:  # tests advance the clock from their own thread
-            mover = threading.Thread(target=mock.advance_clock, args=(1.0,))
+            mover = threading.Thread(
+                target=at_once, args=(lambda: mock.advance_clock(1.0), DEFAULT_NAMESPACE)
+            )
             mover.start()
             mover.join()
         else:
-            mock.advance_clock(1.0)
+            await mock.advance_clock(1.0)
         batch = await until(subscriber, lambda batch: bool(batch.resources))
         assert batch.clock
         assert batch.resources == {("privategpt", "m-1"): resource}
@@ -171,8 +176,8 @@ def test_time_driven_changes_are_published_when_the_clock_moves(from_thread: boo
 def test_the_scheduler_follows_a_scaled_clock() -> None:
     async def scenario() -> None:
         mock = create_app(settings(clock="real", speed=100.0), catalog=bundled_catalog()).state.engine
-        subscriber = mock.events.subscribe()
-        create(mock)  # processing after 1 s of mock time: 10 ms real
+        subscriber = await mock.events.subscribe()
+        await create(mock)  # processing after 1 s of mock time: 10 ms real
         subscriber.take()
         batch = await until(subscriber, lambda batch: bool(batch.resources))
         changed = batch.resources[("privategpt", "m-1")]
@@ -186,13 +191,13 @@ def test_the_scheduler_follows_a_scaled_clock() -> None:
 def test_a_resource_someone_looked_at_first_is_still_followed() -> None:
     async def scenario() -> None:
         mock = engine()
-        resource = create(mock)  # processing at +1 s, completed at +3 s
-        mock.advance_clock(1.5)
-        subscriber = mock.events.subscribe()  # scheduled for +1 s, from the stored timeline
+        resource = await create(mock)  # processing at +1 s, completed at +3 s
+        await mock.advance_clock(1.5)
+        subscriber = await mock.events.subscribe()  # scheduled for +1 s, from the stored timeline
         mock.observe(resource)  # but a client looks first: processing, next change at +3 s
         await asyncio.sleep(0.01)
         subscriber.take()
-        mock.advance_clock(2.0)
+        await mock.advance_clock(2.0)
         batch = await until(subscriber, lambda batch: bool(batch.resources))
         assert resource.timeline.state == "completed"
         assert batch.resources == {("privategpt", "m-1"): resource}
@@ -204,10 +209,10 @@ def test_a_resource_someone_looked_at_first_is_still_followed() -> None:
 def test_an_evicted_resource_is_forgotten_by_the_scheduler() -> None:
     async def scenario() -> None:
         mock = engine()
-        subscriber = mock.events.subscribe()
-        resource = create(mock)
-        mock.store.remove(resource)  # as eviction does: no event
-        mock.advance_clock(5.0)
+        subscriber = await mock.events.subscribe()
+        resource = await create(mock)
+        await mock.state.remove(resource)  # as eviction does: no event
+        await mock.advance_clock(5.0)
         await until(subscriber, lambda batch: batch.clock)
         await asyncio.sleep(0.01)  # the scheduler's turn after the clock's
         assert mock.events._scheduled == {}
@@ -225,11 +230,12 @@ def test_a_step_that_a_look_sees_first_is_published(look: str) -> None:
 
     async def scenario() -> None:
         mock = engine()
-        subscriber = mock.events.subscribe()
-        resource = create(mock)  # processing at +1 s, completed at +3 s
+        subscriber = await mock.events.subscribe()
+        resource = await create(mock)  # processing at +1 s, completed at +3 s
         subscriber.take()
-        assert isinstance(mock.clock, ManualClock)
-        mock.clock.advance(3.0)  # the clock moves without telling the hub (no poke to its scheduler)
+        clock = mock.clocks.base
+        assert isinstance(clock, ManualClock)
+        clock.advance(3.0)  # the clock moves without telling the hub (no poke to its scheduler)
         getattr(mock, look)(resource)
         batch = subscriber.take()  # at once: nothing waited for the scheduler
         assert resource.timeline.state == "completed"

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from comeback.testing import START, MockServer
+from comeback.testing import START, MockServer, at_once
 from mockserver.ui import is_page_file
 from tests.dashboard.clients import AUTH, CLOSED_PORT, create_message, create_run
 
@@ -256,7 +256,9 @@ def test_bad_scenario_calls_are_problems(mock: MockServer, path: str, body: Any,
     response = mock.client.post(path, json=body)
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
-    assert mock.engine.queued.get("letta") is None  # nothing changed
+    assert (
+        at_once(lambda: mock.engine.book.queued(mock.namespace, "letta"), mock.namespace) == []
+    )  # nothing changed
 
 
 def test_a_queued_scenario_from_the_page_is_walked_by_the_next_resource(mock: MockServer) -> None:

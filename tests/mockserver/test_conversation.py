@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
+from comeback.testing import at_once
 from mockserver.app import create_app
 from mockserver.conversation import SYSTEM_PROMPT_TOKENS, count_tokens
 from mockserver.servers import serve_in_thread as serve
+from mockserver.state.namespaces import DEFAULT_NAMESPACE
 from tests.mockserver.conftest import AGENT, AUTH, CHATBOT, settings
 from tests.mockserver.test_streams import Reader, run
 
@@ -129,7 +131,7 @@ def test_invent_message_faces_show_one_conversation() -> None:
         client.post("/__mock/clock", json={"seconds": 5})
         read = client.get(f"/chats/chat-9/messages/{created['id']}").json()
         (listed,) = client.get("/chats/chat-9/messages").json()
-        (message,) = app.state.engine.store.of("invent")
+        (message,) = at_once(lambda: app.state.engine.resources("invent"), DEFAULT_NAMESPACE)
         reply = "".join(message.extra["reply_tokens"]).rstrip()
         client.close()
     for face in (read, listed):

@@ -11,8 +11,10 @@ import httpx
 import pytest
 from httpx_sse import EventSource
 
+from comeback.testing import at_once
 from mockserver.app import create_app
 from mockserver.servers import serve_in_thread as serve
+from mockserver.state.namespaces import DEFAULT_NAMESPACE
 from tests.mockserver.conftest import AGENT, AUTH, CHATBOT, settings
 
 PGPT_BODY = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
@@ -356,7 +358,7 @@ def test_chatzy_error_signals_cut_the_reply_short() -> None:
     app = create_app(settings())
     with serve(app) as url:
         cut, _ = _chatzy_stream(url, "incomplete-content")
-        (turn,) = app.state.engine.store.of("chatzy")
+        (turn,) = at_once(lambda: app.state.engine.resources("chatzy"), DEFAULT_NAMESPACE)
     chunks = [json.loads(p)["content"] for p in cut[:-1]]
     assert 0 < len(chunks) < len(turn.extra["reply_tokens"])  # part of the reply, not all of it
     assert chunks == turn.extra["reply_tokens"][: len(chunks)]

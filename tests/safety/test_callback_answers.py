@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.engine import CALLBACK_ANSWER_BYTES
+from mockserver.callbacks import CALLBACK_ANSWER_BYTES
 from tests.safety.conftest import app, in_thread
 from tests.safety.test_callbacks import _run_with_callback
 

@@ -86,7 +86,15 @@ def test_iso_times_bodies_and_filters(client: TestClient) -> None:
     assert [e["api"] for e in _journal(client, method="POST", status="200")] == ["letta", "invent"]
     unknown = client.get("/__mock/journal", params={"colour": "red"})
     assert unknown.status_code == 400
-    assert unknown.json()["known"] == ["api", "operation", "resource", "method", "status", "limit"]
+    assert unknown.json()["known"] == [
+        "api",
+        "operation",
+        "resource",
+        "method",
+        "status",
+        "limit",
+        "namespace",
+    ]
     assert [e["api"] for e in _journal(client, limit="1")] == ["invent"]
     assert _journal(client, limit="0") == []
     assert client.get("/__mock/journal", params={"limit": "-1"}).status_code == 400

@@ -7,7 +7,10 @@ import logging
 import pytest
 from starlette.testclient import TestClient
 
+from comeback.testing import at_once
 from mockserver.engine import Engine
+from mockserver.state.memory import MemoryStore
+from mockserver.state.namespaces import DEFAULT_NAMESPACE
 from mockserver.vendors import vendor_for
 from mockserver.vendors.chatzy import Chatzy
 from tests.mockserver import clients
@@ -21,23 +24,28 @@ def _chatzy(client: TestClient) -> tuple[Engine, Chatzy]:
     return engine, vendor
 
 
+def _tokens(engine: Engine) -> int:
+    assert isinstance(engine.state, MemoryStore)
+    return len(engine.state._vendor[(DEFAULT_NAMESPACE, "chatzy", "token")])
+
+
 def test_chatzy_tokens_expire_from_memory_and_are_capped() -> None:
     with TestClient(app(apis=frozenset({"chatzy"}))) as client:
         engine, chatzy = _chatzy(client)
         for _ in range(10_100):  # on a manual clock nothing expires: the cap holds
-            chatzy.issue_token("c")
-        assert len(chatzy.tokens) == 10_000
-        engine.advance_clock(121)  # past one more lifetime after expiry
+            at_once(lambda: chatzy.issue_token("c"), DEFAULT_NAMESPACE)
+        assert _tokens(engine) == 10_000
+        at_once(lambda: engine.advance_clock(121), DEFAULT_NAMESPACE)  # past one more lifetime after expiry
         for _ in range(200):
-            chatzy.issue_token("c")
-        assert len(chatzy.tokens) == 200
+            at_once(lambda: chatzy.issue_token("c"), DEFAULT_NAMESPACE)
+        assert _tokens(engine) == 200
 
 
 def test_an_expired_token_is_still_answered_as_expired() -> None:
     with TestClient(app(apis=frozenset({"chatzy"}))) as client:
         engine, chatzy = _chatzy(client)
-        token = chatzy.issue_token("c")
-        engine.advance_clock(61)
+        token = at_once(lambda: chatzy.issue_token("c"), DEFAULT_NAMESPACE)
+        at_once(lambda: engine.advance_clock(61), DEFAULT_NAMESPACE)
         answer = client.get("/get-response", params={"temp_token": token})
         assert answer.status_code == 401
         assert answer.json()["error"]["code"] == "token_expired"

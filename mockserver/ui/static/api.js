@@ -5,6 +5,17 @@ export function token() {
   return new URLSearchParams(location.hash.slice(1)).get("token");
 }
 
+// The namespace the page shows (/__mock/ui?namespace=NAME; the default one without): every call
+// and stream asks for that namespace's resources, clock, scenarios and journal.
+export function namespace() {
+  return new URLSearchParams(location.search).get("namespace");
+}
+
+function scoped(path) {
+  const name = namespace();
+  return name ? `${path}${path.includes("?") ? "&" : "?"}namespace=${encodeURIComponent(name)}` : path;
+}
+
 function headers(extra = {}) {
   const found = token();
   return found ? { ...extra, "X-Mock-Admin-Token": found } : extra;
@@ -26,7 +37,7 @@ export async function call(method, path, body, { contentType = "application/json
     init.headers["Content-Type"] = contentType;
     init.body = contentType === "application/json" ? JSON.stringify(body === undefined ? {} : body) : body;
   }
-  const response = await fetch(path, init);
+  const response = await fetch(scoped(path), init);
   const text = await response.text();
   let parsed = null;
   try {
@@ -47,7 +58,7 @@ export function subscribe(path, onEvent, { signal, onState = () => {} } = {}) {
     while (!signal.aborted) {
       onState("connecting");
       try {
-        const response = await fetch(path, {
+        const response = await fetch(scoped(path), {
           headers: headers({ Accept: "text/event-stream" }),
           credentials: "same-origin",
           signal,

@@ -1,0 +1,197 @@
+"""Callbacks: when a resource whose lifecycle declares one first reaches a terminal state, the mock
+POSTs its outcome once (no retry) to the URL the create request named, and records what happened.
+
+Nothing a client sends can make a callback task fail: a refused URL, a refused connection or a bug
+all become the resource's ``callback_error``. URLs go to loopback hosts only, unless
+``--callback-host`` widened that. httpx is imported when the first callback is checked or sent (it
+costs ~0.2 s at start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Protocol
+
+from lifecycle.expressions import parse_expression
+from lifecycle.model import Lifecycle
+from mockserver.render import Renderer, iso
+from mockserver.settings import Settings
+from mockserver.state.base import StateStore
+from mockserver.store import Resource
+
+if TYPE_CHECKING:
+    import httpx
+
+log = logging.getLogger("comeback.mock")
+CALLBACK_ANSWER_BYTES = 64 * 1024  # of a callback's answer read (and dropped); the rest is not read
+
+
+class Host(Protocol):
+    """What callbacks need of the engine (which imports this module, so it is named structurally)."""
+
+    settings: Settings
+    state: StateStore
+    renderers: dict[str, Renderer]
+
+    @property
+    def closing(self) -> bool: ...
+
+    def lifecycle(self, api: str) -> Lifecycle: ...
+
+    def is_done(self, resource: Resource) -> bool: ...
+
+    def now_of(self, resource: Resource) -> float: ...
+
+    async def sleep_until(
+        self, resource: Resource, moment: float | None, idle: float | None = None
+    ) -> str: ...
+
+    def changed(self, resource: Resource) -> None: ...
+
+
+class Callbacks:
+    """The callback tasks of one engine and their HTTP client."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client: httpx.AsyncClient | None = None
+
+    def start(self, resource: Resource) -> None:
+        """Send ``resource``'s callback once it finishes, when its lifecycle and request name one."""
+        callback = self.host.lifecycle(resource.api).callback
+        if callback is None:
+            return
+        url = parse_expression(callback.url).evaluate(request_body=resource.request)
+        if not isinstance(url, str) or not url:
+            return
+        resource.watchers += 1
+        self.keep(
+            asyncio.get_running_loop().create_task(self._deliver(resource, url), name=resource.namespace)
+        )
+
+    def keep(self, task: asyncio.Task[None]) -> None:
+        """Hold a reference to ``task`` until it ends (the loop keeps only weak ones)."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def cancel(self, namespace: str | None = None) -> None:
+        """Stop waiting to send callbacks (of one namespace's resources; None: all)."""
+        for task in list(self._tasks):
+            if namespace is None or task.get_name() == namespace:
+                task.cancel()
+
+    async def close(self) -> None:
+        self.cancel()
+        if self._client is not None:
+            await self._client.aclose()
+
+    def refusal(self, url: str) -> str | None:
+        """Why a callback to ``url`` may not be sent (None: it may). Loopback hosts only, unless
+        ``--callback-host`` allowed more ("*": any)."""
+        import httpx  # noqa: PLC0415
+
+        try:
+            parsed = httpx.URL(url)
+            host = parsed.host
+        except (httpx.InvalidURL, ValueError, TypeError) as error:
+            return f"not a usable URL: {error}"
+        if parsed.scheme not in ("http", "https"):
+            return f"scheme {parsed.scheme!r} is not http or https"
+        if not host:
+            return "the URL names no host"
+        if parsed.port is not None and not 0 < parsed.port < 65536:
+            return f"port {parsed.port} is out of range"
+        allowed = self.host.settings.callback_hosts
+        if "*" not in allowed and host.lower() not in allowed:
+            shown = ", ".join(sorted(allowed)) or "none"
+            return f"host {host!r} is not allowed (allowed: {shown}; widen with --callback-host)"
+        return None
+
+    async def _deliver(self, resource: Resource, url: str) -> None:
+        """Wait for the first terminal state, then POST once (no retry), and record the outcome.
+        Nothing a client sends can make this task fail: every error becomes ``callback_error``."""
+        host = self.host
+        try:
+            while not host.is_done(resource):
+                if resource.extra.get("deleted") or host.closing:
+                    return
+                await host.sleep_until(resource, resource.timeline.next_change_at())
+            if not await host.state.claim_callback(resource):
+                return  # another process sends it
+            await self._post(resource, url)
+            host.changed(resource)  # the callback's outcome is part of the resource
+        except Exception as error:  # a bug or a hostile URL must not leave callback_* unexplained
+            await self._outcome(resource, url, None, f"callback failed: {type(error).__name__}: {error}")
+        finally:
+            resource.watchers -= 1
+
+    async def _post(self, resource: Resource, url: str) -> None:
+        refusal = self.refusal(url)
+        if refusal is not None:
+            await self._outcome(resource, url, None, f"callback not sent: {refusal}")
+            return
+        lifecycle = self.host.lifecycle(resource.api)
+        assert lifecycle.callback is not None
+        renderer = self.host.renderers[resource.api]
+        timeline = resource.timeline
+        values = renderer.field_values(resource, timeline)
+        completed = lifecycle.timestamps.get("completed")
+        payload = {
+            "run_id": resource.id,
+            "status": values.get("status"),
+            "completed_at": values.get(completed) if completed else iso(timeline.current.at),
+            "metadata": resource.extra.get("metadata", {}),
+        }
+        import httpx  # noqa: PLC0415
+
+        if self._client is None:  # no environment proxies: a loopback callback must stay on loopback
+            self._client = httpx.AsyncClient(trust_env=False)
+        sent_at = self.host.now_of(resource)
+        timeout = lifecycle.callback.timeout_seconds
+        try:  # the answer is read as a stream, at most CALLBACK_ANSWER_BYTES of it, then dropped
+            async with self._client.stream("POST", url, json=payload, timeout=timeout) as response:
+                async with asyncio.timeout(timeout):  # a dripping answer cannot hold the task either
+                    read = 0
+                    async for chunk in response.aiter_raw():
+                        read += len(chunk)
+                        if read >= CALLBACK_ANSWER_BYTES:
+                            break
+        except TimeoutError:
+            pass  # the status came in time; the rest of the answer is not waited for
+        except httpx.HTTPError as error:
+            reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            await self._outcome(resource, url, None, f"callback failed: {reason}")
+            return
+        await self._outcome(resource, url, response.status_code, None, sent_at)
+
+    async def _outcome(
+        self,
+        resource: Resource,
+        url: str,
+        status: int | None,
+        error: str | None,
+        sent_at: float | None = None,
+    ) -> None:
+        """Record what became of a callback (``callback_*`` fields) and log it, URL without query."""
+        outcome = {"sent_at": sent_at, "status_code": status, "error": error}
+        resource.extra["callback"] = outcome
+        shown = _url_for_log(url)
+        if error is None:
+            log.info("callback for %s %s to %s: sent, answered %s", resource.api, resource.id, shown, status)
+        else:
+            log.warning("callback for %s %s to %s: %s", resource.api, resource.id, shown, error)
+        await self.host.state.callback_outcome(resource, outcome)
+
+
+def _url_for_log(url: str) -> str:
+    """The URL without user info, query or fragment (they may carry credentials)."""
+    import httpx  # noqa: PLC0415
+
+    try:
+        parsed = httpx.URL(url)
+        port = f":{parsed.port}" if parsed.port is not None else ""
+        return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"[:200]
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return repr(url[:100])
