@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,35 @@ class Load:
     errors: int  # answers other than 2xx/3xx, and socket errors
     tool: str
     requests: int = 0
+
+
+def measure_call(
+    url: str,
+    call: dict[str, Any],
+    headers: dict[str, str],
+    *,
+    seconds: float,
+    connections: int,
+    cpu: Callable[[], dict[str, float]],
+) -> dict[str, Any]:
+    """One load run of ``call`` against ``url``; for each CPU counter ``cpu()`` reads (seconds of a
+    process or several), its CPU per request as ``NAME_us``."""
+    before = cpu()
+    load = run_load(
+        url + call["path"], call["method"], headers, call["body"], seconds=seconds, connections=connections
+    )
+    used = {name: value - before[name] for name, value in cpu().items()}
+    return {
+        "rps": round(load.requests_per_second, 1),
+        "p50_ms": round(load.p50_ms, 2),
+        "p99_ms": round(load.p99_ms, 2),
+        "errors": load.errors,
+        **{
+            f"{name}_us": round(value / load.requests * 1e6, 1) if load.requests else None
+            for name, value in used.items()
+        },
+        "tool": load.tool,
+    }
 
 
 def wrk_available() -> bool:

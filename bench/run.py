@@ -8,7 +8,9 @@ Measures in one run on one machine, and writes ``bench/results/<date>.md`` and `
   order rotating), the median of the rounds reported, plus each server's CPU time per request
   (steadier than req/s on a shared machine);
 - paced SSE streams at 1,000 / 5,000 / 10,000 on one mock process, in steady state (``bench/sse.py``);
-- start to first answer and idle memory; the contract kit's wall time per API.
+- start to first answer and idle memory; the contract kit's wall time per API;
+- the shared store: memory and Redis stores at 1 and 2 workers beside the floor at the same worker
+  count, and paced streams over 2 workers on Redis (``bench/stores.py``; it starts its own Redis).
 
 Every figure the issue sets a target for is printed beside it, met or missed.
 """
@@ -34,9 +36,12 @@ from typing import Any
 import httpx
 
 from bench.contenders import COMEBACK, ROOT, TOKEN, Contender, comeback_serve, contenders
-from bench.load import Load, run_load, wrk_available
+from bench.load import measure_call, wrk_available
 from bench.procs import Running, can_pin, cpu_seconds, rss_mib, server
 from bench.sse import StreamRun, lead_seconds, run_streams_in_processes, summarize, write_scenarios
+from bench.stores import markdown as stores_markdown
+from bench.stores import stores
+from bench.stores import verdicts as stores_verdicts
 
 PGPT_BODY = {"model": "default", "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]}
 PGPT_HEADERS = {"Authorization": TOKEN}
@@ -70,13 +75,27 @@ class Mode:
     kit: tuple[str, ...]
     kit_phases: tuple[str, ...] = ()
     warmup_scale: float = 1.0
+    store_streams: tuple[int, ...] = ()  # paced streams over 2 workers on the Redis store
 
 
-PARTS = ("requests", "streams", "start", "kit")
+PARTS = ("requests", "streams", "start", "kit", "stores")
 MODES = {
-    "full": Mode(3, 10, 32, (1000, 5000, 10000), 2.0, 5, ("privategpt", "chatzy", "invent", "letta")),
-    "quick": Mode(1, 5, 32, (1000, 5000), 2.0, 3, (), warmup_scale=0.5),
-    "smoke": Mode(1, 1, 4, (20,), 20.0, 1, ("chatzy",), ("lifecycle",), warmup_scale=0.0),
+    "full": Mode(
+        3,
+        10,
+        32,
+        (1000, 5000, 10000),
+        2.0,
+        5,
+        ("privategpt", "chatzy", "invent", "letta"),
+        (),
+        1.0,
+        (5000, 10000),
+    ),
+    "quick": Mode(1, 5, 32, (1000, 5000), 2.0, 3, (), warmup_scale=0.5, store_streams=(5000,)),
+    "smoke": Mode(
+        1, 1, 4, (20,), 20.0, 1, ("chatzy",), ("lifecycle",), warmup_scale=0.0, store_streams=(20,)
+    ),
 }
 
 
@@ -105,24 +124,8 @@ def completed_message(mock: Running) -> str:
 
 def measure(target: Running, call: dict[str, Any], seconds: float, connections: int) -> dict[str, Any]:
     """One wrk run against one server, with the server's CPU time per request."""
-    before = cpu_seconds(target.pid)
-    load: Load = run_load(
-        target.url + call["path"],
-        call["method"],
-        PGPT_HEADERS,
-        call["body"],
-        seconds=seconds,
-        connections=connections,
-    )
-    used = cpu_seconds(target.pid) - before
-    return {
-        "rps": round(load.requests_per_second, 1),
-        "p50_ms": round(load.p50_ms, 2),
-        "p99_ms": round(load.p99_ms, 2),
-        "errors": load.errors,
-        "cpu_us": round(used / load.requests * 1e6, 1) if load.requests else None,
-        "tool": load.tool,
-    }
+    cpu = lambda: {"cpu": cpu_seconds(target.pid)}  # noqa: E731
+    return measure_call(target.url, call, PGPT_HEADERS, seconds=seconds, connections=connections, cpu=cpu)
 
 
 def request_response(mode: Mode, only: set[str] | None) -> dict[str, Any]:
@@ -329,6 +332,8 @@ def verdicts(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]
         rows.append(("start to first answer", f"{start['start_s']:.2f} s", "<= 1 s", start["start_s"] <= 1.0))
         idle = start["idle_rss_mib"] * 1.048576
         rows.append(("idle RSS (every bundled API)", f"{idle:.0f} MB", "<= 80 MB", idle <= 80))
+    if results.get("stores"):
+        rows += stores_verdicts(results["stores"])
     for row in results.get("kit", []):
         rows.append(
             (
@@ -409,6 +414,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"Start to first answer (every bundled API): {start['start_s']:.2f} s; idle RSS "
             f"{start['idle_rss_mib']:.0f} MiB (median of {start['runs']}).",
         ]
+    if results.get("stores"):
+        lines += stores_markdown(results["stores"])
     if results.get("kit"):
         lines += ["", "## Contract kit (default budget)", "", "| api | seconds | exit |", "|---|---|---|"]
         lines += [f"| {row['api']} | {row['seconds']} | {row['exit']} |" for row in results["kit"]]
@@ -487,6 +494,19 @@ def main(argv: list[str] | None = None) -> int:
     if "kit" in parts:
         print("contract kit ...", flush=True)
         results["kit"] = kit(mode.kit, mode.kit_phases)
+    if "stores" in parts:
+        print("stores and workers ...", flush=True)
+        rate = arguments.words_per_second or mode.stream_rate
+        results["stores"] = stores(
+            CALLS,
+            completed_message,
+            lambda mock: {"FLOOR_BODIES": json.dumps(record_bodies(mock))},
+            rounds=mode.rounds,
+            seconds=mode.seconds,
+            connections=mode.connections,
+            stream_counts=mode.store_streams,
+            rate=rate,
+        )
     results["wall_seconds"] = round(time.perf_counter() - began, 1)
     arguments.out.mkdir(parents=True, exist_ok=True)
     partial = "" if parts == set(PARTS) else "-" + "-".join(p for p in PARTS if p in parts)

@@ -19,6 +19,8 @@ from typing import Any
 import uvicorn
 
 from comeback.scenario_options import add_scenario_options
+from comeback.store_option import add_store_option, describe
+from comeback.store_option import check as check_store
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.errors import SourceError
 from mockserver import serving
@@ -119,20 +121,13 @@ def add_parser(subparsers: Any) -> None:
         default=3600.0,
         help="forget idle resources after this many seconds (default: 3600)",
     )
-    serve.add_argument(
-        "--store",
-        default="memory",
-        metavar="memory|URL",
-        help="where the mock keeps its state: 'memory' (this process) or a shared store's URL, "
-        "e.g. redis://127.0.0.1:6379/0, so several workers or processes act as one mock "
-        "(default: memory)",
-    )
+    add_store_option(serve)
     serve.add_argument(
         "--workers",
         type=int,
         default=1,
-        help="worker processes (with --store memory each has its own resources: stateless load "
-        "only; default: 1)",
+        help="worker processes (with --store memory each has its own resources; with a Redis store "
+        "they share them; default: 1)",
     )
     serve.add_argument(
         "--log-level",
@@ -181,6 +176,9 @@ def run(arguments: argparse.Namespace) -> int:
         admin_token=arguments.admin_token,
         store=arguments.store,
     )
+    if (problem := check_store(settings.store)) is not None:
+        print(f"comeback serve: {problem}; nothing started", file=sys.stderr)
+        return EXIT_USAGE
     try:
         app = create_app(settings)
     except StoreChoiceError as error:
@@ -214,7 +212,10 @@ def run(arguments: argparse.Namespace) -> int:
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
     }
     if arguments.workers > 1:
-        if not app.state.engine.state.shared:
+        if app.state.engine.state.shared:
+            shared = describe(settings.store)
+            print(f"comeback mock: {arguments.workers} workers sharing one state in {shared}")
+        else:
             print(
                 f"comeback mock: {arguments.workers} workers with --store memory, each with its OWN "
                 "resources, clock, journal and admin state; a resource created through one worker is "

@@ -13,6 +13,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from lifecycle.bundled import bundled_scenarios, bundled_specs
@@ -25,10 +27,12 @@ from mockserver.endpoint import api_routes
 from mockserver.engine import Engine
 from mockserver.error_shape import CONTROL_ERROR_HEADER, INJECTED_HEADER
 from mockserver.guard import Guard, admin_policy
+from mockserver.problems import problem
 from mockserver.reload import watching
 from mockserver.routing import ApiRoutes, OperationRouter, Operations
 from mockserver.scenario_files import ScenarioFiles
 from mockserver.settings import ENVIRONMENT_KEY, Settings, settings_from_json
+from mockserver.state.base import StoreUnavailableError
 from mockserver.stateless import stateless_routes
 from mockserver.ui import dashboard_routes
 from mockserver.vendors import vendor_for
@@ -103,11 +107,24 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
             yield
         await engine.close()
 
-    app = MockApp(operations, routes=routes, middleware=middleware, lifespan=lifespan)
+    app = MockApp(
+        operations,
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={StoreUnavailableError: _store_unavailable},  # admin routes, dashboard
+    )
     app.state.engine = engine
     app.state.stateless = stateless
     app.state.operations = operations
     return app
+
+
+async def _store_unavailable(request: Request, error: Exception) -> Response:
+    """An admin or dashboard request while the shared store is away: a 503 problem, never a 500."""
+    response = problem(503, "Store unavailable", str(error))
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 class MockApp(Starlette):

@@ -26,6 +26,7 @@ from mockserver.fault_gate import FaultGate
 from mockserver.inputs import InputRules, fast_registry, header_dict
 from mockserver.journal import JournalEntry, body_text
 from mockserver.routing import ApiRoutes, OperationRoute
+from mockserver.state.base import StoreUnavailableError
 from mockserver.state.namespaces import NAMESPACE_HEADER
 from mockserver.strict import ResponseChecker, violation
 
@@ -94,6 +95,8 @@ class Endpoint:
                     problems,
                 )
                 response = violation(self.operation, response.status_code, problems)
+        except StoreUnavailableError as error:  # the shared store is away: not a bug; retry later
+            response = self.errors.error(503, str(error), {"Retry-After": "1"})
         except Exception:  # a bug in the mock must still answer, in the vendor's shape, and be logged
             log.exception("mock failure in %s", self.operation.operation_id)
             response = self.errors.internal_error(

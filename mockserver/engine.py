@@ -30,7 +30,7 @@ from mockserver.render import Renderer
 from mockserver.safejson import finite
 from mockserver.scenario_book import ScenarioBook
 from mockserver.settings import Settings
-from mockserver.state.base import Change, Command, StateStore
+from mockserver.state.base import Change, Command, StateStore, StoreUnavailableError
 from mockserver.state.choose import make_store
 from mockserver.state.memory import MemoryStore
 from mockserver.state.namespaces import CURRENT_NAMESPACE, DEFAULT_NAMESPACE, namespace_problem
@@ -378,6 +378,11 @@ class Engine:
     async def _take_change(self, change: Change) -> None:
         namespace = change.namespace or DEFAULT_NAMESPACE
         resource = change.resource
+        if change.kind == "resource" and resource is None and namespace in self._hubs and change.api:
+            try:  # made by another process and not held here: a dashboard watching shows it too
+                resource = await self.state.get(namespace, change.api, change.resource_id or "")
+            except StoreUnavailableError:
+                return
         if change.kind == "resource" and resource is not None:
             resource.notify()
             self.changed(resource)

@@ -39,6 +39,7 @@ LATER_OR_ELSEWHERE = {
     "recorder": "the recording proxy (comeback record)",
     "httpx": "outgoing callbacks only (engine.py imports it where they are sent)",
     "importlib.metadata": "--version only",
+    "redis": "the Redis store only (--store redis://...)",
     "faker": "fake values, made once the server listens (serving.warm_fake_data) or on first need",
 }
 

@@ -11,10 +11,4 @@ if ! command -v apt-get >/dev/null; then
     echo "install-browser: no /usr/bin/chromium and no apt-get; install Chromium yourself (the browser tests skip without it)" >&2
     exit 0
 fi
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-    SUDO="sudo"
-fi
-$SUDO apt-get update -q -o DPkg::Lock::Timeout=300 >/dev/null
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
-    -o DPkg::Lock::Timeout=300 chromium fonts-liberation >/dev/null
+bash "$(dirname "$0")/apt-install.sh" chromium fonts-liberation

@@ -1,0 +1,76 @@
+"""Real ``comeback serve`` processes on one real Redis, and the small client the tests drive them with."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from bench.procs import Running, server
+
+BODY = {"model": "default", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}
+
+
+def serve_command(store: str, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "comeback.cli", "serve", "--port", "{port}", "--no-auth", "--no-watch",
+        "--store", store, "--log-level", "warning", *extra,
+    ]  # fmt: skip
+
+
+@contextmanager
+def instance(store: str, *extra: str) -> Iterator[Running]:
+    """One mock process (not pinned: the tests share the machine's cores)."""
+    with server(serve_command(store, *extra), "/__mock/clock", core=None, timeout=60) as running:
+        yield running
+
+
+class Client:
+    """PrivateGPT calls against one instance, in one namespace."""
+
+    def __init__(self, running: Running, namespace: str = "default") -> None:
+        self.url = running.url
+        self.namespace = namespace
+        self.headers = {"X-Mock-Namespace": namespace}
+
+    def create(self, scenario: str = "happy") -> str:
+        answer = httpx.post(
+            f"{self.url}/v1/messages/async", json=BODY, headers={**self.headers, "X-Mock-Scenario": scenario}
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["message_id"])
+
+    def status(self, message: str) -> httpx.Response:
+        return httpx.get(f"{self.url}/v1/messages/async/{message}/status", headers=self.headers)
+
+    def state(self, message: str) -> str | int:
+        """The status, or the HTTP code when it is not 200."""
+        answer = self.status(message)
+        return str(answer.json()["status"]) if answer.status_code == 200 else answer.status_code
+
+    def cancel(self, message: str) -> httpx.Response:
+        return httpx.post(f"{self.url}/v1/messages/async/{message}/cancel", headers=self.headers)
+
+    def delete(self, message: str) -> httpx.Response:
+        return httpx.delete(f"{self.url}/v1/messages/async/{message}/delete", headers=self.headers)
+
+    def admin(self, method: str, path: str, **options: Any) -> httpx.Response:
+        params = {"namespace": self.namespace}
+        return httpx.request(method, f"{self.url}/__mock/{path}", params=params, timeout=10, **options)
+
+    def advance(self, seconds: float) -> None:
+        answer = self.admin("POST", "clock", json={"seconds": seconds})
+        assert answer.status_code == 200, answer.text
+
+
+def eventually(check: Callable[[], Any], expected: Any, seconds: float = 10.0) -> None:
+    """``check()`` equals ``expected`` within ``seconds`` (another instance hears of a change within
+    moments: the store's message travels after the changing call answered)."""
+    deadline = time.monotonic() + seconds
+    while (found := check()) != expected:
+        assert time.monotonic() < deadline, f"still {found!r}, expected {expected!r}"
+        time.sleep(0.02)
