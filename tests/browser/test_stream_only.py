@@ -75,6 +75,9 @@ def test_a_stream_only_resource_reaches_its_end_coloured_by_kind(page: Any, mock
     assert history is not None
     assert panel is not None
     assert history["x"] + history["width"] <= panel["x"] + panel["width"]  # the values cell wraps
+    requests = page.locator("#detail-journal").bounding_box()
+    assert requests is not None
+    assert requests["x"] + requests["width"] <= panel["x"] + panel["width"]  # so does the requests table
     page.screenshot(path=str(SCREENSHOTS / "completed_and_failed.png"))
 
 

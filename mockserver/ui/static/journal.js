@@ -13,13 +13,21 @@ function isStream(entry) {
   return Boolean(api && api.stream_operation && entry.operation === api.stream_operation && entry.status < 300);
 }
 
+function ms(entry) {
+  return typeof entry.latency_ms === "number" ? `${entry.latency_ms.toFixed(1)} ms` : String(entry.latency_ms);
+}
+
 export function latency(entry) {
-  const ms = typeof entry.latency_ms === "number" ? `${entry.latency_ms.toFixed(1)} ms` : String(entry.latency_ms);
-  if (!isStream(entry)) return ms;
+  if (!isStream(entry)) return ms(entry);
   const item = entry.resource_id ? state.resources.get(`${entry.api}/${entry.resource_id}`) : null;
   const row = item && item.row;
-  if (row && row.terminal && typeof entry.epoch === "number") return `stream ${formatSpan(Math.max(0, row.changed_at - entry.epoch))} (opened in ${ms})`;
-  return `stream open (opened in ${ms})`;
+  if (row && row.terminal && typeof entry.epoch === "number") return `stream ${formatSpan(Math.max(0, row.changed_at - entry.epoch))}`;
+  return "stream open";
+}
+
+// The cell of a journal row's latency (a stream's time to open in its tooltip).
+export function latencyCell(entry) {
+  return h("td", { class: "latency", text: latency(entry), title: isStream(entry) ? `opened in ${ms(entry)}; lasts until its resource ends` : "" });
 }
 
 function journalRow(entry) {
@@ -30,7 +38,7 @@ function journalRow(entry) {
     h("td", { text: entry.method }),
     h("td", { text: entry.path + (entry.query ? `?${entry.query}` : "") }),
     h("td", { class: "status", text: String(entry.status) }),
-    h("td", { class: "latency", text: latency(entry) }),
+    latencyCell(entry),
     h("td", { text: entry.api || "" }),
     h("td", { text: entry.scenario || "" }),
   );

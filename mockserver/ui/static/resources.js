@@ -2,7 +2,7 @@
 
 import { subscribe } from "./api.js";
 import { drawTimeline, formatSpan, resourceSegments } from "./chart.js";
-import { latency } from "./journal.js";
+import { latencyCell } from "./journal.js";
 import { $, h, isoTime, mockNow, notify, shortTime, state } from "./page.js";
 
 export const key = (row) => `${row.api}/${row.id}`;
@@ -153,7 +153,7 @@ function onDetailEvent(event, data) {
   } else if (event === "journal") {
     const body = $("#detail-journal tbody");
     for (const entry of data.entries) {
-      const tr = h("tr", {}, h("td", { text: shortTime(entry.time) }), h("td", { text: entry.method }), h("td", { text: entry.path }), h("td", { text: String(entry.status) }), h("td", { class: "latency", text: latency(entry) }));
+      const tr = h("tr", {}, h("td", { text: shortTime(entry.time) }), h("td", { text: entry.method }), h("td", { text: entry.path }), h("td", { text: String(entry.status) }), latencyCell(entry));
       tr.entry = entry;
       body.prepend(tr);
     }
