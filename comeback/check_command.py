@@ -97,8 +97,8 @@ def add_parser(commands: Any) -> None:
     check.add_argument(
         "--deadline",
         type=float,
-        default=30.0,
-        help="seconds for a resource to reach a terminal state (default: 30)",
+        default=25.0,
+        help="seconds for a resource to reach a terminal state (default: 25)",
     )
     check.add_argument(
         "--tolerate",
@@ -130,7 +130,10 @@ def add_parser(commands: Any) -> None:
     )
     check.add_argument("--seed", type=int, default=0, help="seed of the generated data (default: 0)")
     check.add_argument(
-        "--max-time", type=float, default=120.0, help="seconds for the conformance phase (default: 120)"
+        "--max-time",
+        type=float,
+        default=25.0,  # contracts.conformance.MAX_TIME, kept light
+        help="seconds for the conformance phase; the other phases take seconds each (default: 25)",
     )
     check.add_argument(
         "--junit", type=Path, metavar="FILE", help="also write a JUnit XML report (default: no)"

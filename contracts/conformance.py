@@ -19,8 +19,6 @@ event, while these specs describe the body as one string of frames.
 
 from __future__ import annotations
 
-import copy
-import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -28,16 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import jsonschema
 import schemathesis
 import yaml
 from schemathesis import Config
-from schemathesis.core.failures import Failure
-from schemathesis.engine import Status, events, from_schema
+from schemathesis.engine import events, from_schema
 
+from contracts.conformance_findings import Findings
+from contracts.drops import Drops
+from contracts.follow import following_5xx
 from contracts.report import Report, Violation
-from contracts.target import hide_secrets
-from lifecycle.model import Deviation, Lifecycle
+from lifecycle.model import Lifecycle
 
 AuthMode = Literal["required", "any-credential", "none"]
 AUTH_MODES: tuple[AuthMode, ...] = ("required", "any-credential", "none")
@@ -60,6 +58,8 @@ CHECKS = (
     "object_level_authorization",
     "allow_header_conformance",
 )
+STREAM_SECONDS, STREAM_EVENTS = 2, 3  # what conformance reads of one stream
+MAX_TIME = 25.0  # the default budget of the conformance phase, in seconds
 _DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # Schemathesis' own default
 
 
@@ -75,9 +75,10 @@ class Settings:
     references: Mapping[str, str] = field(default_factory=dict)
     examples: int = 25
     seed: int = 0
-    time_budget: float = 120.0
+    time_budget: float = MAX_TIME
     operations: tuple[str, ...] = ()  # only these operationIds (default: all)
     progress: Callable[[str], None] = lambda _: None
+    drops: Drops = field(default_factory=Drops)  # what the requests after a 5xx met
 
 
 def conformance(spec_path: Path, lifecycle: Lifecycle, report: Report, settings: Settings) -> None:
@@ -103,7 +104,7 @@ def conformance(spec_path: Path, lifecycle: Lifecycle, report: Report, settings:
             "request-timeout": 10,
             "output": {"sanitization": {"enabled": False}},
             "operations": [
-                *_per_operation(lifecycle),
+                *per_operation(lifecycle),
                 # the engine reads its filters from the config (a filtered schema is not enough)
                 *(
                     {"include-operation-id": operation, "enabled": False}
@@ -129,10 +130,11 @@ def conformance(spec_path: Path, lifecycle: Lifecycle, report: Report, settings:
         for check in (*enabled, "transport"):
             if not (label == stream_label and check == "response_schema_conformance"):  # the stream probe's
                 report.expect(f"conformance.{check}", label)
-    recorder = _Recorder(report, lifecycle, settings, labels, document)
+    recorder = Findings(report, lifecycle, settings, labels, document)
     stream = from_schema(schema).execute()
     try:
-        _consume(stream, recorder, report, settings)
+        with following_5xx(settings.drops, settings.references):
+            _consume(stream, recorder, report, settings)
     finally:
         _FRESH.pop(id(schema), None)
     for label in labels:
@@ -147,7 +149,7 @@ def conformance(spec_path: Path, lifecycle: Lifecycle, report: Report, settings:
         report.not_observed("conformance.transport", label, reason="no request was sent")
 
 
-def _consume(stream: Any, recorder: _Recorder, report: Report, settings: Settings) -> None:
+def _consume(stream: Any, recorder: Findings, report: Report, settings: Settings) -> None:
     """Record the engine's events as they come; stop it if it overruns the budget."""
     started = time.monotonic()
     for event in stream:
@@ -155,7 +157,7 @@ def _consume(stream: Any, recorder: _Recorder, report: Report, settings: Setting
             recorder.scenario(event)
             elapsed = time.monotonic() - started
             settings.progress(f"conformance: {event.phase.value} {event.label or ''} ({elapsed:.0f}s)")
-            if elapsed > settings.time_budget + 5:  # the engine's own max-time is checked between phases
+            if elapsed > settings.time_budget + 2:  # the engine's own max-time is checked between phases
                 stream.stop()
         elif isinstance(event, events.NonFatalError):
             recorder.error(event)
@@ -165,7 +167,7 @@ def _consume(stream: Any, recorder: _Recorder, report: Report, settings: Setting
             )
 
 
-def _per_operation(lifecycle: Lifecycle) -> list[dict[str, Any]]:
+def per_operation(lifecycle: Lifecycle) -> list[dict[str, Any]]:
     """Settings the lifecycle implies: a create that refuses a duplicate caller-chosen id answers the
     documented ``duplicate_status`` (PrivateGPT: 400), which is not a rejection of valid data; a
     stream's frames are checked by the stream probe, not against the response schema."""
@@ -180,10 +182,14 @@ def _per_operation(lifecycle: Lifecycle) -> list[dict[str, Any]]:
             }
         )
     if lifecycle.stream is not None:
+        # a stream answers while its resource works (seconds to minutes): a few events or two
+        # seconds say what conformance judges (status, headers), the stream probe reads the rest
         settings.append(
             {
                 "include-operation-id": lifecycle.stream.operation,
                 "checks": {"response_schema_conformance": {"enabled": False}},
+                "request-timeout": STREAM_SECONDS,
+                "max-stream-events": STREAM_EVENTS,
             }
         )
     return settings
@@ -265,135 +271,3 @@ def credentials(
                 used.add(str(scheme["name"]).lower())
     plain = {name: value for name, value in headers.items() if name.lower() not in used}
     return auth, plain
-
-
-class _Recorder:
-    """Turns the engine's scenarios into report cases: passes, distinct failures, excuses."""
-
-    def __init__(
-        self,
-        report: Report,
-        lifecycle: Lifecycle,
-        settings: Settings,
-        labels: Mapping[str, str],
-        document: Mapping[str, Any],
-    ) -> None:
-        self.report = report
-        self.lifecycle = lifecycle
-        self.settings = settings
-        self.labels = labels
-        self.document = document
-        self.seen: dict[tuple[str, str, str, str], Violation] = {}
-
-    def scenario(self, event: events.ScenarioFinished) -> None:
-        recorder = event.recorder
-        for case_id, nodes in recorder.checks.items():
-            node_case = recorder.cases.get(case_id)
-            if node_case is None:
-                continue
-            case = node_case.value
-            label = case.operation.label
-            self.report.passed("conformance.transport", label)
-            for node in nodes:
-                check = f"conformance.{node.name}"
-                if (check, label) not in self.report.cases:
-                    continue  # a check the report leaves to a probe (the stream's frames)
-                if node.status == Status.SUCCESS or node.failure_info is None:
-                    self.report.passed(check, label)
-                    continue
-                self.failure(check, label, case, node.failure_info, recorder.find_response(case_id=case_id))
-
-    def failure(self, check: str, label: str, case: Any, info: Any, response: Any) -> None:
-        failure: Failure = info.failure
-        if (
-            check == "conformance.ignored_auth"
-            and self.settings.auth == "any-credential"
-            and str(getattr(failure, "scenario", "")) != "no_auth"
-        ):
-            self.report.passed(check, label)  # any credential is fine here; a missing one is not
-            return
-        status = getattr(response, "status_code", None)
-        key = (check, label, type(failure).__name__, failure._unique_key)
-        deviation = self._excuse(label, failure, status, case)
-        tolerated = (
-            deviation.name if deviation is not None and deviation.name in self.settings.tolerate else None
-        )
-        if key in self.seen and (tolerated is None) == (self.seen[key].tolerated_by is None):
-            return
-        if tolerated is None and key in self.seen:
-            self.report.found.remove(self.seen[key])  # an excused sighting is replaced by a real one
-        detail = next((line.strip() for line in (failure.message or "").splitlines() if line.strip()), "")
-        # Schemathesis' failure code first (ST101...): its documentation is indexed by it
-        message = f"{failure.code} {failure.title}" + (f" (got {status})" if status is not None else "")
-        message += f": {detail}" if detail else ""
-        if deviation is not None and tolerated is None:
-            message += f" (the known deviation {deviation.name!r} is not tolerated)"
-        steps = [step.curl for step in info.steps] or [info.code_sample]
-        reproduce = tuple(
-            hide_secrets(text, self.settings.headers, self.settings.references).strip() for text in steps
-        )
-        violation = Violation(check, message, tolerated_by=tolerated, unit=label, reproduce=reproduce)
-        self.seen[key] = violation
-        self.report.add(violation)
-
-    def error(self, event: events.NonFatalError) -> None:
-        """A request Schemathesis could not complete (reset, timeout, protocol error): a finding."""
-        label = event.label if event.label in self.labels else ""
-        sample = event.info.code_sample
-        reproduce = (hide_secrets(sample, self.settings.headers, self.settings.references),) if sample else ()
-        text = f"{type(event.value).__name__}: {event.value}".strip()
-        message = f"expected an HTTP answer; the request failed: {text[:300]}"
-        key = ("conformance.transport", label, type(event.value).__name__, "")
-        if key not in self.seen:
-            self.seen[key] = Violation("conformance.transport", message, unit=label, reproduce=reproduce)
-            self.report.add(self.seen[key])
-
-    # -- excuses --------------------------------------------------------------------------------
-    def _excuse(self, label: str, failure: Failure, status: int | None, case: Any) -> Deviation | None:
-        """The extra-statuses deviation that names exactly this status on this operation (and, when
-        it names missing fields, a body whose only problem is those fields), if any."""
-        kind = type(failure).__name__
-        if status is None or kind not in (
-            "UndefinedStatusCode",
-            "AcceptedNegativeData",
-            "RejectedPositiveData",
-        ):
-            return None
-        operation_id = self.labels.get(label)
-        for deviation in self.lifecycle.deviations:
-            effect = deviation.effect
-            if deviation.kind != "extra-statuses" or effect["operation"] != operation_id:
-                continue
-            if status not in effect["statuses"]:
-                continue
-            instead = [int(s) for s in effect.get("instead_of", ())]
-            if kind == "AcceptedNegativeData" and not any(400 <= s < 500 for s in instead):
-                continue
-            if kind == "RejectedPositiveData" and not any(200 <= s < 300 for s in instead):
-                continue
-            if effect.get("only_missing") and not self._only_missing(case, effect["only_missing"]):
-                continue
-            return deviation
-        return None
-
-    def _only_missing(self, case: Any, fields: list[str]) -> bool:
-        """Whether the body sent is valid once ``fields`` are no longer required."""
-        body = getattr(case, "body", None)
-        if not isinstance(body, dict) or case.meta is None:
-            return False
-        operation = case.operation.definition.raw
-        media = ((operation.get("requestBody") or {}).get("content") or {}).get("application/json") or {}
-        ref = (media.get("schema") or {}).get("$ref")
-        if not isinstance(ref, str) or not ref.startswith("#/"):
-            return False
-        root = copy.deepcopy(dict(self.document))
-        node: Any = root
-        for token in ref[2:].split("/"):
-            node = node[token]
-        node["required"] = [name for name in node.get("required", []) if name not in fields]
-        root["$ref"] = ref
-        try:
-            jsonschema.Draft202012Validator(root).validate(json.loads(json.dumps(body)))
-        except (jsonschema.ValidationError, ValueError):
-            return False
-        return True

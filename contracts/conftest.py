@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts.conformance import MAX_TIME
 from contracts.phases import PHASES
 from contracts.probes import Options
 from contracts.report import Report
@@ -27,7 +28,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--deadline", type=float, default=30.0, help="seconds for a resource to finish")
     group.addoption("--examples", type=int, default=10, help="Schemathesis examples per operation")
     group.addoption("--seed", type=int, default=0, help="seed of the generated data")
-    group.addoption("--max-time", type=float, default=120.0, help="seconds for the conformance phase")
+    group.addoption(
+        "--max-time", type=float, default=MAX_TIME, help="seconds for the conformance phase (default: 25)"
+    )
     group.addoption(
         "--auth", choices=["required", "any-credential", "none"], default=None, help="the deployment's auth"
     )

@@ -1,3 +1,3 @@
 """The phases of a contract run, in the order they run (light to import: the CLI needs only this)."""
 
-PHASES = ("conformance", "lifecycle", "cancel", "delete", "stream", "callback")
+PHASES = ("conformance", "lifecycle", "paging", "cancel", "delete", "stream", "callback")

@@ -13,7 +13,6 @@ a check is never shown as ok for something it did not see.
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from xml.etree import ElementTree
 
+from contracts.script import script
 from contracts.target import Exchange
 
 EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -53,9 +53,7 @@ class Violation:
             )
         if self.timeline:
             lines.append("    observed: " + " -> ".join(self.timeline))
-        commands = list(self.reproduce) or _collapsed(
-            [f"{exchange.curl(references)}   # {exchange.outcome()}" for exchange in self.exchanges]
-        )
+        commands = list(self.reproduce) or script(self.exchanges, references)
         if commands:
             lines.append("    reproduce:")
             lines.extend("      " + command.replace("\n", "\n      ") for command in commands)
@@ -69,18 +67,8 @@ class Violation:
             "resource": self.resource,
             "tolerated_by": self.tolerated_by,
             "observed": list(self.timeline),
-            "reproduce": list(self.reproduce)
-            or [f"{e.curl(references)}   # {e.outcome()}" for e in self.exchanges],
+            "reproduce": list(self.reproduce) or script(self.exchanges, references),
         }
-
-
-def _collapsed(lines: list[str]) -> list[str]:
-    """Consecutive identical commands (polling) shown once, with how many times they ran."""
-    shown: list[str] = []
-    for line, group in itertools.groupby(lines):
-        count = len(list(group))
-        shown.append(line + (f" (x{count})" if count > 1 else ""))
-    return shown
 
 
 @dataclass
@@ -123,7 +111,12 @@ class Report:
         self.cases.setdefault((check, unit), _Case()).seconds += seconds
 
     def add(self, violation: Violation) -> None:
+        """Record a finding; the same message on the same check and unit is one finding (a
+        resource read five times with the same naive timestamp shows it once)."""
         self.cases.setdefault((violation.check, violation.unit), _Case())
+        key = (violation.check, violation.unit, violation.message, violation.tolerated_by)
+        if any((v.check, v.unit, v.message, v.tolerated_by) == key for v in self.found):
+            return
         self.found.append(violation)
 
     def fail(self, message: str, code: int) -> None:

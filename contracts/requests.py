@@ -9,10 +9,12 @@ expressions for ids and scopes, and links for what must happen before a create.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from contracts.bodies import generated_body
 from contracts.target import Target
 from lifecycle.errors import ComebackError
 from lifecycle.expressions import Expression, parse_expression, resolve_pointer
@@ -85,6 +87,15 @@ class Requests:
                 values[location][name] = value
         return values["path"], values["query"]
 
+    def _json_schema(self, operation: Operation) -> dict[str, Any] | None:
+        """The JSON request body's schema, if the operation takes one."""
+        body = operation.definition.get("requestBody")
+        if not isinstance(body, Mapping):
+            return None
+        media = (deref(self.spec.data, body).get("content") or {}).get("application/json")
+        schema = media.get("schema") if isinstance(media, Mapping) else None
+        return dict(schema) if isinstance(schema, Mapping) else None
+
     def example_body(self, operation: Operation) -> Any:
         body = operation.definition.get("requestBody")
         if not isinstance(body, Mapping):
@@ -100,6 +111,9 @@ class Requests:
         operation = self.spec.operations[self.lifecycle.create.operation]
         path, query = self.example_parameters(operation)
         body = self.example_body(operation)
+        generated = body is None and self._json_schema(operation) is not None
+        if generated:
+            body = generated_body(self.spec.data, self._json_schema(operation) or {}, self.overrides)
         prerequisite = self._prerequisite(target)
         if prerequisite is not None:
             body = _merge(body, prerequisite)
@@ -111,7 +125,14 @@ class Requests:
             message = f"creating a resource with {operation.operation_id}: expected 2xx, got {status}: "
             if status >= 500:
                 raise ServerFailure(message + _short(response))
-            raise UsageError(message + _short(response) + hint_for(status, path))
+            how = ""
+            if generated and status not in (401, 403, 404):
+                how = (
+                    f"; the spec gives no example body, so the kit sent one built from the schema: "
+                    f"{_short(json.dumps(body))}; give a body as the `example` of {operation.operation_id}'s "
+                    f"request body in {self.spec.name}'s spec, or a field's value with --param FIELD=VALUE"
+                )
+            raise UsageError(message + _short(response) + hint_for(status, path) + how)
         made = parse_expression(self.lifecycle.create.id).evaluate(
             path=path, query=query, request_body=body, response_body=response
         )

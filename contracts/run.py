@@ -15,7 +15,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from contracts.conformance import AuthMode, Settings, conformance, credential_headers, schema_document
+from contracts.conformance import (
+    MAX_TIME,
+    AuthMode,
+    Settings,
+    conformance,
+    credential_headers,
+    schema_document,
+)
+from contracts.drops import CHECK, Drops, label_of
 from contracts.live_probes import LiveProbes
 from contracts.phases import PHASES
 from contracts.probes import Options
@@ -30,6 +38,7 @@ from contracts.target import (
     check_base_url,
     secret_references,
 )
+from lifecycle.openapi import Operation
 from lifecycle.spec import ApiSpec, load_spec
 
 Progress = Callable[[str], None]
@@ -80,7 +89,7 @@ def check(  # noqa: PLR0915 (one straight sequence: validate, then each phase, t
     no_tolerate: Iterable[str] = (),
     examples: int = 25,
     seed: int = 0,
-    max_time: float = 120.0,
+    max_time: float = MAX_TIME,
     auth: AuthMode | None = None,
     operations: Iterable[str] = (),
     progress: Progress | None = None,
@@ -138,6 +147,7 @@ def check(  # noqa: PLR0915 (one straight sequence: validate, then each phase, t
                         max_time,
                         tuple(operations),
                         say,
+                        target.drops,
                     )
                     conformance(spec_path, spec.lifecycle, report, settings)
                 else:
@@ -173,6 +183,7 @@ def check(  # noqa: PLR0915 (one straight sequence: validate, then each phase, t
         _left(report, "", "the run stopped on an internal error of the kit")
     finally:
         target.close()
+        record_drops(target.drops, report, spec.operations)
     return report
 
 
@@ -186,3 +197,29 @@ def _left(report: Report, phase: str, reason: str) -> None:
 def _sequence(log: list[Exchange], last: Exchange) -> tuple[Exchange, ...]:
     """The failed request and the few before it (what led to it)."""
     return tuple(log[-4:]) if last in log else (last,)
+
+
+def record_drops(drops: Drops, report: Report, operations: Mapping[str, Operation]) -> None:
+    """One finding per operation and status; the case passes when 5xx answers left the
+    connection usable, and is not observed when there was no 5xx to follow."""
+    report.expect(CHECK)
+    seen: set[tuple[str, int]] = set()
+    for drop in drops.found:
+        label = label_of(operations, drop.method, drop.url)
+        if (label, drop.status) in seen:
+            continue
+        seen.add((label, drop.status))
+        report.add(
+            Violation(
+                CHECK,
+                f"the server closed the connection after answering {drop.status} to {label}: the next "
+                f"request on that connection failed ({drop.error}); a client that keeps connections "
+                "alive (every SDK) gets a transport error on its next call",
+                reproduce=drop.reproduce,
+            )
+        )
+    if not drops.found:
+        if drops.errors:
+            report.passed(CHECK)
+        else:
+            report.not_observed(CHECK, reason="no 5xx answer, after which a drop would show")

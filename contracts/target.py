@@ -19,13 +19,14 @@ import json
 import re
 import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from contracts.drops import Drop, Drops, same_connection
 from lifecycle.errors import ComebackError
 
 # header names whose value is a credential even when no security scheme names them
@@ -86,9 +87,12 @@ class Exchange:
     at: float
     error: str | None = None
 
-    def curl(self, references: Mapping[str, str] | None = None) -> str:
-        """A runnable curl command; credentials as ``$COMEBACK_...`` references."""
-        parts = ["curl", "-sS", "-X", self.method, shlex.quote(self.url)]
+    def curl(
+        self, references: Mapping[str, str] | None = None, quote: Callable[[str], str] = shlex.quote
+    ) -> str:
+        """A runnable curl command; credentials as ``$COMEBACK_...`` references; ``quote`` quotes the
+        URL and the body (a reproduction script puts its variables in them)."""
+        parts = ["curl", "-sS", "-X", self.method, quote(self.url)]
         for name, value in self.headers.items():
             variable = (references or {}).get(name)
             parts += ["-H", f'"{name}: ${variable}"' if variable else shlex.quote(f"{name}: {value}")]
@@ -97,7 +101,7 @@ class Exchange:
                 "-H",
                 shlex.quote("Content-Type: application/json"),
                 "-d",
-                shlex.quote(json.dumps(self.body)),
+                quote(json.dumps(self.body)),
             ]
         return " ".join(parts)
 
@@ -138,11 +142,10 @@ class Target:
     timeout: float = 10.0
     log: list[Exchange] = field(default_factory=list)
     references: Mapping[str, str] = field(default_factory=dict)
+    drops: Drops = field(default_factory=Drops)
 
     def __post_init__(self) -> None:
-        self.client = httpx.Client(
-            base_url=self.base_url.rstrip("/"), headers=dict(self.headers), timeout=self.timeout
-        )
+        self.client = self.fresh_client()
 
     def ensure_reachable(self) -> None:
         """Raise Unreachable unless something answers at the base URL (any status will do)."""
@@ -172,12 +175,34 @@ class Target:
             raise TransportFailure(f"{method} {url}: {describe(error)}", sent) from None
         parsed = parse_body(response)
         url = str(response.request.url)
-        self.log.append(
-            Exchange(
-                method, url, dict(self.headers), json_body, response.status_code, parsed, time.monotonic()
-            )
+        answered = Exchange(
+            method, url, dict(self.headers), json_body, response.status_code, parsed, time.monotonic()
         )
+        self.log.append(answered)
+        if response.status_code >= 500:
+            self.follow_up(answered)
         return response.status_code, parsed, response
+
+    def fresh_client(self) -> httpx.Client:
+        """A client of its own (same base URL and headers), for a request on its own connection."""
+        return httpx.Client(
+            base_url=self.base_url.rstrip("/"), headers=dict(self.headers), timeout=self.timeout
+        )
+
+    def follow_up(self, answered: Exchange, client: httpx.Client | None = None) -> None:
+        """The next request on the connection a 5xx came over (``contracts.drops``): the client
+        (``client``, else the target's own) keeps it alive, so this ``GET /`` reuses it; a failure
+        means the server dropped it."""
+        self.drops.errors += 1
+        try:
+            (client or self.client).get("/", timeout=5.0)
+        except httpx.HTTPError as error:
+            body = None if answered.body is None else json.dumps(answered.body)
+            headers = {**dict(self.headers), **({"Content-Type": "application/json"} if body else {})}
+            lines = same_connection(answered.method, answered.url, headers, body, self.references)
+            self.drops.found.append(
+                Drop(answered.method, answered.url, answered.status or 0, describe(error), lines)
+            )
 
 
 def parse_body(response: httpx.Response) -> Any:

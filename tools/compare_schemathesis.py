@@ -96,11 +96,13 @@ def table(
         else:
             # an undeclared method (QUERY /v1/runs/{id}) is reported by the kit on the path's operations
             path = operation.split(" ", 1)[1]
-            found = [t for op, t in kit_found if op.split(" ", 1)[1] == path and same(t, title)]
+            found = [t for op, t in kit_found if op.split(" ", 1)[-1] == path and same(t, title)]
             verdict = f"yes ({found[0]})" if found else design
         print(f"| {operation} | {title} | {verdict} |")
     for operation, title in sorted(kit_found):
-        path = operation.split(" ", 1)[1]
+        path = operation.split(" ", 1)[
+            -1
+        ]  # a finding of the whole run (a dropped connection) has no operation
         if not any(
             (op == "Stateful tests" or op.split(" ", 1)[-1] == path) and same(title, t)
             for op, t in schemathesis_found

@@ -66,12 +66,12 @@ def test_a_reset_after_a_500_is_a_finding_and_every_later_phase_still_runs(tmp_p
     assert outcomes["delete.answer"]["outcome"] == "failed"
     assert outcomes["delete.then_read"]["outcome"] == "not observed"
     assert "could not be deleted: 500" in outcomes["delete.then_read"]["reason"]
-    # the next phase ran, and met the reset of the connection the 500 left behind
-    assert outcomes["stream.opens"]["outcome"] == "failed"
-    reset = next(f for f in report["findings"] if f["check"] == "stream.opens")
-    assert "expected an HTTP answer" in reset["message"]
-    assert "failed:" in reset["reproduce"][-1]  # the request that met the reset, with what happened
-    assert "transport failure in stream.opens" in outcomes["stream.frames"]["reason"]
+    # the reset the 500 left behind is a finding of its own, on the DELETE; the next phase ran in full
+    assert outcomes["transport.connection_dropped"]["outcome"] == "failed"
+    dropped = next(f for f in report["findings"] if f["check"] == "transport.connection_dropped")
+    assert "after answering 500 to DELETE /v1/messages/async/{message_id}/delete" in dropped["message"]
+    assert "c.request('GET', '/')" in "\n".join(dropped["reproduce"])  # the next request, same connection
+    assert outcomes["stream.opens"]["outcome"] == "passed"
     suite = ElementTree.parse(junit).getroot()
     failures = [case for case in suite if case.find("failure") is not None]
     assert int(suite.get("failures", "-1")) == len(failures)
@@ -206,10 +206,10 @@ def test_letta_delete_500_then_a_reset_is_two_findings_and_the_stream_phase_stil
     answer = next(v for v in report.violations if v.check == "delete.answer")
     assert "delete-run-500" in answer.message
     assert report.outcome("delete.then_read") == ("not observed", "the resource could not be deleted: 500")
-    reset = [v for v in report.violations if "expected an HTTP answer" in v.message]
-    assert reset, report.summary()
-    assert reset[0].check.startswith("stream.")  # charged to the check that met the reset
-    assert report.outcome("stream.cancel_closes")[0] != "failed" or reset[0].check == "stream.cancel_closes"
+    dropped = [v for v in report.violations if v.check == "transport.connection_dropped"]
+    assert len(dropped) == 1, report.summary()
+    assert "after answering 500 to DELETE /v1/runs/{run_id}" in dropped[0].message
+    assert not [v for v in report.violations if v.check.startswith("stream.")]  # no later check pays
 
 
 def test_letta_documented_503_on_the_stream_is_no_alarm() -> None:
@@ -231,8 +231,8 @@ def test_letta_cancelled_run_that_flips_to_completed_3s_later_is_caught() -> Non
 
 def test_letta_500_on_a_negative_limit_is_found_in_conformance() -> None:
     with serve(Letta, Defects(limit_500=True)) as url:
-        report = check(
-            LETTA, url, phases=("conformance",), auth="none", max_time=10, operations=["listStepsForRun"]
+        report = check(  # 20 s: on a loaded machine 10 s did not always reach the negative limit
+            LETTA, url, phases=("conformance",), auth="none", max_time=20, operations=["listStepsForRun"]
         )
     errors = [v for v in report.violations if v.check == "conformance.not_a_server_error"]
     assert errors, report.summary()

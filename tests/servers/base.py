@@ -39,6 +39,10 @@ class Defects:
     drop_stream: bool = False  # end the stream without its terminal signal
     work_seconds: float = 1.0  # how long a resource works before it completes
     garbage_status: bool = False  # the status read answers 200 with bytes that are neither UTF-8 nor JSON
+    # newest first, ``after`` gives the runs newer than the cursor (Letta 0.16.8: limit=1 and
+    # after=<the one run shown> answer [] on a fresh agent; after=<3rd> gives the 2 newer runs)
+    after_ignores_order: bool = False
+    late_flip_after: float | None = None  # a completed resource turns failed this long after creation
     extra: dict[str, Any] = field(default_factory=dict)
 
 

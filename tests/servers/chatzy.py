@@ -220,8 +220,8 @@ class Chatzy(Handler):
         if conversation is None:
             return
         try:
-            limit = int(self.query.get("limit") or 20)
-            offset = int(self.query.get("offset") or 0)
+            limit = int(self.query.get("limit", "20"))
+            offset = int(self.query.get("offset", "0"))
         except ValueError:
             self._error(400, "bad_request", "limit and offset are integers")
             return

@@ -101,8 +101,9 @@ class Invent(Handler):
         if not self._authorized():
             return
         try:
-            page = int(self.query.get("page") or 1)
-            take = int(self.query.get("take") or 100)
+            # an empty value is no integer (a client that sends `take=` is refused, not defaulted)
+            page = int(self.query.get("page", "1"))
+            take = int(self.query.get("take", "100"))
         except ValueError:
             self._invalid("page and take must be integers")
             return

@@ -36,6 +36,11 @@ _RUN_ID = re.compile(r"run-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3
 _AGENT_ID = re.compile(r"agent-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
+def _stable(kind: str, run_id: str, n: int) -> str:
+    """The id of a run's n-th message or step: the same on every read, as a server's stored ids."""
+    return f"{kind}-{uuid.uuid5(uuid.NAMESPACE_URL, f'{run_id}/{kind}/{n}')}"
+
+
 def _stamp(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).isoformat()
 
@@ -68,6 +73,10 @@ class Letta(Handler):
         flips = self.defects.cancel_flips_after
         if status == "cancelled" and flips is not None and now >= run["ended"] + flips:
             status, stop = "completed", "end_turn"  # completed_at keeps the cancel time, as on 0.16.8
+        late = self.defects.late_flip_after
+        metadata: dict[str, Any] = {}
+        if status == "completed" and late is not None and now >= run["created"] + late:
+            status, stop, metadata = "failed", "error", {"error": "the work failed after all"}
         return {
             "id": run["id"],
             "agent_id": run["agent_id"],
@@ -78,7 +87,7 @@ class Letta(Handler):
             "completed_at": _stamp(ended) if ended is not None else None,
             "stop_reason": stop,
             "background": True,
-            "metadata": {},
+            "metadata": metadata,
             "callback_url": None,
             "callback_sent_at": None,
             "callback_status_code": None,
@@ -167,7 +176,24 @@ class Letta(Handler):
             return
         agent = self.query.get("agent_id")
         runs = [self._view(r) for r in self._runs().values() if agent in (None, r["agent_id"])]
-        self.json(200, runs[: max(0, int(self.query.get("limit") or 50))])
+        self.json(200, self._page(runs))
+
+    def _page(self, items: list[dict[str, Any]], default_order: str = "desc") -> list[dict[str, Any]]:
+        """``items`` (oldest first) in the asked ``order``, after ``after``, before ``before``, at
+        most ``limit``: the documented cursor semantics, or the defect."""
+        newest_first = self.query.get("order", default_order) == "desc"
+        ordered = list(reversed(items)) if newest_first else list(items)
+        ids = [item["id"] for item in ordered]
+        after, before = self.query.get("after"), self.query.get("before")
+        limit = max(0, int(self.query.get("limit") or 100))
+        if after and newest_first and self.defects.after_ignores_order:
+            oldest = [item["id"] for item in items]
+            newer = oldest[oldest.index(after) + 1 :] if after in oldest else []
+            return [item for item in ordered if item["id"] in newer][:limit]
+        start = ids.index(after) + 1 if after in ids else (len(ids) if after else 0)
+        end = ids.index(before) if before in ids else (0 if before else len(ids))
+        window = ordered[start:end]
+        return window[-limit:] if before and not after and limit else window[:limit]
 
     def delete(self, run_id: str) -> None:
         run = self._run(run_id)
@@ -188,7 +214,16 @@ class Letta(Handler):
         except ValueError:
             body = {}
         ids: Any = body.get("run_ids") if isinstance(body, dict) else None
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        if self.raw_body.strip() == b"null" and self.defects.extra.get("null_cancels_all"):
+            # Letta 0.16.8 (FastAPI) reads a JSON null body as no body: every active run of the agent
+            with self.server.lock:
+                runs = self._runs().values()
+                ids = [
+                    r["id"]
+                    for r in runs
+                    if r["agent_id"] == agent_id and self._view(r)["status"] == "created"
+                ]
+        if not ids or not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             self.json(409, {"detail": f"No active runs found for agent {agent_id}"})
             return
         answer = {}
@@ -208,24 +243,23 @@ class Letta(Handler):
             self.json(200, [])
             return
         base = {"date": view["completed_at"], "run_id": run_id}
-        self.json(
-            200,
-            [
-                {**base, "id": f"message-{uuid.uuid4()}", "message_type": "user_message", "content": "Hello"},
-                {
-                    **base,
-                    "id": f"message-{uuid.uuid4()}",
-                    "message_type": "assistant_message",
-                    "content": "Hi.",
-                },
-            ],
-        )
+        messages = [
+            {**base, "id": _stable("message", run_id, 1), "message_type": "user_message", "content": "Hello"},
+            {
+                **base,
+                "id": _stable("message", run_id, 2),
+                "message_type": "assistant_message",
+                "content": "Hi.",
+            },
+        ]
+        self.json(200, self._page(messages, default_order="asc"))
 
     def steps(self, run_id: str) -> None:
         if not self._limit_ok() or (run := self._run(run_id)) is None:
             return
         done = self._view(run)["status"] == "completed" and not self.defects.extra.get("no_steps")
-        self.json(200, [{"id": f"step-{uuid.uuid4()}", "run_id": run_id}] if done else [])
+        steps = [{"id": _stable("step", run_id, 1), "run_id": run_id}] if done else []
+        self.json(200, self._page(steps, default_order="desc"))
 
     def usage(self, run_id: str) -> None:
         if self._run(run_id) is not None:
@@ -265,3 +299,20 @@ class Letta(Handler):
                 sent += 1
                 yield data({"message_type": "assistant_message", "seq_id": sent, "content": "word "})
             time.sleep(0.05)
+
+
+class LettaWithMessageRoutes(Letta):
+    """Letta with the agent's other message routes, as a real server has them: its
+    ``PATCH /v1/agents/{agent_id}/messages/{message_id}`` matches ``…/messages/async`` too and
+    answers 422 there (``async`` is no message id) instead of 405."""
+
+    routes: ClassVar[list[Route]] = [
+        *Letta.routes,
+        route("PATCH", rf"/v1/agents/{_AGENT}/messages/(?P<message_id>[^/]+)", "modify_message"),
+    ]
+
+    def modify_message(self, agent_id: str, message_id: str) -> None:
+        if not re.fullmatch(r"message-[0-9a-f-]{36}", message_id):
+            self._invalid(["path", "message_id"], "String should match pattern 'message-<uuid4>'")
+            return
+        self.json(404, {"detail": f"Message {message_id} not found"})
