@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from comeback.helptext import description
 from lifecycle.draft import Draft, DraftError, draft_lifecycle
 from lifecycle.errors import SourceError
 from lifecycle.lint import lint_document
@@ -27,7 +28,7 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "init",
         help="draft an x-lifecycle block for a spec that has none",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        description=description(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("spec", type=Path, help="the spec file (OpenAPI 3.1 YAML)")

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from comeback.helptext import description
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.errors import SourceError
 from lifecycle.findings import Finding, closest, one_of
@@ -30,13 +31,18 @@ from mockserver.catalog import build_api, load_any_spec
 from mockserver.scenario_files import ScenarioFiles, display, read_source
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+STATELESS_NOTE = (
+    "{path}: note: no x-lifecycle block, so `comeback serve` mocks it statelessly (validated requests, "
+    "schema-valid fake responses); resources that walk a status, scenarios, streams, cancel and delete "
+    "need the block: draft one with: comeback init {path}"
+)
 
 
 def add_parser(subparsers: Any) -> None:
     lint = subparsers.add_parser(
         "lint",
         help="check specs and scenario files or folders (told apart by content)",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        description=description(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     lint.add_argument(
@@ -92,7 +98,10 @@ def run(arguments: argparse.Namespace) -> int:
             findings.extend(error.findings)
     spec_documents = [d for d in documents if _kind(d) == "spec"]
     for document in spec_documents:
-        findings.extend(lint_document(document))
+        # a spec without x-lifecycle is not wrong: serve mocks it statelessly; say what init adds
+        findings.extend(lint_document(document, require_lifecycle=False))
+        if isinstance(document.data, dict) and "x-lifecycle" not in document.data:
+            print(STATELESS_NOTE.format(path=document.name), file=sys.stderr)
     specs = _specs(arguments.specs or [], spec_documents, findings)
     for document in documents:
         kind = _kind(document)

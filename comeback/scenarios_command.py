@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from comeback.helptext import description
 from comeback.scenario_options import add_scenario_options, scenario_folders
 from lifecycle.bundled import bundled_specs
 from lifecycle.errors import SourceError
@@ -31,7 +32,7 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "scenarios",
         help="list the scenarios serve would use, or show one in full",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        description=description(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(title="actions", required=True, metavar="ACTION")

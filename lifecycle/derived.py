@@ -85,7 +85,9 @@ def _data(lifecycle: Lifecycle, api: str, path: list[str], *, default: bool) -> 
 
 
 def _required_values(lifecycle: Lifecycle, state_name: str) -> dict[str, Any]:
-    """A value for each field the state requires and the engine does not fill in itself."""
+    """A value for each field the state requires and the engine does not fill in itself: the first
+    of its allowed values, else null, which in a state that holds the field means "the mock's own
+    schema-valid fake value" (mockserver.agreement): a made-up text could break the field's format."""
     state = lifecycle.states[state_name]
     automatic = set(lifecycle.timestamps.values()) | set(
         lifecycle.callback.records.values() if lifecycle.callback else ()
@@ -94,5 +96,5 @@ def _required_values(lifecycle: Lifecycle, state_name: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in sorted(state.present - automatic - shown):
         allowed = sorted(state.allowed.get(name, ()), key=str)
-        values[name] = allowed[0] if allowed else f"{state_name} (derived scenario)"
+        values[name] = allowed[0] if allowed else None
     return values

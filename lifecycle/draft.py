@@ -24,13 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lifecycle.draft_fields import add_state_fields
 from lifecycle.errors import ComebackError
+from lifecycle.kinds import CANCEL_WORDS, FAILURE_WORDS, SUCCESS_WORDS
 from lifecycle.openapi import Operation, deref, operations, response_schema
 
 INITIAL_WORDS = ("queued", "pending", "created", "submitted", "accepted", "new", "scheduled", "waiting")
-SUCCESS_WORDS = ("succeeded", "success", "successful", "completed", "complete", "done", "finished", "ready")
-FAILURE_WORDS = ("failed", "failure", "error", "errored", "expired", "rejected", "timed_out", "timeout")
-CANCEL_WORDS = ("cancelled", "canceled", "aborted", "stopped")
 STATUS_NAMES = ("status", "state", "job_status", "task_status")
 COMPLETED_NAMES = ("finished_at", "completed_at", "ended_at", "done_at")
 CANCEL_PATH = re.compile(r"/(cancel|abort|stop)$")
@@ -94,6 +93,10 @@ def draft_lifecycle(document: Mapping[str, Any]) -> Draft:
     delete = _pick(linked, item_ops, "delete", lambda op: op.path.rstrip("/").endswith("}"))
     working, cancel_target = _add_states(draft, status_field, values, completed)
     _add_views(draft, create, create_status, read, [status_field, *([completed] if completed else [])])
+    required = deref(document, _success_schema(document, create)[1] or {}).get("required") or []
+    shown = {name: state["show"][status_field] for name, state in draft.block["states"].items()}
+    taken = [id_field, status_field, *([completed] if completed else [])]
+    add_state_fields(draft, properties, required, taken, shown, cancel_target)
     if cancel is not None and cancel_target is not None:
         codes = _success_codes(cancel)
         draft.block["cancel"] = {
@@ -107,6 +110,12 @@ def draft_lifecycle(document: Mapping[str, Any]) -> Draft:
         draft.note(
             "cancel", f"{cancel.operation_id} moves to {cancel_target!r}; after the end it changes nothing"
         )
+        if shows_status(cancel):  # it answers the resource: that answer shows the state too
+            fields = dict(draft.block["views"][0]["fields"])
+            draft.block["views"].append(
+                {"operation": cancel.operation_id, "id": _id_of(cancel), "fields": fields}
+            )
+            draft.note("views", f"{cancel.operation_id} answers the {resource} as the cancel left it")
     if delete is not None:
         draft.block["delete"] = {
             "operation": delete.operation_id,
@@ -206,7 +215,11 @@ def _add_states(
             targets = [*targets, cancel_target]
         transitions[name[value]] = [name[target] for target in targets]
     draft.block["transitions"] = transitions
-    draft.note("transitions", "the working states in enum order, then any end; a cancel at any time")
+    draft.note(
+        "transitions",
+        "the working states in enum order, then any end"
+        + (f"; {cancel_target!r} at any time" if cancel_target else ""),
+    )
     if completed:
         draft.block["timestamps"] = {"completed": completed}
         draft.note("timestamps", f"{completed!r} is set exactly when the state is terminal")
@@ -260,7 +273,10 @@ def _resource_name(path: str) -> str:
     segments = [s for s in reversed(path.strip("/").split("/")) if s and "{" not in s]
     segment = next((s for s in segments if s.lower() not in NOT_NOUNS), "resource")
     word = re.sub(r"[^a-z0-9_]", "_", segment.lower()).strip("_") or "resource"
-    word = word[:-1] if word.endswith("s") and len(word) > 3 else word
+    if word.endswith(("ches", "shes", "sses", "xes")):  # batches, pushes, addresses, boxes
+        word = word[:-2]
+    elif word.endswith("s") and len(word) > 3:
+        word = word[:-1]
     return word if word[0].isalpha() else f"r_{word}"
 
 

@@ -147,8 +147,9 @@ class LifecycleChecks:
             for key in ("present", "absent"):
                 for index, field in enumerate(state.get(key, ())):
                     yield f"states/{name}/{key}/{index}", field
-            for field in state.get("allowed", {}):
-                yield f"states/{name}/allowed/{field}", field
+            for key in ("allowed", "sets"):
+                for field in state.get(key, {}):
+                    yield f"states/{name}/{key}/{field}", field
         for role, field in block.get("timestamps", {}).items():
             yield f"timestamps/{role}", field
         for index, view in enumerate(block["views"]):

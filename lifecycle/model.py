@@ -22,6 +22,7 @@ IdFormat = Literal["uuid4", "prefixed-uuid4", "opaque"]
 Framing = Literal["event-and-data", "data-only"]
 Replay = Literal["from-start", "cursor", "live"]
 OnCancel = Literal["close", "terminal-signal", "not-applicable"]
+StateKind = Literal["success", "failure", "cancel"]  # how a terminal state ended (lifecycle.kinds)
 EffectKind = Literal["extra-transitions", "extra-values", "extra-statuses", "naive-datetime", "unused-states"]
 
 
@@ -37,6 +38,8 @@ class State:
     allowed: Mapping[str, frozenset[Scalar]] = field(default_factory=dict)
     observed: bool = True
     description: str = ""
+    kind: StateKind | None = None  # declared; else lifecycle.kinds derives it
+    sets: Mapping[str, Scalar | float] = field(default_factory=dict)  # values the mock writes in this state
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +226,8 @@ def build_lifecycle(block: Mapping[str, Any]) -> Lifecycle:
             allowed={key: frozenset(values) for key, values in raw.get("allowed", {}).items()},
             observed=raw.get("observed", True),
             description=raw.get("description", ""),
+            kind=raw.get("kind"),
+            sets=dict(raw.get("sets", {})),
         )
         for name, raw in block["states"].items()
     }

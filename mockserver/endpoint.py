@@ -20,6 +20,7 @@ from lifecycle.openapi import Operation, schema_registry
 from mockserver import replay
 from mockserver.auth import AuthRule
 from mockserver.call import Call, Handler
+from mockserver.documented_errors import DocumentedErrors
 from mockserver.engine import Engine
 from mockserver.error_shape import CONTROL_ERROR_HEADER, INJECTED_HEADER, ErrorShape
 from mockserver.fault_gate import FaultGate
@@ -47,6 +48,7 @@ class Endpoint:
     rules: InputRules
     auth: AuthRule
     checker: ResponseChecker | None
+    documented: DocumentedErrors | None = None  # errors in the spec's shapes (an API without its own)
 
     async def handle(self, request: Request) -> Response:
         """The operation's answer to ``request``, recorded in the journal."""
@@ -86,6 +88,8 @@ class Endpoint:
                         call = Call(self.engine, self.operation, inputs, request, admitted[0], admitted[1])
                         response, resource = await self.handler(call)
                         await replay.after(self.engine, self.operation.operation_id, resource)
+            if self.documented is not None:
+                response = self.documented.conform(self.operation, response)
             if (
                 self.checker is not None
                 # a fault asked for, or a malformed control header: not the mock's mistake
@@ -146,6 +150,9 @@ def api_routes(
     registry = fast_registry(document)
     strict = settings.strict if strict is None else strict
     checker = ResponseChecker(document, schema_registry(document)) if strict else None
+    # an API that does not shape its own errors (a user's spec) answers them as its spec documents
+    generic = type(errors).validation_error is ErrorShape.validation_error
+    documented = DocumentedErrors(document, settings.seed) if generic else None
     routes = []
     for operation in operations.values():
         endpoint = Endpoint(
@@ -164,6 +171,7 @@ def api_routes(
             ),
             AuthRule.compile(document, operation.definition),
             checker,
+            documented,
         )
         routes.append(OperationRoute.of(operation.method.upper(), operation.path, endpoint.handle))
     return ApiRoutes(api, tuple(routes), errors)

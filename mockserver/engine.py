@@ -216,14 +216,20 @@ class Engine:
 
     def look(self, resource: Resource) -> Timeline:
         """The timeline at the clock's now, without counting as a client's use (admin listings)."""
-        resource.timeline = advance(resource.timeline, self.now_of(resource))
-        return resource.timeline
+        return self._advance(resource, self.now_of(resource))
 
     def observe(self, resource: Resource) -> Timeline:
         """The resource's timeline at the clock's now (kept, so later looks start from here)."""
         now = self.now_of(resource)
-        resource.timeline = advance(resource.timeline, now)
         resource.touched_at = now
+        return self._advance(resource, now)
+
+    def _advance(self, resource: Resource, now: float) -> Timeline:
+        """To ``now``; a step this look sees first (a stream's, before the hub's scheduler) is published."""
+        before = len(resource.timeline.history)
+        resource.timeline = advance(resource.timeline, now)
+        if len(resource.timeline.history) != before:
+            self.changed(resource)
         return resource.timeline
 
     async def count_read(self, resource: Resource) -> None:
@@ -275,7 +281,7 @@ class Engine:
 
     def is_done(self, resource: Resource) -> bool:
         """Terminal at the clock's now (used by eviction, which must not count as a client's look)."""
-        resource.timeline = advance(resource.timeline, self.now_of(resource))
+        self._advance(resource, self.now_of(resource))
         return self.is_terminal(resource)
 
     async def advance_clock(self, seconds: Any) -> float:

@@ -103,6 +103,9 @@ class Reloader:
             log.warning(
                 "%d problem(s); the previous version of each broken file stays in use:", len(findings)
             )
+        elif getattr(self, "_broken", False):  # the last reload kept broken files out: say it is over
+            log.info("the problems are fixed: every file is in use as written")
+        self._broken = bool(findings)
         for finding in findings:
             log.warning("  %s", finding)
         if changed:

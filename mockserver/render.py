@@ -21,6 +21,7 @@ from lifecycle.model import Lifecycle, View
 from lifecycle.openapi import Operation, allows_null, response_schema, subschemas_at
 from lifecycle.spec import ApiSpec
 from lifecycle.timeline import Timeline
+from mockserver.agreement import Agreement
 from mockserver.fake import FakeData
 from mockserver.store import Resource
 
@@ -55,6 +56,8 @@ class _Slot:
     tokens: tuple[str, ...]
     nullable: bool
     required: bool
+    schemas: tuple[Mapping[str, Any], ...] = ()  # what the schema allows there (every branch)
+    moment: bool = False  # a date-time: a state that holds it holds the moment it began
 
 
 class Renderer:
@@ -80,6 +83,12 @@ class Renderer:
             for deviation in self.lifecycle.deviations
             if deviation.kind == "naive-datetime"
             for field in deviation.effect["fields"]
+        }
+        self.agreement = Agreement(spec, self.fake, seed)
+        # the top-level properties each view's lifecycle fields (and the id) take: not echoed, not re-timed
+        self._taken = {
+            operation: frozenset(slot.tokens[0] for slot in slots.values()) | set(self._id_tokens[:1])
+            for operation, slots in self._slots.items()
         }
 
     # -- fake data ------------------------------------------------------------------------------
@@ -133,6 +142,14 @@ class Renderer:
         view = self.lifecycle.view_for(operation.operation_id)
         if view is not None and view.items is None and isinstance(body, dict):
             self.overlay(body, resource, timeline, view.operation)
+            naive = resource.extra.get("naive_fields", set())
+            self.agreement.settle(
+                body,
+                resource,
+                (operation, status),
+                self._taken[view.operation],
+                lambda name: iso(resource.created_at, naive=name in naive),
+            )
         return body
 
     def overlay(
@@ -149,6 +166,11 @@ class Renderer:
             if slot.tokens == self._id_tokens:
                 continue  # the id was written above
             value = values.get(field)
+            if value is None and slot.moment:  # e.g. started_at: since the state that holds it began
+                since = self.agreement.since(timeline, field)
+                value = None if since is None else iso(since, naive=field in self._naive)
+            elif value is None:  # a field the state holds: its fake value, never null
+                value = self.agreement.held(resource, timeline, field, slot.schemas, _get(body, slot.tokens))
             if value is not None or slot.nullable:
                 _put(body, slot.tokens, value)
             elif not slot.required:
@@ -159,6 +181,7 @@ class Renderer:
         lifecycle = self.lifecycle
         state = lifecycle.states[timeline.state]
         values: dict[str, Any] = dict.fromkeys(lifecycle.fields)
+        values.update(state.sets)  # what the state holds; the step's own values win (below)
         values.update(state.show)
         values.update(timeline.values)
         naive = self._naive & resource.extra.get("naive_fields", set())
@@ -201,8 +224,18 @@ class Renderer:
             nodes = subschemas_at(self.spec.data, schema, pointer, field_pointer)
             parents = subschemas_at(self.spec.data, schema, pointer, "".join("/" + t for t in tokens[:-1]))
             required = any(tokens[-1] in (parent.get("required") or ()) for parent, _ in parents)
-            slots[field] = _Slot(tokens, any(allows_null(node) for node, _ in nodes), required)
+            schemas = tuple(node for node, _ in nodes)
+            moment = any(node.get("format") == "date-time" for node in schemas)
+            slots[field] = _Slot(tokens, any(allows_null(n) for n in schemas), required, schemas, moment)
         return slots
+
+
+def _get(body: Any, tokens: tuple[str, ...]) -> Any:
+    for token in tokens:
+        if not isinstance(body, Mapping):
+            return None
+        body = body.get(token)
+    return body
 
 
 def _has_path(body: Any, tokens: tuple[str, ...]) -> bool:

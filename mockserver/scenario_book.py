@@ -15,7 +15,7 @@ from typing import Any
 
 from lifecycle import SourceError
 from lifecycle.errors import ComebackError
-from lifecycle.findings import Finding
+from lifecycle.findings import Finding, closest
 from lifecycle.model import Lifecycle
 from lifecycle.scenario import Scenario, scenario_from_data
 from mockserver.catalog import Api, trigger_findings
@@ -27,7 +27,8 @@ class UnknownScenarioError(ComebackError, LookupError):
 
     def __init__(self, api: str, name: str, known: list[str]) -> None:
         self.known = known
-        super().__init__(f"unknown scenario {name!r} for {api}; known scenarios: {', '.join(known)}")
+        hint = f"; did you mean {close!r}?" if (close := closest(name, known)) else ""
+        super().__init__(f"unknown scenario {name!r} for {api}; known scenarios: {', '.join(known)}{hint}")
 
 
 class ScenarioBook:

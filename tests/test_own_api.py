@@ -57,7 +57,7 @@ def test_init_appends_a_draft_that_lints_clean_with_a_note_on_every_guess(drafte
     ]
     assert block["cancel"]["operation"] == "cancelExport"
     assert block["delete"]["operation"] == "deleteExport"
-    assert [view["operation"] for view in block["views"]] == ["createExport", "getExport"]
+    assert [view["operation"] for view in block["views"]] == ["createExport", "getExport", "cancelExport"]
     assert block["views"][0]["status"] == 202
     guessed = [line.split(":", 1)[0].strip() for line in text.splitlines() if "# guess:" in line]
     assert len(guessed) >= len(block) - 1  # every part but the decisions has its note

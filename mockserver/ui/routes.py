@@ -36,6 +36,7 @@ from mockserver.problems import problem
 from mockserver.responses import json_text
 from mockserver.store import Resource
 from mockserver.ui.views import (
+    api_view,
     clock_view,
     detail,
     journal_view,
@@ -81,10 +82,7 @@ class Dashboard:
         engine = self.engine
         return {
             "clock": clock_view(engine),
-            "apis": {
-                name: {"states": list(lifecycle.states), "stream": lifecycle.stream is not None}
-                for name, lifecycle in ((name, api.spec.lifecycle) for name, api in engine.catalog.items())
-            },
+            "apis": {name: api_view(api.spec.lifecycle) for name, api in engine.catalog.items()},
             "resources": [summary(engine, resource) for resource in await engine.resources()],
             "journal": [journal_view(entry) for entry in (await engine.journal())[-JOURNAL_TAIL:]],
             "scenarios": await scenarios_view(engine),

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from lifecycle.kinds import kinds, state_kind
+from lifecycle.model import Lifecycle
 from lifecycle.scenario import Scenario
 from mockserver.engine import Engine
 from mockserver.journal import JournalEntry
@@ -26,6 +28,7 @@ def summary(engine: Engine, resource: Resource) -> dict[str, Any]:
         "scenario": resource.scenario,
         "state": timeline.state,
         "terminal": engine.is_terminal(resource),
+        "kind": state_kind(engine.lifecycle(resource.api), timeline.state),
         "reads": timeline.reads,
         "created_at": timeline.created_at,
         "changed_at": timeline.current.at,
@@ -67,6 +70,21 @@ def stream_text(engine: Engine, resource: Resource) -> tuple[list[str], int, flo
     tokens, plan = reply_so_far(engine, resource)
     due = plan.due(engine.clock.now())
     return tokens, due, plan.next_at(due)
+
+
+def api_view(lifecycle: Lifecycle) -> dict[str, Any]:
+    """What the page needs of an API: its states in order, how each shows (the filter's labels), the
+    kind of each terminal state (the colours), whether it streams."""
+    return {
+        "states": list(lifecycle.states),
+        "shows": {
+            name: ", ".join(f"{field}={value}" for field, value in state.show.items())
+            for name, state in lifecycle.states.items()
+        },
+        "kinds": kinds(lifecycle),
+        "stream": lifecycle.stream is not None,
+        "stream_operation": lifecycle.stream.operation if lifecycle.stream is not None else None,
+    }
 
 
 def clock_view(engine: Engine) -> dict[str, Any]:

@@ -206,6 +206,8 @@ class Vendor(ErrorShape):
         if isinstance(found, Response):
             return found, None
         await action(found)
+        if self.lifecycle.view_for(call.operation.operation_id) is not None:  # it shows the resource
+            return self.respond(call, self.decorate(call, found, self.view_body(call, found))), found
         return self.respond(
             call, self.decorate(call, found, self.resource_fake(found, call.operation))
         ), found

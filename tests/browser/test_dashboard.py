@@ -182,8 +182,21 @@ def test_filters_by_api_and_state(page: Any, mock: MockServer) -> None:
     page.select_option("#filter-api", "letta")
     expect(row(page, "privategpt", message)).to_be_hidden()
     expect(row(page, "letta", run)).to_be_visible()
+    page.select_option("#filter-api", "privategpt")
+    # one API's own states, as it names them: no other API's spelling of "cancelled"
+    options = page.locator("#filter-state option").all_text_contents()
+    assert options == ["all", "pending", "processing", "completed", "failed", "cancelled", "error"]
+    page.select_option("#filter-state", "state:pending")
+    expect(row(page, "privategpt", message)).to_be_visible()
     page.select_option("#filter-api", "")
-    page.select_option("#filter-state", "pending")
+    # across APIs the states are named differently: the filter offers how far a resource got
+    options = page.locator("#filter-state option").all_text_contents()
+    assert options == ["all", "in progress", "succeeded", "failed", "cancelled"]
+    page.select_option("#filter-state", "kind:working")
+    expect(row(page, "letta", run)).to_be_visible()
+    expect(row(page, "privategpt", message)).to_be_visible()
+    page.click("#clock-10")  # the message completes; the run never does
+    page.select_option("#filter-state", "kind:success")
     expect(row(page, "letta", run)).to_be_hidden()
     expect(row(page, "privategpt", message)).to_be_visible()
     expect(page.locator("#shown")).to_have_text("1 of 2 shown")

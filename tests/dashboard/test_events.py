@@ -12,6 +12,7 @@ import pytest
 
 from comeback.testing import START, at_once, bundled_catalog
 from mockserver.app import create_app
+from mockserver.clock import ManualClock
 from mockserver.engine import Engine
 from mockserver.events import Batch, Subscriber
 from mockserver.journal import JournalEntry
@@ -216,6 +217,29 @@ def test_an_evicted_resource_is_forgotten_by_the_scheduler() -> None:
         await asyncio.sleep(0.01)  # the scheduler's turn after the clock's
         assert mock.events._scheduled == {}
         assert mock.events._due == []
+        mock.events.unsubscribe(subscriber)
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("look", ["observe", "look", "is_done"])
+def test_a_step_that_a_look_sees_first_is_published(look: str) -> None:
+    """A stream's loop (``observe``), an admin listing (``look``) or eviction (``is_done``) may bring
+    a timeline to its next step before the hub's scheduler does: the change is published all the
+    same (a stream-only resource froze in the dashboard at its first state when it was not)."""
+
+    async def scenario() -> None:
+        mock = engine()
+        subscriber = await mock.events.subscribe()
+        resource = await create(mock)  # processing at +1 s, completed at +3 s
+        subscriber.take()
+        clock = mock.clocks.base
+        assert isinstance(clock, ManualClock)
+        clock.advance(3.0)  # the clock moves without telling the hub (no poke to its scheduler)
+        getattr(mock, look)(resource)
+        batch = subscriber.take()  # at once: nothing waited for the scheduler
+        assert resource.timeline.state == "completed"
+        assert batch.resources == {("privategpt", "m-1"): resource}
         mock.events.unsubscribe(subscriber)
 
     run(scenario)

@@ -88,6 +88,16 @@ def test_the_list_stream_starts_with_a_snapshot_then_pushes_changes(served: Mock
         assert snapshot["clock"] == {"mode": "manual", "speed": 1.0, "now": START}
         assert snapshot["scenarios"]["privategpt"]["default"] == "happy"
         assert snapshot["apis"]["letta"]["states"][0] == "created"
+        assert snapshot["apis"]["privategpt"]["kinds"] == {
+            "completed": "success",
+            "failed": "failure",
+            "cancelled": "cancel",
+            "error": "failure",
+        }
+        assert snapshot["apis"]["chatzy"]["shows"]["queued"] == (
+            "stream_status=is_streaming, response_processing_status=None"
+        )
+        assert snapshot["resources"][0]["kind"] is None  # not terminal
         assert [e["path"] for e in snapshot["journal"]] == ["/v1/messages/async"]
 
         second = create_message(served, message_id="after")

@@ -32,7 +32,8 @@ def test_the_default_comes_first_then_other_terminals_then_never_finishes() -> N
             [
                 ("queued", None, {}),
                 ("running", STEP_SECONDS, {}),
-                ("done", STEP_SECONDS, {"result": "done (derived scenario)"}),
+                # a field the state requires: null, which the mock fills with a schema-valid fake value
+                ("done", STEP_SECONDS, {"result": None}),
             ],
         ),
         ("cancelled", [("queued", None, {}), ("cancelled", STEP_SECONDS, {})]),  # completed_at: the engine's

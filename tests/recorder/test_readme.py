@@ -1,5 +1,5 @@
 """The README's "Record a real server" commands run as shown (real processes, real time) and print
-what the README says, with free ports instead of 8000-8002."""
+what the README says, with free ports in PORT, RECORD_PORT and REPLAY_PORT."""
 
 from __future__ import annotations
 
@@ -28,11 +28,12 @@ SECTION = (
 BLOCKS = re.findall(r"```sh\n(.*?)```", SECTION, re.S)
 
 
-def run_script(script: str, folder: Path) -> subprocess.CompletedProcess[str]:
+def run_script(script: str, folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run ``script`` in its own process group, so a timeout stops the servers it started too."""
     child = subprocess.Popen(
         ["bash", "-c", script],
         cwd=folder,
+        env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -56,21 +57,18 @@ def test_the_section_shows_recording_and_replaying() -> None:
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the commands use curl")
 def test_the_commands_print_what_the_readme_shows(tmp_path: Path) -> None:
     (tmp_path / "openapi").symlink_to(REPO / "openapi")
-    ports = {str(port): str(free_port()) for port in (8000, 8001, 8002)}
+    # the README's ports are configurable: free ones here (8000-8002 may be taken on this machine)
+    ports = {name: str(free_port()) for name in ("PORT", "RECORD_PORT", "REPLAY_PORT")}
     bin_dir = Path(sys.executable).parent
     for block in BLOCKS:
         script = block.replace(".venv/bin/", f"{bin_dir}/")
-        for old, new in ports.items():
-            script = script.replace(f"127.0.0.1:{old}", f"127.0.0.1:{new}").replace(
-                f"--port {old}", f"--port {new}"
-            )
         # a failing command stops the block; background servers are stopped whatever happens
         script = f"set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n{script}"
-        result = run_script(script, tmp_path)
+        result = run_script(script, tmp_path, ports)
         assert result.returncode == 0, f"{block}\n--- stdout:\n{result.stdout}\n--- stderr:\n{result.stderr}"
         position = 0
         for shown in re.findall(r"^# -> (.*)$", block, re.M):
-            expected = shown.replace("127.0.0.1:8000", f"127.0.0.1:{ports['8000']}")
+            expected = shown.replace("127.0.0.1:$PORT", f"127.0.0.1:{ports['PORT']}")
             found = result.stdout.find(expected, position)
             assert found >= 0, f"expected {expected!r} after position {position} in:\n{result.stdout}"
             position = found + len(expected)

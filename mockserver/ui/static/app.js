@@ -3,7 +3,7 @@
 
 import { subscribe } from "./api.js";
 import { initEditor, setEditorApis } from "./editor.js";
-import { addJournal } from "./journal.js";
+import { addJournal, refreshStreams } from "./journal.js";
 import { $, act, h, isoTime, mockNow, notify, state } from "./page.js";
 import { applyFilters, closeDetail, drawChart, fillStateFilter, fillTimes, key, refreshCounts, remove, resourcePath, upsertAll } from "./resources.js";
 import { loadScenarios, showScenarios } from "./scenarios.js";
@@ -34,6 +34,7 @@ function tick() {
     if (!tr.hidden) fillTimes(tr, row, now);
   }
   if (state.selected && state.selected.data) drawChart(state.selected.data);
+  refreshStreams();
 }
 
 // -- the live feed ------------------------------------------------------------------------

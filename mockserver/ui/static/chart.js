@@ -11,10 +11,19 @@ function el(name, attrs = {}, text) {
   return node;
 }
 
-export function colour(states, state) {
+// Terminal states take the colour of how they ended (as in the list); the others a palette colour.
+const KIND_COLOURS = { success: "#1e8449", failure: "#c0392b", cancel: "#8a6d1f" };
+const WORKING = PALETTE.filter((c) => !["#59a14f", "#e15759", "#edc948"].includes(c)); // not like a kind
+
+export function colour(states, state, kinds = {}) {
+  if (kinds[state]) return KIND_COLOURS[kinds[state]];
   const index = Math.max(0, states.indexOf(state));
-  return PALETTE[index % PALETTE.length];
+  return WORKING[index % WORKING.length];
 }
+
+// Text of 11px system sans is about 6.5px a character: a label is drawn only where it fits whole
+// (the segment's tooltip always names it), never cut to "pendin" by the next segment.
+const fits = (text, width) => text.length * 6.5 + 8 <= width;
 
 // The segments of a resource: where it has been (from its history), then what its scenario still
 // plans (from the current step on). Steps that wait for reads have no time: they get a nominal width.
@@ -27,7 +36,15 @@ export function resourceSegments(resource, now) {
     segments.push({ state: entry.state, from: entry.at, to: Math.max(end, entry.at), planned: false, cause: entry.cause });
   });
   const current = history[history.length - 1];
-  if (resource.terminal || resource.step === null || resource.step === undefined) return segments;
+  if (resource.terminal) {
+    // the end state gets a segment of its own even when it was reached just now (a manual clock):
+    // a quarter of the time it took to get there, at least a second
+    const last = segments[segments.length - 1];
+    last.to = Math.max(last.to, last.from + Math.max(1, (current.at - resource.created_at) * 0.25));
+    last.terminal = true;
+    return segments;
+  }
+  if (resource.step === null || resource.step === undefined) return segments;
   let at = current.at;
   let nominal = false;
   const upcoming = resource.steps.slice(resource.step + 1);
@@ -77,7 +94,7 @@ export function scenarioSegments(steps) {
 }
 
 // Draw `segments` into an SVG; `now` (optional) draws the present as a line.
-export function drawTimeline(segments, states, { width = 640, height = 64, now = null, origin = null, small = false } = {}) {
+export function drawTimeline(segments, states, { width = 640, height = 64, now = null, origin = null, small = false, kinds = {} } = {}) {
   const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", class: "timeline" });
   if (!segments.length) return svg;
   const start = origin !== null ? origin : segments[0].from;
@@ -96,8 +113,10 @@ export function drawTimeline(segments, states, { width = 640, height = 64, now =
   for (const segment of segments) {
     const x0 = x(segment.from);
     const w = Math.max(2, x(segment.to) - x0);
-    const fill = colour(states, segment.state);
-    const group = el("g", { class: segment.planned ? "segment planned" : "segment past", "data-state": segment.state });
+    const fill = colour(states, segment.state, kinds);
+    const kind = kinds[segment.state];
+    const classes = `segment ${segment.planned ? "planned" : "past"}${kind ? ` terminal kind-${kind}` : ""}`;
+    const group = el("g", { class: classes, "data-state": segment.state });
     const title = el("title", {}, `${segment.state}${segment.planned ? " (planned)" : ""}${segment.label ? ", " + segment.label : ""}`);
     group.append(title);
     group.append(el("rect", { x: x0, y: barTop, width: w, height: barHeight, fill, "fill-opacity": segment.planned ? 0.45 : 0.95, rx: 3 }));
@@ -105,7 +124,7 @@ export function drawTimeline(segments, states, { width = 640, height = 64, now =
       group.append(el("rect", { x: x0, y: barTop, width: w, height: barHeight, fill: "url(#hatch)", rx: 3 }));
       group.append(el("rect", { x: x0 + 0.5, y: barTop + 0.5, width: w - 1, height: barHeight - 1, fill: "none", stroke: fill, "stroke-dasharray": "4 3", rx: 3 }));
     }
-    if (w > 36) {
+    if (fits(segment.state, w)) {
       group.append(el("text", { x: x0 + 4, y: barTop + barHeight / 2 + 4, class: "segment-label" }, segment.state));
     }
     svg.append(group);

@@ -2,10 +2,22 @@
 
 import { subscribe } from "./api.js";
 import { drawTimeline, formatSpan, resourceSegments } from "./chart.js";
-import { latency } from "./journal.js";
+import { latencyCell } from "./journal.js";
 import { $, h, isoTime, mockNow, notify, shortTime, state } from "./page.js";
 
 export const key = (row) => `${row.api}/${row.id}`;
+
+// A terminal state is coloured by how it ended (success, failure, cancel; from the lifecycle), with a
+// mark before it (style.css) and a tooltip, so that colour is not the only cue.
+const KIND_WORDS = { success: "succeeded", failure: "failed", cancel: "cancelled" };
+
+export function stateClass(row) {
+  return `state${row.terminal ? ` terminal kind-${row.kind || "success"}` : ""}`;
+}
+
+function kindTitle(row) {
+  return row.terminal ? `terminal: ${KIND_WORDS[row.kind || "success"]}` : "in progress";
+}
 
 export function fillTimes(tr, row, now) {
   const next = tr.cells[5];
@@ -21,8 +33,17 @@ function filters() {
   return { api: $("#filter-api").value, state: $("#filter-state").value, text: $("#filter-text").value.trim().toLowerCase() };
 }
 
+// The state filter holds a state of the chosen API ("state:NAME"), or, across all APIs, how far a
+// resource got ("kind:working", "kind:success", ...): state names differ between APIs.
+function stateMatches(row, wanted) {
+  if (!wanted) return true;
+  const [by, value] = wanted.split(":");
+  if (by === "state") return row.state === value;
+  return row.terminal ? (row.kind || "success") === value : value === "working";
+}
+
 function matches(row, f = filters()) {
-  return (!f.api || row.api === f.api) && (!f.state || row.state === f.state) && (!f.text || row.id.toLowerCase().includes(f.text) || row.scenario.toLowerCase().includes(f.text));
+  return (!f.api || row.api === f.api) && stateMatches(row, f.state) && (!f.text || row.id.toLowerCase().includes(f.text) || row.scenario.toLowerCase().includes(f.text));
 }
 
 // Add or update a row; new rows go first, or into `fresh` (a fragment) when a batch is built.
@@ -45,7 +66,8 @@ function upsert(row, f = filters(), fresh = null) {
   cells.forEach((text, index) => {
     if (tr.cells[index].textContent !== text) tr.cells[index].textContent = text;
   });
-  tr.cells[3].className = `state${row.terminal ? " terminal" : ""}`;
+  tr.cells[3].className = stateClass(row);
+  tr.cells[3].title = kindTitle(row);
   tr.dataset.state = row.state;
   tr.hidden = !matches(row, f);
   if (!tr.hidden) fillTimes(tr, row, mockNow());
@@ -86,9 +108,11 @@ export function fillStateFilter() {
   const api = $("#filter-api").value;
   const select = $("#filter-state");
   const current = select.value;
-  const states = api ? state.apis[api].states : [...new Set(Object.values(state.apis).flatMap((a) => a.states))];
-  select.replaceChildren(h("option", { value: "", text: "all" }), ...states.map((s) => h("option", { value: s, text: s })));
-  select.value = states.includes(current) ? current : "";
+  const options = api
+    ? state.apis[api].states.map((s) => h("option", { value: `state:${s}`, text: s, title: state.apis[api].shows[s] }))
+    : ["working", "success", "failure", "cancel"].map((k) => h("option", { value: `kind:${k}`, text: k === "working" ? "in progress" : KIND_WORDS[k] }));
+  select.replaceChildren(h("option", { value: "", text: "all" }), ...options);
+  select.value = options.some((option) => option.value === current) ? current : "";
 }
 
 
@@ -129,7 +153,9 @@ function onDetailEvent(event, data) {
   } else if (event === "journal") {
     const body = $("#detail-journal tbody");
     for (const entry of data.entries) {
-      body.prepend(h("tr", {}, h("td", { text: shortTime(entry.time) }), h("td", { text: entry.method }), h("td", { text: entry.path }), h("td", { text: String(entry.status) }), h("td", { text: latency(entry) })));
+      const tr = h("tr", {}, h("td", { text: shortTime(entry.time) }), h("td", { text: entry.method }), h("td", { text: entry.path }), h("td", { text: String(entry.status) }), latencyCell(entry));
+      tr.entry = entry;
+      body.prepend(tr);
     }
   } else if (event === "deleted") {
     notify(`${data.api} ${data.id} was deleted`, "info");
@@ -138,21 +164,22 @@ function onDetailEvent(event, data) {
 }
 
 function summaryOf(data) {
-  const { api, id, scenario, state: s, terminal, reads, created_at, changed_at, next_change_at } = data;
-  return { api, id, scenario, state: s, terminal, reads, created_at, changed_at, next_change_at };
+  const { api, id, scenario, state: s, terminal, kind, reads, created_at, changed_at, next_change_at } = data;
+  return { api, id, scenario, state: s, terminal, kind, reads, created_at, changed_at, next_change_at };
 }
 
 function showDetail(data) {
   const stateBox = $("#detail-state");
   stateBox.textContent = data.state;
-  stateBox.className = `state${data.terminal ? " terminal" : ""}`;
+  stateBox.className = stateClass(data);
+  stateBox.title = kindTitle(data);
   $("#detail-meta").textContent = `scenario ${data.scenario} · ${data.reads} reads since last change · created ${isoTime(data.created_at)}${data.watchers ? ` · ${data.watchers} watching` : ""}`;
   $("#btn-next").disabled = data.terminal || data.step === null || data.step + 1 >= data.steps.length;
   $("#btn-cancel").disabled = !data.can_cancel;
   drawChart(data);
   $("#detail-history tbody").replaceChildren(
     ...data.history.map((entry) =>
-      h("tr", {}, h("td", { text: entry.state }), h("td", { text: shortTime(entry.at) }), h("td", { text: entry.cause }), h("td", { text: Object.keys(entry.values).length ? JSON.stringify(entry.values) : "" })),
+      h("tr", {}, h("td", { text: entry.state }), h("td", { text: shortTime(entry.at) }), h("td", { text: entry.cause }), h("td", { text: Object.entries(entry.values).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n") })),
     ),
   );
   $("#detail-stream-box").hidden = !data.streams;
@@ -174,7 +201,8 @@ export function drawChart(data) {
   const now = mockNow();
   const states = state.apis[data.api] ? state.apis[data.api].states : [];
   const segments = resourceSegments(data, now);
-  $("#detail-chart").replaceChildren(drawTimeline(segments, states, { now, origin: data.created_at, width: 560, height: 60 }));
+  const kinds = state.apis[data.api] ? state.apis[data.api].kinds : {};
+  $("#detail-chart").replaceChildren(drawTimeline(segments, states, { now, origin: data.created_at, width: 560, height: 60, kinds }));
 }
 
 export function resourcePath(suffix = "") {

@@ -9,10 +9,11 @@ export function showScenarios(listing) {
   box.replaceChildren();
   for (const [api, info] of Object.entries(listing)) {
     const states = state.apis[api] ? state.apis[api].states : [];
+    const kinds = state.apis[api] ? state.apis[api].kinds : {};
     const list = h("div", { class: "scenario-list" });
     for (const scenario of info.scenarios) {
       const isDefault = scenario.name === info.default;
-      const strip = drawTimeline(scenarioSegments(scenario.steps), states, { width: 260, height: 28, small: true });
+      const strip = drawTimeline(scenarioSegments(scenario.steps), states, { width: 260, height: 28, small: true, kinds });
       list.append(
         h(
           "div",
