@@ -19,7 +19,8 @@ AMBIGUITIES = {
     "chatzy": {f"C-A{n}" for n in range(1, 9)},
     "invent": {f"I-A{n}" for n in range(1, 8)},
     # L-A13..15: differences from the vendor's published spec kept on purpose (tools/spec_agreement.py)
-    "letta": {f"L-A{n}" for n in range(1, 16)} | {"L-A18"},  # L-A16/17: the kit's deviations
+    # L-A16/17: the kit's judgment calls on real Letta (PATCH answered by the message route, a null cancel)
+    "letta": {f"L-A{n}" for n in range(1, 19)},
 }
 NAMES = sorted(AMBIGUITIES)
 
