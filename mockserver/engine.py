@@ -65,7 +65,10 @@ class Engine:
             self.state.is_done = self.is_done
             self.state.resources_by_key.now_of = self.now_of
             self.state.journal_entries.on_record = self._journal_recorded
-            self.state.journal_entries.listening = lambda: any(hub.subscribers for hub in self._hubs.values())
+            # per request: the empty dict (nobody watches) answers before any generator is made
+            self.state.journal_entries.listening = lambda: (
+                bool(self._hubs) and any(hub.subscribers for hub in self._hubs.values())
+            )
         self.state.on_change(self._on_change)
         self.book = ScenarioBook(catalog, self.state)
         self.clocks = Clocks(clock)
@@ -210,6 +213,11 @@ class Engine:
     def find(self, api: str, resource_id: str) -> Awaitable[Resource | None]:
         return self.state.get(CURRENT_NAMESPACE.get(), api, resource_id)
 
+    def held(self, api: str, resource_id: str) -> Resource | None:
+        """The resource when this process holds it up to date: no coroutine, no round trip (None:
+        ``find`` asks the store, unless the store is not shared: then there is none)."""
+        return self.state.held(CURRENT_NAMESPACE.get(), api, resource_id)
+
     def resources(self, api: str | None = None) -> Awaitable[list[Resource]]:
         """The namespace's resources (of ``api``), oldest first."""
         return self.state.resources(CURRENT_NAMESPACE.get(), api)
@@ -236,7 +244,8 @@ class Engine:
         before = resource.timeline.state
         now = self.now_of(resource)
         resource.timeline = count_read(resource.timeline, now)
-        await self.state.command(resource, Command("read", now))
+        if self.state.shared:  # a store that is not shared holds this very object: nothing to keep
+            await self.state.command(resource, Command("read", now))
         if resource.timeline.state != before:
             resource.notify()
         self.changed(resource)

@@ -128,7 +128,12 @@ class Vendor(ErrorShape):
         return self.error(self.lifecycle.create.duplicate_status or 409, f"{resource_id} already exists")
 
     async def read(self, call: Call) -> Answer:
-        found = await self.locate_view(call)
+        view = self.lifecycle.view_for(call.operation.operation_id)
+        assert view is not None
+        assert view.id is not None
+        found = self.at_hand(call, view.id, view.scope)  # a status poll: nothing to await
+        if isinstance(found, str):  # not looked up yet (the endpoint found none, or waited since)
+            found = self._in_scope(call, await self.engine.find(self.name, found), found, view.scope)
         if isinstance(found, Response):
             return found, None
         timeline = self.engine.observe(found)
@@ -258,17 +263,26 @@ class Vendor(ErrorShape):
     # -- helpers ------------------------------------------------------------------------------------
     async def locate(self, call: Call, id_expression: str, scope: Mapping[str, str]) -> Resource | Response:
         """The resource a request addresses, or the vendor's answer for a malformed or unknown id."""
+        found = self.at_hand(call, id_expression, scope)
+        if not isinstance(found, str):
+            return found
+        return self._in_scope(call, await self.engine.find(self.name, found), found, scope)
+
+    def at_hand(self, call: Call, id_expression: str, scope: Mapping[str, str]) -> Resource | Response | str:
+        """What ``locate`` answers when it needs no lookup: the malformed id's answer, or what the
+        endpoint's lookup of this id found (``Call.found``, a 404 when none); else the id to look up."""
         resource_id = call.evaluate(id_expression)
         resource_id = str(resource_id) if resource_id is not None else ""
         malformed = self.malformed_id(resource_id)
         if malformed is not None:
             return malformed
-        found = call.found  # the fault gate's lookup
-        resource = (
-            found
-            if found is not None and found.id == resource_id
-            else await self.engine.find(self.name, resource_id)
-        )
+        if call.looked_up == resource_id:
+            return self._in_scope(call, call.found, resource_id, scope)
+        return resource_id
+
+    def _in_scope(
+        self, call: Call, resource: Resource | None, resource_id: str, scope: Mapping[str, str]
+    ) -> Resource | Response:
         if resource is None or any(
             (value := call.evaluate(expr)) is not None and resource.scope.get(name) != str(value)
             for name, expr in scope.items()

@@ -25,6 +25,7 @@ from lifecycle.scenario import body_texts
 from mockserver.app import create_app
 from mockserver.catalog import load_catalog
 from mockserver.cors import Cors
+from mockserver.engine import Engine
 from mockserver.error_shape import ErrorShape
 from mockserver.guard import Guard
 from mockserver.inputs import _may_have_body
@@ -338,3 +339,66 @@ def test_iso_writes_what_datetime_writes_also_where_microseconds_round_up() -> N
 def test_the_root_path_comes_off_as_starlette_takes_it_off(path: str, root: str, routed: str) -> None:
     scope = _scope("GET", path, root_path=root)
     assert route_path(scope) == routed == starlette_route_path(scope)
+
+
+class Lookups:
+    """Counts the store's resource lookups (``held`` without a coroutine, ``get`` with one)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.calls: list[str] = []
+        state = engine.state
+        held, get = state.held, state.get
+
+        def counted_held(namespace: str, api: str, resource_id: str) -> Resource | None:
+            self.calls.append("held")
+            return held(namespace, api, resource_id)
+
+        async def counted_get(namespace: str, api: str, resource_id: str) -> Resource | None:
+            self.calls.append("get")
+            return await get(namespace, api, resource_id)
+
+        state.held = counted_held  # type: ignore[method-assign]
+        state.get = counted_get  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("faulted", [False, True])
+def test_a_status_read_looks_its_resource_up_once(faulted: bool) -> None:
+    """The replay stage, the fault gate and the handler share one lookup (issue 20's speed); on the
+    memory store it is the plain ``held``, no coroutine. With a scenario step's fault (a delay of 0)
+    the gate still uses that lookup."""
+    app = create_app(settings())
+    engine: Engine = app.state.engine
+    client = TestClient(app)
+    headers = AUTH["privategpt"]
+    if faulted:
+        put = client.put(
+            "/__mock/scenarios/privategpt/faulted-reads",
+            content=FAULTED_READS,
+            headers={"Content-Type": "application/yaml"},
+        )
+        assert put.status_code == 201, put.text
+        headers = {**headers, "X-Mock-Scenario": "faulted-reads"}
+    lookups = Lookups(engine)
+    created = client.post("/v1/messages/async", json=BODY, headers=headers)
+    assert created.status_code == 200, created.text
+    assert lookups.calls == []  # a create addresses no resource (its id is minted)
+    status = f"/v1/messages/async/{created.json()['message_id']}/status"
+    for _ in range(3):
+        read = client.get(status, headers=AUTH["privategpt"])
+        assert read.status_code == 200, read.text
+    assert lookups.calls == ["held"] * 3
+    gone = client.get("/v1/messages/async/nothing/status", headers=AUTH["privategpt"])
+    assert gone.status_code == 404
+    assert lookups.calls == ["held"] * 4  # memory holds everything: its None is the answer
+    resource = engine.state.held("default", "privategpt", read.json()["message_id"])
+    assert resource is not None
+    # with the step's fault, the gate met it on each read, on the resource of that one lookup
+    assert resource.extra.get("fault_calls") == ({0: 3} if faulted else None)
+
+
+FAULTED_READS = """api: privategpt
+description: Status reads meet a fault of no delay.
+steps:
+  - state: pending
+    fault: {latency: 0ms, operations: [getAsyncMessageStatus]}
+"""
