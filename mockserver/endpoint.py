@@ -29,7 +29,7 @@ from mockserver.inputs import InputRules, Inputs, fast_registry, header_dict
 from mockserver.journal import JournalEntry, body_text
 from mockserver.routing import ApiRoutes, OperationRoute
 from mockserver.state.base import StoreUnavailableError
-from mockserver.state.namespaces import NAMESPACE_HEADER
+from mockserver.state.namespaces import CURRENT_NAMESPACE, NAMESPACE_HEADER
 from mockserver.strict import ResponseChecker, violation
 
 log = logging.getLogger("comeback.mock")
@@ -56,7 +56,8 @@ class Endpoint:
         headers = header_dict(request.scope)  # once: auth looks names up in it, the journal keeps it
         namespace = headers.get(NAMESPACE_HEADER)
         refused = await self.engine.enter(namespace) if namespace is not None else None
-        started, arrived = time.perf_counter(), self.engine.clock.now()
+        space = CURRENT_NAMESPACE.get()  # read once: the clock and the journal entry use it
+        started, arrived = time.perf_counter(), self.engine.clocks.of(space).now()
         settings = self.engine.settings
         resource, raw_body = None, None
         try:
@@ -114,7 +115,7 @@ class Endpoint:
                 headers,
                 body_text(raw_body),
                 body_text(getattr(response, "body", None)),  # a stream has none
-                self.engine.namespace,
+                space,
             )
         )
         return response

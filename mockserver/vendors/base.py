@@ -271,7 +271,7 @@ class Vendor(ErrorShape):
     def at_hand(self, call: Call, id_expression: str, scope: Mapping[str, str]) -> Resource | Response | str:
         """What ``locate`` answers when it needs no lookup: the malformed id's answer, or what the
         endpoint's lookup of this id found (``Call.found``, a 404 when none); else the id to look up."""
-        resource_id = call.evaluate(id_expression)
+        resource_id = call.inputs.evaluate(id_expression)
         resource_id = str(resource_id) if resource_id is not None else ""
         malformed = self.malformed_id(resource_id)
         if malformed is not None:
@@ -283,9 +283,12 @@ class Vendor(ErrorShape):
     def _in_scope(
         self, call: Call, resource: Resource | None, resource_id: str, scope: Mapping[str, str]
     ) -> Resource | Response:
-        if resource is None or any(
-            (value := call.evaluate(expr)) is not None and resource.scope.get(name) != str(value)
-            for name, expr in scope.items()
+        if resource is None or (  # most views take no scope: no generator for them
+            scope
+            and any(
+                (value := call.evaluate(expr)) is not None and resource.scope.get(name) != str(value)
+                for name, expr in scope.items()
+            )
         ):
             return self.not_found(resource_id)
         return resource
