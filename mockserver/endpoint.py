@@ -50,6 +50,7 @@ class Endpoint:
     auth: AuthRule
     checker: ResponseChecker | None
     documented: DocumentedErrors | None = None  # errors in the spec's shapes (an API without its own)
+    cancels: bool = False  # the operation is its API's cancel (the replay stage may look further)
 
     async def handle(self, request: Request) -> Response:
         """The operation's answer to ``request``, recorded in the journal."""
@@ -131,7 +132,7 @@ class Endpoint:
             found = self.engine.held(self.api, resource_id)
             if found is None and self.engine.state.shared:  # not held here: ask the shared store
                 found = await self.engine.find(self.api, resource_id)
-        if replay.concerns(gate, operation_id, found):  # what a recorded server did, before any fault
+        if replay.concerns(found, self.cancels):  # what a recorded server did, before any fault
             replayed = await replay.before(gate, operation_id, inputs, request, found)
             if replayed is not None:
                 return replayed
@@ -188,6 +189,7 @@ def api_routes(
             AuthRule.compile(document, operation.definition),
             checker,
             documented,
+            gate is not None and replay.cancels(gate.lifecycle, operation.operation_id),
         )
         routes.append(OperationRoute.of(operation.method.upper(), operation.path, endpoint.handle))
     return ApiRoutes(api, tuple(routes), errors)

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from lifecycle.faults import HEADER as FAULT_HEADER
 from lifecycle.faults import Fault, FaultError, parse_header
+from lifecycle.model import Lifecycle
 from mockserver.engine import Engine
 from mockserver.error_shape import INJECTED_HEADER, ErrorShape
 from mockserver.inputs import Inputs
@@ -30,12 +31,16 @@ _NOTHING: Admitted = (None, None)
 class FaultGate:
     """The gate of one API: its error shape and where each operation takes its resource's id."""
 
-    def __init__(self, engine: Engine, api: str, errors: ErrorShape, ids: Mapping[str, str]) -> None:
-        """``ids``: operation id -> the runtime expression of the resource id it addresses."""
+    def __init__(
+        self, engine: Engine, api: str, errors: ErrorShape, ids: Mapping[str, str], lifecycle: Lifecycle
+    ) -> None:
+        """``ids``: operation id -> the runtime expression of the resource id it addresses;
+        ``lifecycle``: the API's (as its vendor was built from the spec)."""
         self.engine = engine
         self.api = api
         self.errors = errors
         self.ids = ids
+        self.lifecycle = lifecycle
 
     def address(self, operation_id: str, inputs: Inputs) -> str | None:
         """The id of the resource a call addresses (None: the operation addresses none)."""

@@ -88,15 +88,20 @@ class CutConnections:
         return self.app(scope, receive, send)
 
 
-def concerns(gate: FaultGate, operation_id: str, found: Resource | None) -> bool:
+def concerns(found: Resource | None, cancels: bool) -> bool:
     """Whether ``before`` may have a recorded answer for this call (checked without awaiting: most
     resources walk a scenario nobody recorded); ``found`` is the resource the call addresses, if
-    any (a cancel naming its runs in a list has none yet: ``before`` looks)."""
+    any; ``cancels``: the operation is the API's cancel (``cancels``), which may name its runs in
+    a list and so have found none yet (``before`` looks)."""
     if found is not None:
         scenario = found.timeline.scenario
         return bool(scenario.answers or scenario.reactions)
-    cancel = gate.engine.lifecycle(gate.api).cancel
-    return cancel is not None and operation_id == cancel.operation
+    return cancels
+
+
+def cancels(lifecycle: Lifecycle, operation_id: str) -> bool:
+    """Whether ``operation_id`` is the lifecycle's cancel (worked out once per operation)."""
+    return _action(lifecycle, operation_id) == "cancel"
 
 
 async def before(

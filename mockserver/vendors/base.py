@@ -45,7 +45,8 @@ class Vendor(ErrorShape):
         self.lifecycle: Lifecycle = api.spec.lifecycle
         self.renderer: Renderer = engine.renderers[api.name]
         self._id_parameter = resource_id_parameter(self.lifecycle)
-        self.gate = FaultGate(engine, api.name, self, operation_ids(api.spec, self._id_parameter))
+        ids = operation_ids(api.spec, self._id_parameter)
+        self.gate = FaultGate(engine, api.name, self, ids, self.lifecycle)
         self._plain_reads = type(self).decorate is Vendor.decorate  # reads depend on the timeline only
 
     def not_found(self, resource_id: str) -> Response:
