@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import starlette.responses
+from jsonschema import Draft202012Validator
 from starlette._utils import get_route_path as starlette_route_path
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,11 +23,13 @@ from starlette.testclient import TestClient
 from comeback.cli import _parser
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.scenario import body_texts
+from mockserver.agreement import Agreement
 from mockserver.app import create_app
 from mockserver.catalog import load_catalog
 from mockserver.cors import Cors
 from mockserver.engine import Engine
 from mockserver.error_shape import ErrorShape
+from mockserver.fake import FakeData
 from mockserver.guard import Guard
 from mockserver.inputs import _may_have_body
 from mockserver.render import iso
@@ -402,3 +405,21 @@ steps:
   - state: pending
     fault: {latency: 0ms, operations: [getAsyncMessageStatus]}
 """
+
+
+def test_an_echoed_value_checked_once_is_judged_as_the_validator_judges_it() -> None:
+    """The create echo remembers the check of a scalar value (one pure-Python validation per field
+    and create cost microseconds), per validator and per type: 1 is an integer, True is not."""
+    catalog = load_catalog(tuple(bundled_specs()), bundled_scenarios(), apis=frozenset({"privategpt"}))
+    api = catalog["privategpt"]
+    agreement = Agreement(api.spec, FakeData(api.spec.data), 0)
+    integer = Draft202012Validator({"type": "integer"})
+    choice = Draft202012Validator({"enum": ["4k", "hd"]})
+    for _ in range(2):  # the second time from what was remembered
+        assert agreement._valid(integer, 1) is True
+        assert agreement._valid(integer, True) is False
+        assert agreement._valid(integer, 1.5) is False
+        assert agreement._valid(choice, "4k") is True
+        assert agreement._valid(choice, "8k") is False
+        assert agreement._valid(choice, ["4k"]) is False  # a list: checked each time, never kept
+    assert len(agreement._checked) == 5
