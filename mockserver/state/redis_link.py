@@ -116,6 +116,7 @@ class RedisLink:
         self.keys = Keys(prefix)
         self.call_seconds = call_seconds
         self.origin = uuid.uuid4().hex  # this instance, in the messages it publishes
+        self._own = f'{{"origin":"{self.origin}"'.encode()  # how this instance's messages begin
         self.healthy = True
         self.problem = ""  # why the last call failed (in the 503's message)
         self._on_message = on_message
@@ -175,9 +176,14 @@ class RedisLink:
             self._turns.release()
             raise StoreUnavailableError(self.unavailable_message())
 
+    def message(self, message: Message) -> bytes:
+        """``message`` as published: JSON with this instance's ``origin`` first, so the listener drops
+        its own messages by their first bytes, without parsing them."""
+        return json.dumps({"origin": self.origin, **message}, separators=(",", ":")).encode()
+
     async def publish(self, message: Message) -> None:
-        """Tell every instance (this one too, through its listener) what changed."""
-        payload = json.dumps({**message, "origin": self.origin}, separators=(",", ":"))
+        """Tell every other instance what changed."""
+        payload = self.message(message)
         await self.run(lambda: self.client.publish(self.keys.channel, payload))
 
     def unavailable_message(self) -> str:
@@ -239,6 +245,8 @@ class RedisLink:
                 await _quietly(pubsub.aclose())
 
     def _deliver(self, data: bytes) -> None:
+        if data.startswith(self._own):
+            return  # this instance's own change: its engine has woken its waiters already
         try:
             message = json.loads(data)
             if isinstance(message, dict):
