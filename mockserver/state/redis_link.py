@@ -123,8 +123,12 @@ class RedisLink:
         self._on_reconnect = on_reconnect
         # the store is away or too slow; other errors (a refused command) are the mock's bugs: a 500
         self._errors = (redis.ConnectionError, redis.TimeoutError, OSError, TimeoutError)
+        options = location.client_options(call_seconds)
+        # no socket timeout of the client's own: ``run``'s deadline bounds every call (and cancels it,
+        # which closes that connection); the client would wrap every send in a task of wait_for
+        options["socket_timeout"] = None
         self.client: redis.asyncio.Redis = redis.asyncio.Redis(
-            **location.client_options(call_seconds),
+            **options,
             retry=Retry(NoBackoff(), 0),  # our deadline is the only wait; the next call tries again
             decode_responses=False,
             max_connections=pool_size + 2,  # the calls' own, the listener's and one spare
