@@ -84,6 +84,9 @@ class MemoryStore:
     async def callback_outcome(self, resource: Resource, outcome: Mapping[str, Any]) -> None:
         resource.extra["callback"] = outcome
 
+    async def callback_done(self, resource: Resource) -> None:
+        return None  # no shared schedule: the creating process's task is the only sender
+
     # -- clock -------------------------------------------------------------------------------------
     async def clock_start(self, proposed: float) -> float:
         return proposed

@@ -30,6 +30,7 @@ from mockserver.masking import Masker
 from mockserver.settings import Settings
 from mockserver.state.base import Change, ChangeListener, Command, StoreUnavailableError
 from mockserver.state.namespaces import DEFAULT_NAMESPACE
+from mockserver.state.redis_callbacks import CallbackSchedule
 from mockserver.state.redis_codec import dumps, entry_from_bytes, entry_to_bytes
 from mockserver.state.redis_link import Message, RedisLink
 from mockserver.state.redis_resources import Key, RedisResources
@@ -62,14 +63,17 @@ class RedisStore:
         self._journal: list[tuple[str, bytes]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.callbacks = CallbackSchedule(self.link, self.items, self._tell)
 
     # -- life ----------------------------------------------------------------------------------------
     async def open(self, lifecycle_of: Callable[[str], Lifecycle]) -> None:
         self.items.lifecycle_of = lifecycle_of
         self.salt = int(await self.link.run(lambda: self.link.client.incr(self.keys.prefix + "salt")))
         self.link.start()
+        await self.callbacks.open()
 
     async def close(self) -> None:
+        await self.callbacks.close()
         try:
             await self._flush_journal()
         except StoreUnavailableError:
@@ -116,6 +120,9 @@ class RedisStore:
 
     async def callback_outcome(self, resource: Resource, outcome: Mapping[str, Any]) -> None:
         await self.items.put_extra(resource, "callback", dict(outcome))
+
+    async def callback_done(self, resource: Resource) -> None:
+        await self.callbacks.done(resource)
 
     # -- clock ---------------------------------------------------------------------------------------
     async def clock_start(self, proposed: float) -> float:
