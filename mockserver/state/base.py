@@ -192,6 +192,11 @@ class StateStore(Protocol):
     async def journal_length(self, namespace: str) -> int:
         """How many entries the namespace's journal holds (a seeded fault's draw depends on it)."""
 
+    async def journal_after(self, namespace: str, seen: int | None) -> tuple[int, list[JournalEntry]]:
+        """For a live feed on a shared store: how many entries the namespace's journal has had, and
+        those recorded by any process since ``seen`` (that number, returned before; None: none),
+        oldest first, bounded. The memory store reports entries as they are recorded instead."""
+
     # -- vendor data -------------------------------------------------------------------------------
     async def vendor_get(self, namespace: str, api: str, key: str) -> Any:
         """A vendor's JSON value under ``key`` (``KIND:ID``, e.g. ``conversation:ID``); None when

@@ -143,6 +143,9 @@ class MemoryStore:
     async def journal_length(self, namespace: str) -> int:
         return self.journal_entries.count(namespace)
 
+    async def journal_after(self, namespace: str, seen: int | None) -> tuple[int, list[JournalEntry]]:
+        return 0, []  # entries reach the dashboard as they are recorded (Journal.on_record)
+
     # -- vendor data -------------------------------------------------------------------------------
     async def vendor_get(self, namespace: str, api: str, key: str) -> Any:
         found = self._vendor.get(_kind(namespace, api, key), {}).get(key)

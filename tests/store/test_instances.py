@@ -140,6 +140,33 @@ def test_the_dashboard_feed_on_b_shows_what_a_created(pair: tuple[Running, Runni
     assert not thread.is_alive(), f"B's feed never showed {created[0]}: {lines[-5:]}"
 
 
+def test_the_dashboard_feed_on_b_shows_the_requests_a_served(pair: tuple[Running, Running]) -> None:
+    a, b = clients(pair, "journal-feed")
+    frames: list[str] = []
+    made: list[str] = []
+
+    def watch() -> None:
+        url = f"{b.url}/__mock/events"
+        with httpx.stream("GET", url, params={"namespace": "journal-feed"}, timeout=15) as answer:
+            kind = ""
+            for line in answer.iter_lines():
+                kind = line.removeprefix("event: ") if line.startswith("event: ") else kind
+                if line.startswith("data:"):
+                    frames.append(f"{kind} {line}")
+                    if kind == "journal" and made and f"/v1/messages/async/{made[0]}/status" in line:
+                        return
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    eventually(lambda: any(frame.startswith("snapshot") for frame in frames), True)
+    made.append(a.create("never-finishes"))
+    assert a.state(made[0]) == "pending"  # served by A only; B serves nothing in this namespace
+    thread.join(timeout=15)
+    assert not thread.is_alive(), f"B's feed never showed A's status read: {frames[-3:]}"
+    journal = [frame for frame in frames if frame.startswith("journal")]
+    assert '"POST"' in journal[0]  # A's create came first
+
+
 def test_a_callback_is_sent_once(pair: tuple[Running, Running]) -> None:
     a, b = clients(pair, "callback")
     with receiver() as (hook, posts):
