@@ -62,6 +62,7 @@ class Callbacks:
     def __init__(self, host: Host) -> None:
         self.host = host
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sending: dict[asyncio.Task[None], Resource] = {}  # the tasks that send a callback
         self._client: httpx.AsyncClient | None = None
         host.state.on_change(self._taken_over)
 
@@ -75,9 +76,10 @@ class Callbacks:
         if not isinstance(url, str) or not url:
             return False
         resource.watchers += 1
-        self.keep(
-            asyncio.get_running_loop().create_task(self._deliver(resource, url), name=resource.namespace)
-        )
+        task = asyncio.get_running_loop().create_task(self._deliver(resource, url), name=resource.namespace)
+        self.keep(task)
+        self._sending[task] = resource
+        task.add_done_callback(self._sending.pop)
         return True
 
     def _taken_over(self, change: Change) -> None:
@@ -100,10 +102,18 @@ class Callbacks:
         task.add_done_callback(self._tasks.discard)
 
     def cancel(self, namespace: str | None = None) -> None:
-        """Stop waiting to send callbacks (of one namespace's resources; None: all)."""
+        """Stop waiting to send callbacks (of one namespace's resources, which was reset: off the
+        shared schedule too; None: all, the process is closing: left there for another to take)."""
         for task in list(self._tasks):
             if namespace is None or task.get_name() == namespace:
                 task.cancel()
+        gone = [resource for task, resource in self._sending.items() if task.get_name() == namespace]
+        if gone:
+            self.keep(asyncio.get_running_loop().create_task(self._forget(gone)))
+
+    async def _forget(self, resources: list[Resource]) -> None:
+        for resource in resources:
+            await self._done(resource)
 
     async def close(self) -> None:
         self.cancel()

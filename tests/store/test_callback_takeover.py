@@ -57,3 +57,18 @@ def test_a_callback_already_due_when_taken_over_is_sent_at_once(own_redis: Redis
         eventually(lambda: len(posts), 1)
         eventually(lambda: run_field(other, run, "callback_status_code"), 204)
         assert len(posts) == 1
+
+
+def test_a_reset_takes_the_namespace_callbacks_off_the_schedule(own_redis: RedisServer) -> None:
+    store = redis.Redis.from_url(own_redis.url)
+    with receiver() as (hook, posts), instance(own_redis.url, "--clock", "manual") as a:
+        client = Client(a, "gone")
+        create_run(client, hook)
+        (sender,) = store.smembers("comeback:senders")
+        scheduled = f"comeback:sending:{os.fsdecode(sender)}"
+        assert store.scard(scheduled) == 1
+        assert client.admin("POST", "reset", json={}).status_code in (200, 204)
+        eventually(lambda: store.scard(scheduled), 0)
+        client.advance(10)
+        assert posts == []
+    store.close()
