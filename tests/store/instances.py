@@ -113,3 +113,25 @@ def create_run(client: Client, callback_url: str, scenario: str = "happy") -> st
 
 def run_field(client: Client, run: str, field: str) -> Any:
     return httpx.get(f"{client.url}/v1/runs/{run}", headers=client.headers).json()[field]
+
+
+def watch_feed(client: Client, done: Callable[[str, str], bool]) -> tuple[threading.Thread, list[str]]:
+    """The dashboard's event feed of ``client``'s namespace, read in a thread as ``"KIND DATA"`` frames
+    until ``done(kind, data)``; returned once the feed's snapshot has come."""
+    frames: list[str] = []
+
+    def watch() -> None:
+        url = f"{client.url}/__mock/events"
+        with httpx.stream("GET", url, params={"namespace": client.namespace}, timeout=15) as answer:
+            kind = ""
+            for line in answer.iter_lines():
+                kind = line.removeprefix("event: ") if line.startswith("event: ") else kind
+                if line.startswith("data:"):
+                    frames.append(f"{kind} {line}")
+                    if done(kind, line):
+                        return
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    eventually(lambda: any(frame.startswith("snapshot") for frame in frames), True)
+    return thread, frames

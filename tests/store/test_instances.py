@@ -13,7 +13,15 @@ import httpx
 import pytest
 
 from bench.procs import Running
-from tests.store.instances import Client, create_run, eventually, instance, receiver, run_field
+from tests.store.instances import (
+    Client,
+    create_run,
+    eventually,
+    instance,
+    receiver,
+    run_field,
+    watch_feed,
+)
 from tools.redis_server import RedisServer
 
 
@@ -121,44 +129,21 @@ def test_namespaces_stay_apart_across_instances(pair: tuple[Running, Running]) -
 
 def test_the_dashboard_feed_on_b_shows_what_a_created(pair: tuple[Running, Running]) -> None:
     a, b = clients(pair, "feed")
-    lines: list[str] = []
     created: list[str] = []
-
-    def watch() -> None:
-        url = f"{b.url}/__mock/events"
-        with httpx.stream("GET", url, params={"namespace": "feed"}, timeout=15) as answer:
-            for line in answer.iter_lines():
-                lines.append(line)
-                if created and line.startswith("data:") and created[0] in line:
-                    return
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    eventually(lambda: any(line.startswith("event: snapshot") for line in lines), True)
+    thread, frames = watch_feed(b, lambda kind, data: bool(created) and created[0] in data)
     created.append(a.create("never-finishes"))
     thread.join(timeout=15)
-    assert not thread.is_alive(), f"B's feed never showed {created[0]}: {lines[-5:]}"
+    assert not thread.is_alive(), f"B's feed never showed {created[0]}: {frames[-5:]}"
 
 
 def test_the_dashboard_feed_on_b_shows_the_requests_a_served(pair: tuple[Running, Running]) -> None:
     a, b = clients(pair, "journal-feed")
-    frames: list[str] = []
     made: list[str] = []
 
-    def watch() -> None:
-        url = f"{b.url}/__mock/events"
-        with httpx.stream("GET", url, params={"namespace": "journal-feed"}, timeout=15) as answer:
-            kind = ""
-            for line in answer.iter_lines():
-                kind = line.removeprefix("event: ") if line.startswith("event: ") else kind
-                if line.startswith("data:"):
-                    frames.append(f"{kind} {line}")
-                    if kind == "journal" and made and f"/v1/messages/async/{made[0]}/status" in line:
-                        return
+    def status_read(kind: str, data: str) -> bool:
+        return kind == "journal" and bool(made) and f"/v1/messages/async/{made[0]}/status" in data
 
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    eventually(lambda: any(frame.startswith("snapshot") for frame in frames), True)
+    thread, frames = watch_feed(b, status_read)
     made.append(a.create("never-finishes"))
     assert a.state(made[0]) == "pending"  # served by A only; B serves nothing in this namespace
     thread.join(timeout=15)
