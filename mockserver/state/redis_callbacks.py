@@ -28,7 +28,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from lifecycle.expressions import parse_expression
+from lifecycle.expressions import Expression, parse_expression
 from mockserver.state.base import Change, StoreUnavailableError
 from mockserver.state.redis_link import RedisLink
 from mockserver.state.redis_resources import RedisResources
@@ -74,7 +74,8 @@ class CallbackSchedule:
         self.mine = f"{prefix}sending:{link.origin}"
         self._alive = f"{prefix}alive:{link.origin}"
         self._ttl = max(1, round(items.settings.max_age_seconds))
-        self._urls: dict[str, Any] = {}  # api -> its parsed callback URL expression (None: no callback)
+        self._urls: dict[str, Expression] = {}  # a callback URL as written -> parsed
+        self._beat = link.client.register_script(_BEAT)  # EVALSHA, loaded again if the store forgot it
         self._waiting: set[bytes] = set()  # taken over, not yet handed on (the store was away)
         self._ticker: asyncio.Task[None] | None = None
         items.scheduled = self.schedule
@@ -83,12 +84,12 @@ class CallbackSchedule:
     def schedule(self, pipe: Any, resource: Resource) -> None:
         """Add ``resource`` to this instance's schedule in the create's transaction ``pipe``, when
         its lifecycle declares a callback and its request names a URL."""
-        if resource.api not in self._urls:
-            callback = self.items.lifecycle_of(resource.api).callback
-            self._urls[resource.api] = None if callback is None else parse_expression(callback.url)
-        expression = self._urls[resource.api]
-        if expression is None:
+        callback = self.items.lifecycle_of(resource.api).callback
+        if callback is None:
             return
+        expression = self._urls.get(callback.url)
+        if expression is None:
+            expression = self._urls[callback.url] = parse_expression(callback.url)
         url = expression.evaluate(request_body=resource.request)
         if isinstance(url, str) and url:
             pipe.sadd(self.mine, _entry(resource))
@@ -120,7 +121,7 @@ class CallbackSchedule:
         """Renew the lease; take over the entries of senders whose lease ran out, and hand them on."""
         lease_ms = str(round(LEASE_SECONDS * 1000))
         args = (self.link.origin, self.link.keys.prefix, lease_ms, str(self._ttl))
-        taken = await self.link.run(lambda: self.link.client.eval(_BEAT, 1, self.senders, *args))
+        taken = await self.link.run(lambda: self._beat(keys=[self.senders], args=args))
         self._waiting.update(taken)
         for entry in list(self._waiting):
             namespace, api, resource_id = json.loads(entry)

@@ -61,6 +61,7 @@ class RedisJournal:
         self._cleaner = Journal(1, 1 << 62, settings.journal_value_bytes, settings.journal_body_bytes, masker)
         self._waiting: list[tuple[str, bytes]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._after = link.client.register_script(_AFTER)
 
     def count_key(self, namespace: str) -> str:
         return self.keys.journal(namespace) + "-count"
@@ -93,7 +94,7 @@ class RedisJournal:
         this returned before; None: nothing, only the count), oldest first."""
         keys = (self.count_key(namespace), self.keys.journal(namespace))
         args = (-1 if seen is None else seen, FEED_ENTRIES, FEED_BYTES)
-        found = await self.link.run(lambda: self.link.client.eval(_AFTER, 2, *keys, *args))
+        found = await self.link.run(lambda: self._after(keys=keys, args=args))
         return int(found[0]), [entry_from_bytes(item) for item in reversed(found[1:])]
 
     async def close(self) -> None:
