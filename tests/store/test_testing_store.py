@@ -28,10 +28,10 @@ def eventually(check: Callable[[], Any], expected: Any, seconds: float = 10.0) -
 
 
 def test_two_mocks_on_one_store_share_a_namespace_and_not_another(redis_server: RedisServer) -> None:
-    url = redis_server.url
+    url = redis_server.url  # one mock in-process, one on a port (its controls run on uvicorn's loop)
     with (
         MockServer.start(apis=["privategpt"], store=url, namespace="job-1", auth=False) as one,
-        MockServer.start(apis=["privategpt"], store=url, namespace="job-1", auth=False) as two,
+        MockServer.start(apis=["privategpt"], store=url, namespace="job-1", auth=False, port=True) as two,
         MockServer.start(apis=["privategpt"], store=url, namespace="job-2", auth=False) as other,
     ):
         one.reset()
