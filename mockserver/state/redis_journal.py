@@ -92,6 +92,8 @@ class RedisJournal:
     async def after(self, namespace: str, seen: int | None) -> tuple[int, list[JournalEntry]]:
         """The namespace's count of entries ever written, and those written since ``seen`` (a count
         this returned before; None: nothing, only the count), oldest first."""
+        if seen is None:  # a feed starts: what waits here is written first, so the count covers it
+            await self.flush()  # (the page's snapshot shows it; the feed would show it again)
         keys = (self.count_key(namespace), self.keys.journal(namespace))
         args = (-1 if seen is None else seen, FEED_ENTRIES, FEED_BYTES)
         found = await self.link.run(lambda: self._after(keys=keys, args=args))

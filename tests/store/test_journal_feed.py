@@ -29,6 +29,7 @@ def test_a_feed_gets_what_every_instance_writes_after_it_started(stores: Any) ->
     async def test(a: RedisStore, b: RedisStore) -> None:
         a.journal_log.append("feed", entry("feed", "/before"))
         await a.journal_log.flush()
+        b.journal_log.append("feed", entry("feed", "/waiting-on-b"))  # recorded, not yet written
         seen, nothing = await b.journal_after("feed", None)  # starts now: the snapshot shows the past
         assert nothing == []
         a.journal_log.append("feed", entry("feed", "/a1"))
