@@ -111,7 +111,7 @@ class RedisStore:
         await self.items.put_extra(resource, key, value)
 
     async def claim_callback(self, resource: Resource) -> bool:
-        return await self.items.claim_callback(resource)
+        return await self.callbacks.claim(resource)
 
     async def callback_outcome(self, resource: Resource, outcome: Mapping[str, Any]) -> None:
         await self.items.put_extra(resource, "callback", dict(outcome))

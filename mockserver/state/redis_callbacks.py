@@ -16,7 +16,9 @@ once, if it is past due). A closing instance drops its lease, so another takes o
 
 Exactly once in normal running: one sender per entry, and the send claim is taken before the POST.
 An instance that dies after claiming and before recording the outcome leaves the callback claimed:
-it is not sent again (Letta sends once, with no retry), and its ``callback_*`` fields stay empty.
+it is not sent again (Letta sends once, with no retry); the instance that takes it over finds the
+claim held by a sender without a lease and records ``callback_error`` saying it may or may not
+have been sent (``claim``), so a client waiting on ``callback_*`` is not left waiting.
 """
 
 from __future__ import annotations
@@ -60,6 +62,23 @@ if #taken > 0 then redis.call('EXPIRE', mine, ARGV[4]) end
 return taken
 """
 
+# KEYS: the claim, the resource's hash; ARGV: this origin, the claim's TTL (s), the key prefix.
+# 1: claimed; 0: another (live) sender holds it; 2: its sender died before recording the outcome
+_CLAIM = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] and redis.call('EXISTS', ARGV[3] .. 'alive:' .. holder) == 0
+    and redis.call('HEXISTS', KEYS[2], 'x:callback') == 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 2
+end
+return 0
+"""
+ORPHANED = (
+    "callback outcome not recorded: the instance sending it stopped after claiming it, "
+    "so it may or may not have been sent (it is not sent twice)"
+)
+
 
 class CallbackSchedule:
     """This instance's part of the shared schedule: its lease, its entries, and those it takes over.
@@ -76,6 +95,7 @@ class CallbackSchedule:
         self._ttl = max(1, round(items.settings.max_age_seconds))
         self._urls: dict[str, Expression] = {}  # a callback URL as written -> parsed
         self._beat = link.client.register_script(_BEAT)  # EVALSHA, loaded again if the store forgot it
+        self._claim = link.client.register_script(_CLAIM)
         self._waiting: set[bytes] = set()  # taken over, not yet handed on (the store was away)
         self._ticker: asyncio.Task[None] | None = None
         items.scheduled = self.schedule
@@ -94,6 +114,19 @@ class CallbackSchedule:
         if isinstance(url, str) and url:
             pipe.sadd(self.mine, _entry(resource))
             pipe.expire(self.mine, self._ttl)
+
+    async def claim(self, resource: Resource) -> bool:
+        """True once per resource across every process: the caller sends its callback. A claim
+        whose holder died before recording the outcome is recorded as such (``ORPHANED``)."""
+        key = (resource.namespace, resource.api, resource.id)
+        keys = [self.link.keys.callback(*key), self.link.keys.resource(*key)]
+        args = (self.link.origin, str(max(60, self._ttl)), self.link.keys.prefix)
+        found = int(await self.link.run(lambda: self._claim(keys=keys, args=args)))
+        if found == 2:
+            log.warning("callback for %s %s: %s", resource.api, resource.id, ORPHANED)
+            outcome = {"sent_at": None, "status_code": None, "error": ORPHANED}
+            await self.items.put_extra(resource, "callback", outcome)
+        return found == 1
 
     async def done(self, resource: Resource) -> None:
         """Take ``resource`` off this instance's schedule: sent, refused, claimed by another, or gone."""

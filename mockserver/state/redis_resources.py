@@ -151,13 +151,6 @@ class RedisResources:
 
         await self.link.run(write)
 
-    async def claim_callback(self, resource: Resource) -> bool:
-        claim = self.keys.callback(*self._key(resource))
-        ttl = max(60, self._ttl)
-        return bool(
-            await self.link.run(lambda: self.link.client.set(claim, self.link.origin, nx=True, ex=ttl))
-        )
-
     # -- reads ---------------------------------------------------------------------------------------
     async def get(self, namespace: str, api: str, resource_id: str) -> Resource | None:
         key = (namespace, api, resource_id)

@@ -11,6 +11,7 @@ import signal
 import pytest
 import redis
 
+from mockserver.state.redis_callbacks import ORPHANED
 from tests.store.instances import Client, create_run, eventually, instance, receiver, run_field
 from tools.redis_server import RedisServer
 
@@ -63,4 +64,18 @@ def test_a_reset_takes_the_namespace_callbacks_off_the_schedule(own_redis: Redis
         eventually(lambda: store.scard(scheduled), 0)
         client.advance(10)
         assert posts == []
+    store.close()
+
+
+def test_a_claim_left_by_a_dead_sender_is_recorded_not_sent_again(own_redis: RedisServer) -> None:
+    store = redis.Redis.from_url(own_redis.url)
+    with receiver() as (hook, posts), instance(own_redis.url, "--clock", "manual") as a:
+        client = Client(a, "orphan")
+        run = create_run(client, hook)
+        # what a sender killed between its claim and its outcome leaves: a claim, no lease, no outcome
+        store.set(f"comeback:{{orphan}}:callback:letta:{run}", "a-stopped-instance")
+        client.advance(10)
+        eventually(lambda: run_field(client, run, "callback_error"), ORPHANED)
+        assert run_field(client, run, "callback_status_code") is None
+        assert posts == []  # recorded instead of sent: the outcome above came without a POST
     store.close()
