@@ -39,6 +39,7 @@ class RedisResources:
         self.stale: set[Key] = set()
         self._scenarios: dict[tuple[str, str, str], Scenario] = {}
         self._ttl = max(1, round(settings.max_age_seconds))
+        self.scheduled: Callable[[Any, Resource], None] = lambda pipe, resource: None  # redis_callbacks
 
     def change(self, kind: str, resource: Resource) -> bytes:
         """A message saying ``resource`` changed (``resource``) or went (``deleted``)."""
@@ -65,6 +66,7 @@ class RedisResources:
                 pipe.expire(index, self._ttl)
                 pipe.zremrangebyrank(index, 0, -self.settings.max_resources - 1)  # the oldest beyond the cap
                 pipe.sadd(keys.prefix + "namespaces", ns)
+                self.scheduled(pipe, resource)  # its callback's sender, in the same transaction
                 pipe.publish(keys.channel, self.change("resource", resource))
                 return await pipe.execute()
 
@@ -148,13 +150,6 @@ class RedisResources:
                 return await pipe.execute()
 
         await self.link.run(write)
-
-    async def claim_callback(self, resource: Resource) -> bool:
-        claim = self.keys.callback(*self._key(resource))
-        ttl = max(60, self._ttl)
-        return bool(
-            await self.link.run(lambda: self.link.client.set(claim, self.link.origin, nx=True, ex=ttl))
-        )
 
     # -- reads ---------------------------------------------------------------------------------------
     async def get(self, namespace: str, api: str, resource_id: str) -> Resource | None:
