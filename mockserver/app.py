@@ -5,6 +5,7 @@ uvicorn mockserver.app:create_app --factory     # all bundled APIs, real clock
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.loop = asyncio.get_running_loop()  # comeback.testing runs a shared store's calls on it
         await engine.open()
         async with watching(engine, enabled=settings.watch, serve_spec=operations.replace, files=files):
             yield

@@ -31,6 +31,8 @@ Redis Cluster would keep a namespace in one slot)::
     comeback:{ns}:v:API:KEY      a vendor value with its TTL (Chatzy's conversations and tokens);
                                  KEY:used is set once (SET NX) when a single-use token is taken
     comeback:{ns}:callback:API:ID  the claim of a callback (SET NX): sent once by one instance
+    comeback:sending:ORIGIN      the callbacks an instance is to send; comeback:alive:ORIGIN its
+                                 lease; comeback:senders the instances (state.redis_callbacks)
     comeback:clock-start         the clock's shared reading at offset 0 (SET NX by the first process)
     comeback:uploads, comeback:uploads-list   uploaded scenarios (global) and their order
     comeback:salt                INCR: each process's own salt for the ids it mints

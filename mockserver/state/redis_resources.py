@@ -25,16 +25,21 @@ from mockserver.store import Resource
 
 Key = tuple[str, str, str]  # (namespace, api, id)
 # a create in one command (a MULTI of eight costs the client ~3x the CPU: every reply is parsed):
-# KEYS record hash, commands, reads, index, namespaces; ARGV ttl, created_at, member, max resources,
-# namespace, channel, message, then the hash's field/value pairs. A script runs whole, as MULTI does.
+# KEYS record hash, commands, reads, index, namespaces, the callback schedule of this instance; ARGV
+# ttl, created_at, member, max resources, namespace, channel, message, the schedule's entry ('':
+# no callback), then the hash's field/value pairs. A script runs whole, as MULTI does.
 CREATE = """
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('HSET', KEYS[1], unpack(ARGV, 9))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[4], ARGV[1])
 redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -tonumber(ARGV[4]) - 1)
 redis.call('SADD', KEYS[5], ARGV[5])
+if ARGV[8] ~= '' then
+  redis.call('SADD', KEYS[6], ARGV[8])
+  redis.call('EXPIRE', KEYS[6], ARGV[1])
+end
 redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1
 """
@@ -54,6 +59,8 @@ class RedisResources:
         self._scenarios: dict[tuple[str, str, str], Scenario] = {}
         self._ttl = max(1, round(settings.max_age_seconds))
         self._create = link.client.register_script(CREATE)  # EVALSHA; loaded again if Redis lost it
+        # (the set, the entry) that schedules a create's callback, or None (redis_callbacks)
+        self.scheduled: Callable[[Resource], tuple[str, bytes] | None] = lambda resource: None
 
     def change(self, kind: str, resource: Resource) -> bytes:
         """A message saying ``resource`` changed (``resource``) or went (``deleted``)."""
@@ -66,17 +73,18 @@ class RedisResources:
         fields: list[bytes] = [b"record", record_of(resource)]
         for name, value in resource.extra.items():
             fields += [EXTRA + name.encode(), dumps(value)]
+        schedule, entry = self.scheduled(resource) or (self.keys.prefix + "sending", b"")
         keys = [
             self.keys.resource(ns, api, rid),
             self.keys.commands(ns, api, rid),
             self.keys.reads(ns, api, rid),
             self.keys.index(ns),
             self.keys.prefix + "namespaces",
+            schedule,
         ]
         at = repr(resource.created_at)
         arguments: list[bytes | str | int] = [self._ttl, at, f"{api}:{rid}", self.settings.max_resources]
-        arguments += [ns, self.keys.channel]
-        arguments += [self.change("resource", resource), *fields]
+        arguments += [ns, self.keys.channel, self.change("resource", resource), entry, *fields]
 
         def write() -> Any:
             return self._create(keys=keys, args=arguments)
@@ -161,13 +169,6 @@ class RedisResources:
                 return await pipe.execute()
 
         await self.link.run(write)
-
-    async def claim_callback(self, resource: Resource) -> bool:
-        claim = self.keys.callback(*self._key(resource))
-        ttl = max(60, self._ttl)
-        return bool(
-            await self.link.run(lambda: self.link.client.set(claim, self.link.origin, nx=True, ex=ttl))
-        )
 
     # -- reads ---------------------------------------------------------------------------------------
     async def get(self, namespace: str, api: str, resource_id: str) -> Resource | None:
