@@ -195,10 +195,12 @@ def _streams(redis: RedisServer, count: int, rate: float) -> dict[str, Any]:
         command = _serve(redis.url, STREAM_WORKERS, *extra)
         with server(command, "/__mock/clock", core=None, timeout=90) as mock:
             peaks: dict[int, float] = {}
+            used: list[tuple[float, float]] = []  # (wall time, CPU seconds of the server's processes)
             done = threading.Event()
 
             def sample() -> None:
                 while not done.wait(0.25):
+                    used.append((time.time(), tree_cpu(mock.pid)))
                     for member in tree(mock.pid)[1:]:  # the workers, not the master
                         try:
                             peaks[member] = max(peaks.get(member, 0.0), rss_mib(member))
@@ -213,9 +215,10 @@ def _streams(redis: RedisServer, count: int, rate: float) -> dict[str, Any]:
             done.set()
             sampler.join()
             summary = summarize(reports)
-            summary.pop("delivery_window", None)
+            window = summary.pop("delivery_window", None)
             return {
                 **summary,
+                **_delivery_cpu(used, window, summary.get("events", 0)),
                 "workers": STREAM_WORKERS,
                 "words_per_second_each": rate,
                 "seconds": round(time.perf_counter() - began, 1),
@@ -252,6 +255,20 @@ def verdicts(part: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             what = f"{row['streams']} streams over 2 workers: peak RSS per worker"
             rows.append((what, f"{rss:.0f} MB", f"<= {RSS_LIMIT_MB:g} MB", rss <= RSS_LIMIT_MB))
     return rows
+
+
+def _delivery_cpu(
+    used: list[tuple[float, float]], window: tuple[float, float] | None, events: int
+) -> dict[str, float]:
+    """The server's CPU while the words were due: cores busy, and µs per event sent (a lateness
+    miss with the cores full is a CPU budget, not a timer, problem)."""
+    inside = [sample for sample in used if window is not None and window[0] <= sample[0] <= window[1]]
+    if len(inside) < 2 or not events or window is None:
+        return {}
+    seconds = inside[-1][1] - inside[0][1]
+    share = seconds / (inside[-1][0] - inside[0][0])
+    per_event = seconds / (events * (inside[-1][0] - inside[0][0]) / (window[1] - window[0]))
+    return {"server_cores_busy": round(share, 2), "server_cpu_us_per_event": round(per_event * 1e6, 1)}
 
 
 def _stream_failure(row: dict[str, Any]) -> str:
@@ -331,8 +348,8 @@ def markdown(part: dict[str, Any]) -> list[str]:
         lines += [
             "",
             "| streams (2 workers, Redis) | words/s each | lateness p50 / p99 / max ms "
-            "| peak RSS MiB per worker | ended early | failed |",
-            "|---|---|---|---|---|---|",
+            "| peak RSS MiB per worker | server cores busy, µs per event | ended early | failed |",
+            "|---|---|---|---|---|---|---|",
         ]
         for row in part["streams"]:
             late = " / ".join(
@@ -341,6 +358,8 @@ def markdown(part: dict[str, Any]) -> list[str]:
             failed = _stream_failure(row) or 0
             lines.append(
                 f"| {row['streams']:,} | {row.get('words_per_second_each', '-')} | {late} "
-                f"| {row['rss_peak_mib_per_worker']} | {row.get('ended_early', '-')} | {failed} |"
+                f"| {row['rss_peak_mib_per_worker']} "
+                f"| {row.get('server_cores_busy', '-')}, {row.get('server_cpu_us_per_event', '-')} "
+                f"| {row.get('ended_early', '-')} | {failed} |"
             )
     return lines

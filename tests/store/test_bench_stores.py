@@ -7,7 +7,7 @@ from typing import Any
 
 from bench.run import _part, markdown
 from bench.sse import ClientReport, StreamResult, summarize
-from bench.stores import floor_shares, reachable, verdicts
+from bench.stores import _delivery_cpu, floor_shares, reachable, verdicts
 from bench.stores import markdown as stores_markdown
 
 
@@ -72,3 +72,14 @@ def test_a_part_that_fails_is_recorded_and_the_results_still_render() -> None:
     _part(results, "stores", broken)
     assert results["failed"] == {"stores": "RuntimeError: redis-server did not answer PING"}
     assert "Part stores FAILED: RuntimeError: redis-server did not answer PING" in markdown(results)
+
+
+def test_the_server_cpu_while_words_were_due_is_reported_per_event() -> None:
+
+    used = [(99.0, 0.0), (100.0, 1.0), (102.0, 4.0), (104.0, 7.0), (106.0, 20.0)]
+    # window 100..104 s, 4,000 events in it: 6 CPU s over 4 s = 1.5 cores, 1,500 µs per event
+    assert _delivery_cpu(used, (100.0, 104.0), 4000) == {
+        "server_cores_busy": 1.5,
+        "server_cpu_us_per_event": 1500.0,
+    }
+    assert _delivery_cpu(used, None, 4000) == {}
