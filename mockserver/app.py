@@ -56,7 +56,11 @@ _EXPOSED_HEADERS = [
 
 def app_from_environment() -> Starlette:
     """The app for one of several uvicorn workers: settings come from ``COMEBACK_SETTINGS``."""
-    return create_app(settings_from_json(os.environ[ENVIRONMENT_KEY]))
+    from mockserver.serving import settle_memory  # noqa: PLC0415  (serving imports the engine's world)
+
+    app = create_app(settings_from_json(os.environ[ENVIRONMENT_KEY]))
+    settle_memory()  # each worker, as the single process does before serving
+    return app
 
 
 def default_settings() -> Settings:

@@ -32,6 +32,7 @@ from mockserver.settings import Settings
 from mockserver.state.base import Change, ChangeListener, Command, StoreUnavailableError
 from mockserver.state.namespaces import DEFAULT_NAMESPACE
 from mockserver.state.redis_callbacks import CallbackSchedule
+from mockserver.state.redis_choice import RedisChoice
 from mockserver.state.redis_codec import dumps
 from mockserver.state.redis_journal import RedisJournal
 from mockserver.state.redis_link import Message, RedisLink
@@ -57,6 +58,7 @@ class RedisStore:
         self.link = RedisLink(location, self._message, self._reconnected)
         self.keys = self.link.keys
         self.items = RedisResources(self.link, settings)
+        self.choice = RedisChoice(self.link)
         self.journal_log = RedisJournal(self.link, settings, masker)
         self._listeners: list[ChangeListener] = []
         self._offsets: dict[str, float] = {}
@@ -151,35 +153,21 @@ class RedisStore:
         await self.link.publish({"kind": "clock", "ns": namespace, "offset": float(offset)})
         return float(offset)
 
-    # -- scenario choice -----------------------------------------------------------------------------
-    def _queue(self, namespace: str, api: str) -> str:
-        return f"{self.keys.space(namespace)}queue:{api}"
-
+    # -- scenario choice (RedisChoice) ---------------------------------------------------------------
     async def queue(self, namespace: str, api: str, entry: Mapping[str, Any]) -> None:
-        await self.link.run(lambda: self.link.client.rpush(self._queue(namespace, api), dumps(entry)))
-        await self.link.publish({"kind": "defaults", "ns": namespace})
+        await self.choice.queue(namespace, api, entry)
 
     async def next_queued(self, namespace: str, api: str) -> Mapping[str, Any] | None:
-        found = await self.link.run(lambda: self.link.client.lpop(self._queue(namespace, api)))
-        return None if found is None else dict(json.loads(found))
+        return await self.choice.next_queued(namespace, api)
 
     async def queued(self, namespace: str, api: str) -> list[Mapping[str, Any]]:
-        found = await self.link.run(lambda: self.link.client.lrange(self._queue(namespace, api), 0, -1))
-        return [json.loads(item) for item in found]
+        return await self.choice.queued(namespace, api)
 
     async def default(self, namespace: str, api: str) -> str | None:
-        found = await self.link.run(
-            lambda: self.link.client.hget(self.keys.space(namespace) + "defaults", api)
-        )
-        return None if found is None else found.decode()
+        return await self.choice.default(namespace, api)
 
     async def set_default(self, namespace: str, api: str, scenario: str | None) -> None:
-        name = self.keys.space(namespace) + "defaults"
-        client = self.link.client
-        await self.link.run(
-            lambda: client.hdel(name, api) if scenario is None else client.hset(name, api, scenario)
-        )
-        await self.link.publish({"kind": "defaults", "ns": namespace})
+        await self.choice.set_default(namespace, api, scenario)
 
     # -- uploaded scenarios (global) -----------------------------------------------------------------
     async def upload(self, api: str, name: str, data: Mapping[str, Any], source: str) -> None:
@@ -299,9 +287,8 @@ class RedisStore:
 
     # -- what other instances changed ----------------------------------------------------------------
     def _message(self, message: Message) -> None:
-        """A change published by another instance (the listener calls this on the event loop)."""
-        if message.get("origin") == self.link.origin:
-            return  # this process's own change: the engine has woken its waiters already
+        """A change published by another instance (the listener calls this on the event loop; it
+        drops this instance's own)."""
         kind, namespace = message.get("kind"), message.get("ns")
         if kind in ("resource", "deleted"):
             key: Key = (str(namespace), str(message.get("api")), str(message.get("id")))

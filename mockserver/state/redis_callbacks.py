@@ -2,7 +2,7 @@
 resource dies before it is due.
 
 A create whose lifecycle declares a callback and whose request names a URL adds the resource to its
-creating instance's schedule in the same transaction as the record (``sending:ORIGIN``, a set of
+creating instance's schedule in the create's own script, with the record (``sending:ORIGIN``, a set of
 ``[namespace, api, id]``), so an acknowledged create always has a sender. The sender waits for the
 first terminal state in its own process, as the memory store's does (``mockserver.callbacks``:
 the clock, cancels and forced steps of every instance wake it), claims the send (``SET NX``), POSTs
@@ -28,7 +28,6 @@ import json
 import logging
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from lifecycle.expressions import Expression, parse_expression
 from mockserver.state.base import Change, StoreUnavailableError
@@ -101,19 +100,18 @@ class CallbackSchedule:
         items.scheduled = self.schedule
 
     # -- the schedule ----------------------------------------------------------------------------
-    def schedule(self, pipe: Any, resource: Resource) -> None:
-        """Add ``resource`` to this instance's schedule in the create's transaction ``pipe``, when
-        its lifecycle declares a callback and its request names a URL."""
+    def schedule(self, resource: Resource) -> tuple[str, bytes] | None:
+        """Where the create of ``resource`` puts it on this instance's schedule (the set, the entry;
+        the create's script adds it, in the same step), when its lifecycle declares a callback and
+        its request names a URL; else None."""
         callback = self.items.lifecycle_of(resource.api).callback
         if callback is None:
-            return
+            return None
         expression = self._urls.get(callback.url)
         if expression is None:
             expression = self._urls[callback.url] = parse_expression(callback.url)
         url = expression.evaluate(request_body=resource.request)
-        if isinstance(url, str) and url:
-            pipe.sadd(self.mine, _entry(resource))
-            pipe.expire(self.mine, self._ttl)
+        return (self.mine, _entry(resource)) if isinstance(url, str) and url else None
 
     async def claim(self, resource: Resource) -> bool:
         """True once per resource across every process: the caller sends its callback. A claim
