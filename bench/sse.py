@@ -80,6 +80,7 @@ class StreamResult:
     opened_at: float = 0.0  # wall time the stream's request was sent
     first_due: float = 0.0  # wall time its first word was due
     last_event_at: float = 0.0
+    failure: str = ""  # why its set-up failed (an answer other than 200, a dropped connection)
 
 
 @dataclass
@@ -120,15 +121,22 @@ async def _one(shared: _Client) -> StreamResult:
     result = StreamResult()
     async with shared.gate:  # limit how many are being set up at once; once open, they all stay open
         result.began_at = time.time()
-        reader, writer = await asyncio.open_connection(shared.host, shared.port)
-        head = [f"Host: {shared.host}:{shared.port}", *(f"{k}: {v}" for k, v in run.headers.items())]
-        created = await _exchange(reader, writer, "POST /v1/messages/async", head, _BODY)
-        message = json.loads(created)["message_id"]
-        status = json.loads(await _exchange(reader, writer, f"GET /v1/messages/async/{message}/status", head))
-        created_at = datetime.fromisoformat(status["created_at"].replace("Z", "+00:00")).timestamp()
-        request = [f"GET /v1/messages/async/{message}/stream HTTP/1.1", *head]
-        writer.write(("\r\n".join(request) + "\r\n\r\n").encode())
-        await writer.drain()
+        try:
+            reader, writer = await asyncio.open_connection(shared.host, shared.port)
+            head = [f"Host: {shared.host}:{shared.port}", *(f"{k}: {v}" for k, v in run.headers.items())]
+            created = await _exchange(reader, writer, "POST /v1/messages/async", head, _BODY)
+            message = json.loads(created)["message_id"]
+            status = json.loads(
+                await _exchange(reader, writer, f"GET /v1/messages/async/{message}/status", head)
+            )
+            created_at = datetime.fromisoformat(status["created_at"].replace("Z", "+00:00")).timestamp()
+            request = [f"GET /v1/messages/async/{message}/stream HTTP/1.1", *head]
+            writer.write(("\r\n".join(request) + "\r\n\r\n").encode())
+            await writer.drain()
+        except (OSError, RuntimeError, ValueError, KeyError, asyncio.IncompleteReadError) as error:
+            result.failure = str(error)[:300] or type(error).__name__  # counted, and the run goes on
+            shared.on_open()
+            return result
         result.opened_at = time.time()
         shared.on_open()
     # the mock's real clock at --speed 1 is this host's wall clock: due times need no mapping
@@ -217,15 +225,19 @@ def _streams_in_process(run: StreamRun) -> ClientReport:
 def summarize(reports: list[ClientReport]) -> dict[str, Any]:
     """The figures of one run: lateness, events/s over the delivery window, set-up margin."""
     results = [stream for report in reports for stream in report.streams]
+    failures = [result.failure for result in results if result.failure]
+    failed = {"failed": len(failures), "failure": failures[0]} if failures else {}
+    results = [result for result in results if not result.failure]
     lateness = sorted(value for result in results for value in result.lateness)
     if not lateness:
-        return {"streams": len(results), "events": 0}
+        return {"streams": len(results) + len(failures), "events": 0, **failed}
     events = sum(r.events for r in results)
     first_due = min(r.first_due for r in results)
     all_open = max(r.opened_at for r in results)
     window = max(r.last_event_at for r in results) - first_due
     return {
-        "streams": len(results),
+        "streams": len(results) + len(failures),
+        **failed,
         "events": events,
         "events_per_second": round(events / window, 1) if window > 0 else None,
         "lateness_p50_ms": round(percentile(lateness, 0.5) * 1000, 2),

@@ -1,0 +1,85 @@
+"""The stores part of the bench: a failure is recorded with its reason (the results file is still
+written), and the 2-worker figures are shown as a share of the 2-worker floor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.run import _part, markdown
+from bench.sse import ClientReport, StreamResult, summarize
+from bench.stores import _delivery_cpu, floor_shares, reachable, verdicts
+from bench.stores import markdown as stores_markdown
+
+
+def figures(rps: float) -> dict[str, Any]:
+    return {"rps": rps, "p99_ms": 2.0, "cpu_us": 100.0, "redis_cpu_us": None, "round_trips": 0.0, "errors": 0}
+
+
+def part(**streams: Any) -> dict[str, Any]:
+    rows = [
+        {"server": "comeback, memory store", "workers": 1, "status GET": figures(10000)},
+        {"server": "comeback, redis store", "workers": 1, "failed": "RuntimeError: did not answer"},
+        {"server": "comeback, redis store", "workers": 2, "status GET": figures(15000)},
+        {"server": "floor: bare Starlette", "workers": 1, "status GET": figures(20000)},
+        {"server": "floor: bare Starlette", "workers": 2, "status GET": figures(21000)},
+    ]
+    runs = [streams] if streams else []
+    return {"rounds": 1, "seconds": 1, "connections": 4, "rows": rows, "streams": runs}
+
+
+def test_failed_stream_set_ups_are_counted_with_their_reason_and_the_others_measured() -> None:
+    good = StreamResult([0.001] * 40, 45, True, 100.0, 101.0, 105.0, 115.0)
+    bad = StreamResult(began_at=100.0, failure="POST /v1/messages/async: HTTP/1.1 503 Service Unavailable")
+    summary = summarize([ClientReport([good, bad], 0.1)])
+    assert summary["streams"] == 2
+    assert summary["failed"] == 1
+    assert "503" in summary["failure"]
+    assert summary["lateness_p99_ms"] == 1.0  # from the stream that was set up
+
+
+def test_a_failed_setup_or_stream_run_shows_in_the_table_and_misses_its_target() -> None:
+    measured = part(streams=5000, failed_run="RuntimeError: exited with 1", rss_peak_mib_per_worker=0.0)
+    text = "\n".join(stores_markdown(measured))
+    assert "| comeback, redis store | 1 | failed: RuntimeError: did not answer |" in text
+    assert "RuntimeError: exited with 1" in text
+    lateness = [row for row in verdicts(measured) if "lateness" in row[0]]
+    assert lateness == [
+        (
+            "5000 streams over 2 workers (Redis): p99 lateness",
+            "failed: RuntimeError: exited with 1",
+            "<= 20 ms",
+            False,
+        )
+    ]
+
+
+def test_the_two_worker_figures_are_a_share_of_the_two_worker_floor() -> None:
+    measured = part()
+    assert floor_shares(measured)[("comeback, redis store", 2)]["status GET"] == 15000 / 21000
+    note = reachable(measured)
+    assert note is not None
+    assert "needs the Redis store at 2 workers to reach 81% of the 2-worker floor" in note  # 1.7 * 10k / 21k
+    table = "\n".join(stores_markdown(measured))
+    assert "| comeback, redis store | 2 | 15,000 | 2.0 | - | - | 71% / - |" in table
+
+
+def test_a_part_that_fails_is_recorded_and_the_results_still_render() -> None:
+    results: dict[str, Any] = {"date": "2026-12-07", "machine": "m", "mode": "smoke"}
+
+    def broken() -> Any:
+        raise RuntimeError("redis-server did not answer PING")
+
+    _part(results, "stores", broken)
+    assert results["failed"] == {"stores": "RuntimeError: redis-server did not answer PING"}
+    assert "Part stores FAILED: RuntimeError: redis-server did not answer PING" in markdown(results)
+
+
+def test_the_server_cpu_while_words_were_due_is_reported_per_event() -> None:
+
+    used = [(99.0, 0.0), (100.0, 1.0), (102.0, 4.0), (104.0, 7.0), (106.0, 20.0)]
+    # window 100..104 s, 4,000 events in it: 6 CPU s over 4 s = 1.5 cores, 1,500 µs per event
+    assert _delivery_cpu(used, (100.0, 104.0), 4000) == {
+        "server_cores_busy": 1.5,
+        "server_cpu_us_per_event": 1500.0,
+    }
+    assert _delivery_cpu(used, None, 4000) == {}
