@@ -48,6 +48,7 @@ class Vendor(ErrorShape):
         ids = operation_ids(api.spec, self._id_parameter)
         self.gate = FaultGate(engine, api.name, self, ids, self.lifecycle)
         self._plain_reads = type(self).decorate is Vendor.decorate  # reads depend on the timeline only
+        self._plain_creates = type(self).on_create is Vendor.on_create  # no vendor data at create
 
     def not_found(self, resource_id: str) -> Response:
         return self.error(404, f"{self.lifecycle.resource.capitalize()} {resource_id} not found")
@@ -103,7 +104,8 @@ class Vendor(ErrorShape):
             scope,
             call.inputs.body,
             scenario,
-            prepare=lambda made: self.on_create(call, made),
+            # a vendor without vendor data to add (most) passes nothing to call per create
+            prepare=None if self._plain_creates else lambda made: self.on_create(call, made),
         )
         view = self.lifecycle.view_for(create.operation)
         status = view.status if view is not None else 200  # e.g. 202 Accepted in a user's spec
