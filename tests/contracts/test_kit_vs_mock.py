@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Iterator
@@ -40,6 +41,12 @@ def terminating() -> list[tuple[str, str]]:
     ]
 
 
+# The mock runs 20 times faster, so the kit's real-time margins shrink as much: polls at most 0.5 s
+# (10 mock seconds) apart, each resource watched for at least 1 s (20 mock seconds) and 0.5 s past
+# its terminal read, rather than 5 s (100 mock seconds, 4 times the longest scenario) and 2 s
+AT_SPEED = Options(resources=1, deadline=10, window=1.0, settle=0.5, max_poll=0.5)
+
+
 @pytest.fixture(scope="module")
 def mock_url() -> Iterator[str]:
     # 20 times faster: the slowest bundled scenario (about 30 s) takes 1.5 s
@@ -60,7 +67,7 @@ def test_the_mock_keeps_its_contract_in_every_terminating_scenario(
         mock_url,
         headers=HEADERS[api],
         phases=("lifecycle",),
-        options=Options(resources=1, deadline=10),
+        options=AT_SPEED,
     )
     assert report.violations == [], report.summary()
 
@@ -89,6 +96,22 @@ def test_the_pytest_suite_skips_without_a_target(pytester: pytest.Pytester) -> N
     result.assert_outcomes(skipped=len(PHASES))
 
 
+# Schemathesis repeats fuzzing until the budget is spent; one round of every phase and check of every
+# operation (5 examples each) takes a few seconds, and ``unreached_conformance`` fails the test if a
+# budget this short ever left one out (the default 25 s only added more rounds of the same)
+CONFORMANCE_SECONDS = 8
+
+
+def unreached_conformance(report_json: Path) -> list[tuple[str, str]]:
+    """The conformance cases of a ``--report-json`` file that no generated request reached."""
+    cases = json.loads(report_json.read_text(encoding="utf-8"))["cases"]
+    return [
+        (case["check"], case["unit"])
+        for case in cases
+        if case["check"].startswith("conformance.") and case["outcome"] == "not observed"
+    ]
+
+
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 README_CHECKS = [
     line
@@ -105,13 +128,15 @@ def test_the_readme_check_commands_pass_against_the_quickstart_serve(
     """The quickstart's `comeback serve` (its defaults: any credential, real clock) on a free port;
     the JUnit file has no failure and its counts add up."""
     settings = replace(default_settings(), callback_hosts=frozenset({"127.0.0.1"}))
-    junit = tmp_path / "report.xml"
+    junit, data = tmp_path / "report.xml", tmp_path / "report.json"
     with serve_in_thread(create_app(settings, catalog=bundled_catalog())) as url:
         arguments = shlex.split(command.replace("http://127.0.0.1:8000", url))[1:]
-        code = main([*arguments, "--quiet", "--examples", "5", "--junit", str(junit)])
+        budget = [*("--examples", "5", "--max-time", str(CONFORMANCE_SECONDS))]
+        code = main([*arguments, "--quiet", *budget, "--junit", str(junit), "--report-json", str(data)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert out.splitlines()[-1].startswith("0 violation(s)")
+    assert unreached_conformance(data) == []
     xml = junit.read_text(encoding="utf-8")
     api = Path(arguments[1]).stem
     assert f'testsuite name="comeback.{api}"' in xml

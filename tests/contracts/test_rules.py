@@ -21,6 +21,7 @@ from lifecycle.rules import RULE_KINDS
 from lifecycle.spec import load_spec
 from mockserver.app import create_app, default_settings
 from mockserver.servers import serve_in_thread
+from tests.contracts.test_kit_vs_mock import AT_SPEED
 from tests.servers.base import Defects, Handler, serve
 from tests.servers.chatzy import Chatzy
 from tests.servers.invent import Invent
@@ -205,7 +206,7 @@ def test_the_mock_keeps_every_stated_rule(mock_url: str, api: str, scenario: str
         mock_url,
         headers=MOCK_HEADERS[api],
         phases=PHASES,
-        options=Options(resources=1, deadline=10),
+        options=AT_SPEED,
     )
     assert report.violations == [], report.summary()
     outcomes = {(c, u): report.outcome(c, u) for c, u in report.cases if c.startswith("rules.")}
