@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from collections.abc import Iterator
@@ -15,11 +14,11 @@ import pytest
 from comeback.cli import main
 from comeback.testing import bundled_catalog
 from contracts.phases import PHASES
-from contracts.probes import Options
 from contracts.run import check
 from lifecycle.bundled import bundled_specs
 from mockserver.app import create_app, default_settings
 from mockserver.servers import serve_in_thread
+from tests.contracts.budgets import AT_SPEED, CONFORMANCE_SECONDS, unreached_conformance
 
 SPECS = {path.stem: path for path in bundled_specs()}
 TOKEN = "contract-token"  # the mock accepts only this, so the kit's invalid-credential checks can pass
@@ -39,12 +38,6 @@ def terminating() -> list[tuple[str, str]]:
         for name, scenario in sorted(served.scenarios.items())
         if served.spec.lifecycle.states[scenario.steps[-1].state].terminal
     ]
-
-
-# The mock runs 20 times faster, so the kit's real-time margins shrink as much: polls at most 0.5 s
-# (10 mock seconds) apart, each resource watched for at least 1 s (20 mock seconds) and 0.5 s past
-# its terminal read, rather than 5 s (100 mock seconds, 4 times the longest scenario) and 2 s
-AT_SPEED = Options(resources=1, deadline=10, window=1.0, settle=0.5, max_poll=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -94,22 +87,6 @@ def test_the_pytest_suite_skips_without_a_target(pytester: pytest.Pytester) -> N
     folder = Path(__file__).resolve().parents[2] / "contracts"
     result = pytester.runpytest_subprocess(str(folder), "-p", "no:cacheprovider")
     result.assert_outcomes(skipped=len(PHASES))
-
-
-# Schemathesis repeats fuzzing until the budget is spent; one round of every phase and check of every
-# operation (5 examples each) takes a few seconds, and ``unreached_conformance`` fails the test if a
-# budget this short ever left one out (the default 25 s only added more rounds of the same)
-CONFORMANCE_SECONDS = 8
-
-
-def unreached_conformance(report_json: Path) -> list[tuple[str, str]]:
-    """The conformance cases of a ``--report-json`` file that no generated request reached."""
-    cases = json.loads(report_json.read_text(encoding="utf-8"))["cases"]
-    return [
-        (case["check"], case["unit"])
-        for case in cases
-        if case["check"].startswith("conformance.") and case["outcome"] == "not observed"
-    ]
 
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")

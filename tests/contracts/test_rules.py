@@ -21,7 +21,7 @@ from lifecycle.rules import RULE_KINDS
 from lifecycle.spec import load_spec
 from mockserver.app import create_app, default_settings
 from mockserver.servers import serve_in_thread
-from tests.contracts.test_kit_vs_mock import AT_SPEED
+from tests.contracts.budgets import AT_SPEED
 from tests.servers.base import Defects, Handler, serve
 from tests.servers.chatzy import Chatzy
 from tests.servers.invent import Invent
