@@ -36,7 +36,9 @@ SERVERS: dict[str, type[Handler]] = {
     "privategpt": PrivateGpt,
 }
 HEADERS = {"invent": {"Authorization": "Bearer key"}}
-FAST = Options(resources=1, deadline=6.0, settle=0.5, first_poll=0.05, max_poll=0.5)
+# window: a resource works 2.5 s, so watching it 3 s after its creation (not 5) still reads it past
+# its terminal state (and settle 0.5 s beyond); no defect here flips a finished resource later
+FAST = Options(resources=1, deadline=6.0, settle=0.5, first_poll=0.05, max_poll=0.5, window=3.0)
 PHASES = ("lifecycle", "stream")
 TOKEN = "contract-token"
 
