@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.contenders import comeback_serve
+from bench.contention import Sample, accepted_by, contention, per_worker, take, wait_listening
 from bench.load import measure_call
 from bench.procs import SERVER_CORE, Running, cpu_seconds, python_command, rss_mib, server
 from bench.sse import StreamRun, lead_seconds, run_streams_in_processes, summarize, write_scenarios
@@ -194,31 +195,45 @@ def _streams(redis: RedisServer, count: int, rate: float) -> dict[str, Any]:
         extra = ("--scenarios", str(folder), "--max-resources", str(2 * count + 100))
         command = _serve(redis.url, STREAM_WORKERS, *extra)
         with server(command, "/__mock/clock", core=None, timeout=90) as mock:
+            wait_listening(int(mock.url.rsplit(":", 1)[1]), STREAM_WORKERS)
             peaks: dict[int, float] = {}
             used: list[tuple[float, float]] = []  # (wall time, CPU seconds of the server's processes)
+            waits: list[Sample] = []  # the workers' run-queue waits and the machine's busy cores
+            owners: dict[int, int] = {}  # client port -> worker pid that accepted it
             done = threading.Event()
 
             def sample() -> None:
                 while not done.wait(0.25):
                     used.append((time.time(), tree_cpu(mock.pid)))
-                    for member in tree(mock.pid)[1:]:  # the workers, not the master
+                    workers = tree(mock.pid)[1:]  # the workers, not the master
+                    waits.append(take(workers))
+                    for member in workers:
                         try:
                             peaks[member] = max(peaks.get(member, 0.0), rss_mib(member))
                         except OSError:
                             continue
 
-            sampler = threading.Thread(target=sample, daemon=True)
-            sampler.start()
+            def who_accepted() -> None:  # once, just before the first words are due: all are open
+                if not done.wait(max(0.0, lead - 1.0)):
+                    owners.update(accepted_by(int(mock.url.rsplit(":", 1)[1])))
+
+            threads = [threading.Thread(target=job, daemon=True) for job in (sample, who_accepted)]
+            for thread in threads:
+                thread.start()
             headers = {"Authorization": "bench-token", "X-Mock-Scenario": f"bench-{count}"}
             began = time.perf_counter()
             reports = run_streams_in_processes(StreamRun(mock.url, count, headers, lead, rate))
             done.set()
-            sampler.join()
+            for thread in threads:
+                thread.join()
             summary = summarize(reports)
             window = summary.pop("delivery_window", None)
+            streams = [(stream.port, stream.lateness) for report in reports for stream in report.streams]
             return {
                 **summary,
                 **_delivery_cpu(used, window, summary.get("events", 0)),
+                **contention(waits, window),
+                "per_worker": per_worker(streams, owners),
                 "workers": STREAM_WORKERS,
                 "words_per_second_each": rate,
                 "seconds": round(time.perf_counter() - began, 1),
@@ -348,8 +363,10 @@ def markdown(part: dict[str, Any]) -> list[str]:
         lines += [
             "",
             "| streams (2 workers, Redis) | words/s each | lateness p50 / p99 / max ms "
-            "| peak RSS MiB per worker | server cores busy, µs per event | ended early | failed |",
-            "|---|---|---|---|---|---|---|",
+            "| peak RSS MiB per worker | server cores busy, µs per event | machine cores busy (all "
+            "processes) | run-queue wait share: worst worker / worst client | per worker: connections "
+            "(p99 ms) | ended early | failed |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in part["streams"]:
             late = " / ".join(
@@ -360,6 +377,14 @@ def markdown(part: dict[str, Any]) -> list[str]:
                 f"| {row['streams']:,} | {row.get('words_per_second_each', '-')} | {late} "
                 f"| {row['rss_peak_mib_per_worker']} "
                 f"| {row.get('server_cores_busy', '-')}, {row.get('server_cpu_us_per_event', '-')} "
-                f"| {row.get('ended_early', '-')} | {failed} |"
+                f"| {row.get('machine_cores_busy', '-')} "
+                f"| {row.get('worker_wait_share', '-')} / {row.get('client_wait_share', '-')} "
+                f"| {_workers_cell(row)} | {row.get('ended_early', '-')} | {failed} |"
             )
     return lines
+
+
+def _workers_cell(row: dict[str, Any]) -> str:
+    """Connections each worker accepted, with its words' p99 lateness (uneven: the kernel's choice)."""
+    workers = row.get("per_worker") or []
+    return ", ".join(f"{w['connections']:,} ({w['lateness_p99_ms']:g})" for w in workers) or "-"
