@@ -58,18 +58,34 @@ def take(workers: Sequence[int]) -> Sample:
     return Sample(time.time(), waits, busy, total)
 
 
-def contention(samples: Sequence[Sample], window: tuple[float, float] | None) -> dict[str, float]:
-    """Over the samples inside ``window``: the machine's cores busy (all processes), and the largest
-    share of wall time any worker spent runnable but waiting for a core."""
-    inside = [sample for sample in samples if window is not None and window[0] <= sample.at <= window[1]]
+def _inside(samples: Sequence[Sample], window: tuple[float, float] | None) -> list[Sample]:
+    return [sample for sample in samples if window is not None and window[0] <= sample.at <= window[1]]
+
+
+def wait_shares(samples: Sequence[Sample], window: tuple[float, float] | None) -> dict[int, float]:
+    """Per worker pid: the share of ``window``'s wall time it spent runnable but waiting for a core."""
+    inside = _inside(samples, window)
     if len(inside) < 2:
         return {}
     first, last = inside[0], inside[-1]
     wall = last.at - first.at
-    waited = [last.waits[pid] - first.waits[pid] for pid in last.waits if pid in first.waits]
-    figures = {"machine_cores_busy": round((last.machine_busy - first.machine_busy) / wall, 2)}
-    if waited:
-        figures["worker_wait_share"] = round(max(waited) / wall, 2)
+    return {
+        pid: round((last.waits[pid] - first.waits[pid]) / wall, 2) for pid in last.waits if pid in first.waits
+    }
+
+
+def contention(samples: Sequence[Sample], window: tuple[float, float] | None) -> dict[str, float]:
+    """Over the samples inside ``window``: the machine's cores busy (all processes), and the largest
+    share of wall time any worker spent runnable but waiting for a core."""
+    inside = _inside(samples, window)
+    if len(inside) < 2:
+        return {}
+    first, last = inside[0], inside[-1]
+    figures = {
+        "machine_cores_busy": round((last.machine_busy - first.machine_busy) / (last.at - first.at), 2)
+    }
+    if shares := wait_shares(samples, window):
+        figures["worker_wait_share"] = max(shares.values())
     return figures
 
 
@@ -112,10 +128,13 @@ def parse_sockets(text: str) -> dict[int, int]:
 
 
 def per_worker(
-    streams: Sequence[tuple[int, list[float]]], owners: Mapping[int, int]
+    streams: Sequence[tuple[int, list[float]]],
+    owners: Mapping[int, int],
+    waits: Mapping[int, float] | None = None,
 ) -> list[dict[str, float]]:
-    """(client port, lateness of its words) per stream -> per worker: connections and p99 lateness,
-    most connections first; streams whose worker is unknown are left out."""
+    """(client port, lateness of its words) per stream -> per worker: connections, p99 lateness and
+    (given ``waits``) its run-queue wait share, most connections first; streams whose worker is
+    unknown are left out."""
     late: dict[int, list[float]] = {}
     connections: dict[int, int] = {}
     for port, lateness in streams:
@@ -128,5 +147,8 @@ def per_worker(
     for pid in sorted(connections, key=lambda pid: -connections[pid]):
         values = sorted(late[pid])
         p99 = round(percentile(values, 0.99) * 1000, 1) if values else 0.0
-        rows.append({"connections": connections[pid], "lateness_p99_ms": p99})
+        row = {"connections": connections[pid], "lateness_p99_ms": p99}
+        if waits is not None and pid in waits:
+            row["wait_share"] = waits[pid]
+        rows.append(row)
     return rows

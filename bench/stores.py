@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.contenders import comeback_serve
-from bench.contention import Sample, accepted_by, contention, per_worker, take, wait_listening
+from bench.contention import Sample, accepted_by, contention, per_worker, take, wait_listening, wait_shares
 from bench.load import measure_call
 from bench.procs import SERVER_CORE, Running, cpu_seconds, python_command, rss_mib, server
 from bench.sse import StreamRun, lead_seconds, run_streams_in_processes, summarize, write_scenarios
@@ -233,7 +233,7 @@ def _streams(redis: RedisServer, count: int, rate: float) -> dict[str, Any]:
                 **summary,
                 **_delivery_cpu(used, window, summary.get("events", 0)),
                 **contention(waits, window),
-                "per_worker": per_worker(streams, owners),
+                "per_worker": per_worker(streams, owners, wait_shares(waits, window)),
                 "workers": STREAM_WORKERS,
                 "words_per_second_each": rate,
                 "seconds": round(time.perf_counter() - began, 1),
@@ -365,7 +365,7 @@ def markdown(part: dict[str, Any]) -> list[str]:
             "| streams (2 workers, Redis) | words/s each | lateness p50 / p99 / max ms "
             "| peak RSS MiB per worker | server cores busy, µs per event | machine cores busy (all "
             "processes) | run-queue wait share: worst worker / worst client | per worker: connections "
-            "(p99 ms) | ended early | failed |",
+            "(p99 ms, run-queue wait share) | ended early | failed |",
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in part["streams"]:
@@ -387,4 +387,8 @@ def markdown(part: dict[str, Any]) -> list[str]:
 def _workers_cell(row: dict[str, Any]) -> str:
     """Connections each worker accepted, with its words' p99 lateness (uneven: the kernel's choice)."""
     workers = row.get("per_worker") or []
-    return ", ".join(f"{w['connections']:,} ({w['lateness_p99_ms']:g})" for w in workers) or "-"
+    cells = []
+    for worker in workers:
+        waited = f", waited {worker['wait_share']:.0%}" if "wait_share" in worker else ""
+        cells.append(f"{worker['connections']:,} ({worker['lateness_p99_ms']:g}{waited})")
+    return ", ".join(cells) or "-"

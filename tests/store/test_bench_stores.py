@@ -14,6 +14,7 @@ from bench.contention import (
     per_worker,
     run_queue_wait,
     take,
+    wait_shares,
 )
 from bench.run import _part, markdown
 from bench.sse import ClientReport, StreamResult, summarize
@@ -125,6 +126,9 @@ def test_run_queue_waits_and_machine_cores_are_read_over_the_delivery_window() -
     ]
     assert contention(samples, (100.0, 104.0)) == {"machine_cores_busy": 2.0, "worker_wait_share": 0.5}
     assert contention(samples, None) == {}
+    assert wait_shares(samples, (100.0, 104.0)) == {401: 0.5, 402: 0.0}
+    late = per_worker([(1, [0.3]), (2, [0.001])], {1: 401, 2: 402}, {401: 0.5, 402: 0.0})
+    assert late[0] == {"connections": 1, "lateness_p99_ms": 300.0, "wait_share": 0.5}
 
 
 def test_this_process_run_queue_wait_and_the_machine_cores_are_readable() -> None:
@@ -147,14 +151,14 @@ def test_the_stream_table_shows_contention_and_the_split_per_worker() -> None:
         "worker_wait_share": 0.61,
         "client_wait_share": 0.2,
         "per_worker": [
-            {"connections": 3022, "lateness_p99_ms": 1316.8},
+            {"connections": 3022, "lateness_p99_ms": 1316.8, "wait_share": 0.61},
             {"connections": 1978, "lateness_p99_ms": 375.0},
         ],
     }
     table = "\n".join(
         stores_markdown({"connections": 8, "rounds": 1, "seconds": 1.0, "rows": [], "streams": [row]})
     )
-    assert "| 2.0 | 0.61 / 0.2 | 3,022 (1316.8), 1,978 (375) |" in table
+    assert "| 2.0 | 0.61 / 0.2 | 3,022 (1316.8, waited 61%), 1,978 (375) |" in table
 
 
 def test_a_client_report_gives_its_share_of_time_waiting_for_a_core() -> None:
