@@ -264,7 +264,7 @@ def verdicts(part: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             rows.append((what, f"failed: {why}", f"<= {limit:g} ms", False))
         elif "lateness_p99_ms" in row:
             late = row["lateness_p99_ms"]
-            rows.append((what, f"{late:.1f} ms", f"<= {limit:g} ms", late <= limit))
+            rows.append((what, f"{late:.1f} ms{_contended(row)}", f"<= {limit:g} ms", late <= limit))
         if row.get("rss_peak_mib_per_worker"):
             rss = row["rss_peak_mib_per_worker"] * 1.048576
             what = f"{row['streams']} streams over 2 workers: peak RSS per worker"
@@ -284,6 +284,19 @@ def _delivery_cpu(
     share = seconds / (inside[-1][0] - inside[0][0])
     per_event = seconds / (events * (inside[-1][0] - inside[0][0]) / (window[1] - window[0]))
     return {"server_cores_busy": round(share, 2), "server_cpu_us_per_event": round(per_event * 1e6, 1)}
+
+
+CONTENDED_SHARE = 0.1  # a worker runnable but off-core this much of the delivery: say so beside a miss
+
+
+def _contended(row: dict[str, Any]) -> str:
+    """A note for a lateness figure measured while the workers waited for cores (other processes
+    had them): the verdict stands, and the note says where the time went."""
+    waited = row.get("worker_wait_share")
+    if waited is None or waited < CONTENDED_SHARE:
+        return ""
+    busy = row.get("machine_cores_busy", "-")
+    return f" (a worker waited {waited:.0%} of the delivery for a core; machine cores busy {busy})"
 
 
 def _stream_failure(row: dict[str, Any]) -> str:

@@ -165,3 +165,18 @@ def test_a_client_report_gives_its_share_of_time_waiting_for_a_core() -> None:
     stream = StreamResult([0.001] * 40, 45, True, 100.0, 101.0, 105.0, 125.0)
     summary = summarize([ClientReport([stream], 2.0, 5.0, 20.0), ClientReport([stream], 2.0, 1.0, 20.0)])
     assert summary["client_wait_share"] == 0.25
+
+
+def test_a_lateness_miss_says_when_the_workers_waited_for_cores() -> None:
+    contended = {
+        "streams": 5000,
+        "lateness_p99_ms": 318.6,
+        "worker_wait_share": 0.43,
+        "machine_cores_busy": 2.0,
+    }
+    quiet = {"streams": 10000, "lateness_p99_ms": 12.0, "worker_wait_share": 0.02, "machine_cores_busy": 1.1}
+    rows = {what: (got, met) for what, got, _, met in verdicts(part() | {"streams": [contended, quiet]})}
+    got, met = rows["5000 streams over 2 workers (Redis): p99 lateness"]
+    assert got == "318.6 ms (a worker waited 43% of the delivery for a core; machine cores busy 2.0)"
+    assert met is False  # the note explains a miss; it does not excuse it
+    assert rows["10000 streams over 2 workers (Redis): p99 lateness"] == ("12.0 ms", True)
