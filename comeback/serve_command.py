@@ -222,14 +222,18 @@ def run(arguments: argparse.Namespace) -> int:
             )
         os.environ[ENVIRONMENT_KEY] = settings_to_json(settings)
         os.environ[HEADER_TIMEOUT_KEY] = str(arguments.header_timeout)
-        serving.run_workers(
-            "mockserver.app:app_from_environment",
-            factory=True,
-            workers=arguments.workers,
-            http="mockserver.serving:HeaderTimeoutProtocol",
-            timeout_graceful_shutdown=GRACE_SECONDS,
-            **uvicorn_options,
-        )
+        try:
+            serving.run_workers(
+                "mockserver.app:app_from_environment",
+                factory=True,
+                workers=arguments.workers,
+                http="mockserver.serving:HeaderTimeoutProtocol",
+                timeout_graceful_shutdown=GRACE_SECONDS,
+                **uvicorn_options,
+            )
+        except serving.PortInUseError as error:
+            print(f"comeback serve: {error}; nothing started", file=sys.stderr)
+            return EXIT_USAGE
         return EXIT_OK
     serving.run(app, header_timeout=arguments.header_timeout, **uvicorn_options)
     return EXIT_OK

@@ -38,6 +38,7 @@ from starlette.applications import Starlette
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from uvicorn.supervisors import Multiprocess
 
+from lifecycle.errors import ComebackError
 from mockserver import streams
 from mockserver.engine import Engine
 from mockserver.masking import Masker
@@ -179,6 +180,10 @@ def run_workers(app: str, *, workers: int, host: str, port: int, **options: Any)
     Multiprocess(config, sockets=[ReusePortSocket.bound(host, port)]).run()
 
 
+class PortInUseError(ComebackError):
+    """The address asked for is taken (or not this host's): nothing was started."""
+
+
 class ReusePortSocket(socket.socket):
     """The supervisor's socket: bound with ``SO_REUSEPORT`` (so the port is taken, and port 0 gets
     its number) but never listening, so the kernel gives it no connections. A worker receives it
@@ -187,7 +192,17 @@ class ReusePortSocket(socket.socket):
 
     @classmethod
     def bound(cls, host: str, port: int) -> ReusePortSocket:
+        """The supervisor's socket on ``host:port``; ``PortInUseError`` if anything holds the port
+        (another ``comeback serve --workers`` included, which ``SO_REUSEPORT`` alone would let in
+        silently, splitting the connections between two mocks)."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        if port != 0:  # port 0 is always a fresh one
+            with socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+                try:
+                    probe.bind((host, port))
+                except OSError as error:
+                    raise PortInUseError(f"cannot listen on {host}:{port}: {error.strerror}") from None
         sock = cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         _share_port(sock)
         sock.bind((host, port))
@@ -230,6 +245,7 @@ def settle_memory() -> None:
 __all__ = [
     "GracefulServer",
     "HeaderTimeoutProtocol",
+    "PortInUseError",
     "ReusePortSocket",
     "configure_logging",
     "run",

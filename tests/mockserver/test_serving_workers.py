@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 
 from bench.procs import server
-from mockserver.serving import ReusePortSocket
+from mockserver.serving import PortInUseError, ReusePortSocket
 
 
 def test_the_supervisor_socket_becomes_each_worker_own_socket_on_the_same_port() -> None:
@@ -68,3 +68,31 @@ def _holders(options: list[str], port: str) -> Counter[str]:
         ["ss", *options, f"( sport = :{port} )"], check=False, capture_output=True, text=True
     ).stdout
     return Counter(re.findall(r"pid=(\d+)", listed))
+
+
+def test_a_port_another_worker_group_listens_on_is_refused_not_shared() -> None:
+    # SO_REUSEPORT alone would let a second `comeback serve --workers` join the first one's port
+    # and silently take half of its connections: the supervisor asks the port first, as uvicorn does
+    first = ReusePortSocket.bound("127.0.0.1", 0)
+    member = pickle.loads(pickle.dumps(first))
+    member.listen()
+    try:
+        with pytest.raises(PortInUseError, match=r"cannot listen on 127\.0\.0\.1:\d+: "):
+            ReusePortSocket.bound("127.0.0.1", first.getsockname()[1])
+    finally:
+        member.close()
+        first.close()
+
+
+def test_serve_with_workers_on_a_taken_port_exits_2_saying_so() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "comeback.cli", "serve", "--port", str(port), "--workers", "2"]
+        command += ["--no-auth", "--api", "privategpt", "--no-watch"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert f"comeback serve: cannot listen on 127.0.0.1:{port}: " in done.stderr
+    assert "nothing started" in done.stderr
+    assert "Traceback" not in done.stderr
