@@ -55,6 +55,7 @@ def measure_call(
             for name, value in used.items()
         },
         "tool": load.tool,
+        "requests": load.requests,
     }
 
 

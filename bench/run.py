@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -358,6 +359,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["## Targets", "", "| measure | result | target | |", "|---|---|---|---|"]
     verdict = {True: "met", False: "MISSED", None: "not measured"}
     lines += [f"| {what} | {got} | {goal} | {verdict[met]} |" for what, got, goal, met in verdicts(results)]
+    for name, why in results.get("failed", {}).items():
+        lines += ["", f"Part {name} FAILED: {why}"]
     rr = results.get("request_response")
     if rr:
         lines += [
@@ -422,6 +425,15 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _part(results: dict[str, Any], name: str, measure: Callable[[], Any]) -> None:
+    """``results[name] = measure()``; a failure is kept as ``results["failed"][name]`` (its reason)."""
+    try:
+        results[name] = measure()
+    except Exception as error:  # the part failed; the results file says why, with the other parts
+        results.setdefault("failed", {})[name] = f"{type(error).__name__}: {error}"[:500]
+        print(f"{name} failed: {results['failed'][name]}", file=sys.stderr, flush=True)
+
+
 def machine() -> str:
     cpu = "?"
     try:
@@ -482,30 +494,35 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "mode": mode_name,
     }
+    # a part that fails is recorded with its reason; the others still run and the files are written
+    rate = arguments.words_per_second or mode.stream_rate
     if "requests" in parts:
         print("request/response ...", flush=True)
-        results["request_response"] = request_response(mode, only)
+        _part(results, "request_response", lambda: request_response(mode, only))
     if "streams" in parts:
         print("streams ...", flush=True)
-        results["streams"] = streams(mode.streams, arguments.words_per_second or mode.stream_rate)
+        _part(results, "streams", lambda: streams(mode.streams, rate))
     if "start" in parts:
         print("start-up and footprint ...", flush=True)
-        results["start"] = start_and_footprint(mode.start_runs)
+        _part(results, "start", lambda: start_and_footprint(mode.start_runs))
     if "kit" in parts:
         print("contract kit ...", flush=True)
-        results["kit"] = kit(mode.kit, mode.kit_phases)
+        _part(results, "kit", lambda: kit(mode.kit, mode.kit_phases))
     if "stores" in parts:
         print("stores and workers ...", flush=True)
-        rate = arguments.words_per_second or mode.stream_rate
-        results["stores"] = stores(
-            CALLS,
-            completed_message,
-            lambda mock: {"FLOOR_BODIES": json.dumps(record_bodies(mock))},
-            rounds=mode.rounds,
-            seconds=mode.seconds,
-            connections=mode.connections,
-            stream_counts=mode.store_streams,
-            rate=rate,
+        _part(
+            results,
+            "stores",
+            lambda: stores(
+                CALLS,
+                completed_message,
+                lambda mock: {"FLOOR_BODIES": json.dumps(record_bodies(mock))},
+                rounds=mode.rounds,
+                seconds=mode.seconds,
+                connections=mode.connections,
+                stream_counts=mode.store_streams,
+                rate=rate,
+            ),
         )
     results["wall_seconds"] = round(time.perf_counter() - began, 1)
     arguments.out.mkdir(parents=True, exist_ok=True)

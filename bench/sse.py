@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.contention import run_queue_wait
 from bench.load import percentile
 from bench.procs import LOAD_CORE, pin_this_process
 
@@ -80,6 +81,8 @@ class StreamResult:
     opened_at: float = 0.0  # wall time the stream's request was sent
     first_due: float = 0.0  # wall time its first word was due
     last_event_at: float = 0.0
+    failure: str = ""  # why its set-up failed (an answer other than 200, a dropped connection)
+    port: int = 0  # the client's local port: which server process accepted it (``ss -tnp``)
 
 
 @dataclass
@@ -88,6 +91,8 @@ class ClientReport:
 
     streams: list[StreamResult]
     cpu_seconds: float  # the client's CPU time while its streams were delivering
+    wait_seconds: float = 0.0  # ... and its time runnable but waiting for a core (Linux), meanwhile
+    wall_seconds: float = 0.0  # ... and the wall time that took
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,15 +125,23 @@ async def _one(shared: _Client) -> StreamResult:
     result = StreamResult()
     async with shared.gate:  # limit how many are being set up at once; once open, they all stay open
         result.began_at = time.time()
-        reader, writer = await asyncio.open_connection(shared.host, shared.port)
-        head = [f"Host: {shared.host}:{shared.port}", *(f"{k}: {v}" for k, v in run.headers.items())]
-        created = await _exchange(reader, writer, "POST /v1/messages/async", head, _BODY)
-        message = json.loads(created)["message_id"]
-        status = json.loads(await _exchange(reader, writer, f"GET /v1/messages/async/{message}/status", head))
-        created_at = datetime.fromisoformat(status["created_at"].replace("Z", "+00:00")).timestamp()
-        request = [f"GET /v1/messages/async/{message}/stream HTTP/1.1", *head]
-        writer.write(("\r\n".join(request) + "\r\n\r\n").encode())
-        await writer.drain()
+        try:
+            reader, writer = await asyncio.open_connection(shared.host, shared.port)
+            result.port = writer.get_extra_info("sockname")[1]
+            head = [f"Host: {shared.host}:{shared.port}", *(f"{k}: {v}" for k, v in run.headers.items())]
+            created = await _exchange(reader, writer, "POST /v1/messages/async", head, _BODY)
+            message = json.loads(created)["message_id"]
+            status = json.loads(
+                await _exchange(reader, writer, f"GET /v1/messages/async/{message}/status", head)
+            )
+            created_at = datetime.fromisoformat(status["created_at"].replace("Z", "+00:00")).timestamp()
+            request = [f"GET /v1/messages/async/{message}/stream HTTP/1.1", *head]
+            writer.write(("\r\n".join(request) + "\r\n\r\n").encode())
+            await writer.drain()
+        except (OSError, RuntimeError, ValueError, KeyError, asyncio.IncompleteReadError) as error:
+            result.failure = str(error)[:300] or type(error).__name__  # counted, and the run goes on
+            shared.on_open()
+            return result
         result.opened_at = time.time()
         shared.on_open()
     # the mock's real clock at --speed 1 is this host's wall clock: due times need no mapping
@@ -192,14 +205,21 @@ async def run_streams(run: StreamRun) -> ClientReport:
     waiting: asyncio.Future[Any] = asyncio.ensure_future(opened.wait())
     await asyncio.wait([waiting, streams], return_when=asyncio.FIRST_COMPLETED)
     waiting.cancel()
-    cpu_before = _cpu()
+    cpu_before, wait_before, wall_before = _cpu(), _waited(), time.time()
     results = list(await streams)
-    return ClientReport(results, _cpu() - cpu_before)
+    return ClientReport(results, _cpu() - cpu_before, _waited() - wait_before, time.time() - wall_before)
 
 
 def _cpu() -> float:
     usage = rusage.getrusage(rusage.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def _waited() -> float:
+    try:
+        return run_queue_wait("self")
+    except OSError:  # not Linux: no run-queue figures
+        return 0.0
 
 
 def run_streams_in_processes(run: StreamRun, processes: int = 2) -> list[ClientReport]:
@@ -217,15 +237,19 @@ def _streams_in_process(run: StreamRun) -> ClientReport:
 def summarize(reports: list[ClientReport]) -> dict[str, Any]:
     """The figures of one run: lateness, events/s over the delivery window, set-up margin."""
     results = [stream for report in reports for stream in report.streams]
+    failures = [result.failure for result in results if result.failure]
+    failed = {"failed": len(failures), "failure": failures[0]} if failures else {}
+    results = [result for result in results if not result.failure]
     lateness = sorted(value for result in results for value in result.lateness)
     if not lateness:
-        return {"streams": len(results), "events": 0}
+        return {"streams": len(results) + len(failures), "events": 0, **failed}
     events = sum(r.events for r in results)
     first_due = min(r.first_due for r in results)
     all_open = max(r.opened_at for r in results)
     window = max(r.last_event_at for r in results) - first_due
     return {
-        "streams": len(results),
+        "streams": len(results) + len(failures),
+        **failed,
         "events": events,
         "events_per_second": round(events / window, 1) if window > 0 else None,
         "lateness_p50_ms": round(percentile(lateness, 0.5) * 1000, 2),
@@ -238,4 +262,8 @@ def summarize(reports: list[ClientReport]) -> dict[str, Any]:
         "set_up_s": round(all_open - min(r.began_at for r in results), 2),
         "delivery_window": (first_due, first_due + window),
         "client_cpu_s": round(sum(report.cpu_seconds for report in reports), 2),
+        # the largest share of its delivery time a client process waited for a core (its own lateness)
+        "client_wait_share": round(
+            max(r.wait_seconds / r.wall_seconds if r.wall_seconds else 0.0 for r in reports), 2
+        ),
     }

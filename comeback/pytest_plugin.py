@@ -12,6 +12,9 @@
     @pytest.mark.comeback(namespace="job-42")           # its own resources, clock, queue, journal
     def test_on_a_shared_mock(comeback_mock): ...
 
+    @pytest.mark.comeback(store="redis://127.0.0.1:6379/0", namespace="job-42")  # state in Redis,
+    def test_with_other_instances(comeback_mock): ...   # shared with every mock on that store
+
 Registered through the ``pytest11`` entry point, so installing the project is enough. This module
 imports nothing of the mock until a fixture is used: a project that has the package installed but
 does not use it pays nothing and sees no warning (``pytest -W error`` included).
@@ -35,10 +38,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(apis=None, seed=0, clock='manual', port=False, strict=True, scenarios=(), "
-        "namespace='default'): how the comeback_mock fixture starts the mock: which APIs (default all), "
-        "the fake-data seed, the clock ('manual' or 'real'), whether to serve on a real 127.0.0.1 port "
-        "(for browsers, subprocesses, SDKs), strict response checks, scenario files or folders to add "
-        "(relative to the test file), and the namespace its client and controls use (X-Mock-Namespace).",
+        "namespace='default', store='memory'): how the comeback_mock fixture starts the mock: which APIs "
+        "(default all), the fake-data seed, the clock ('manual' or 'real'), whether to serve on a real "
+        "127.0.0.1 port (for browsers, subprocesses, SDKs), strict response checks, scenario files or "
+        "folders to add (relative to the test file), the namespace its client and controls use "
+        "(X-Mock-Namespace), and where its state lives ('memory', or redis://HOST:PORT/DB shared with "
+        "every mock and comeback serve on that store).",
     )
 
 

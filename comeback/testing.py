@@ -7,10 +7,15 @@ Used by the pytest plugin (``comeback_mock`` fixture) and usable on its own:
     ...     run = mock.client.post(f"/v1/agents/{agent}/messages/async", json={"input": "hi"}).json()
     ...     mock.advance(5)
     ...     mock.journal.assert_calls(["POST createAgentMessageAsync"])
+
+With ``store="redis://HOST:PORT/DB"`` the mock keeps its state in that shared store, so mocks started
+by several tests, processes or ``comeback serve`` instances on it act as one mock in each namespace;
+the controls then run on the mock's own event loop (a round trip each) instead of at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import os
 import warnings
@@ -33,12 +38,14 @@ from mockserver.engine import Engine
 from mockserver.journal import JournalEntry
 from mockserver.servers import serve_in_thread
 from mockserver.settings import ClockMode, Settings
+from mockserver.state.base import StoreUnavailableError
 from mockserver.state.namespaces import (
     CURRENT_NAMESPACE,
     DEFAULT_NAMESPACE,
     NAMESPACE_HEADER,
     namespace_problem,
 )
+from mockserver.state.store_url import StoreUrlError, parse_store, unreachable
 from mockserver.store import Resource
 
 __all__ = ["START", "Journal", "MockServer", "ScenarioPath", "at_once", "bundled_catalog"]
@@ -64,16 +71,18 @@ class Journal(Sequence[JournalEntry]):
         api: str | None = None,
         operation: str | None = None,
         namespace: str = DEFAULT_NAMESPACE,
+        run: Callable[[Callable[[], Awaitable[list[JournalEntry]]]], list[JournalEntry]] | None = None,
     ) -> None:
         self._engine = engine
         self._api = api
         self._operation = operation
         self._namespace = namespace
+        self._run = run or (lambda call: at_once(call, namespace))
 
     def _entries(self) -> list[JournalEntry]:
         return [
             entry
-            for entry in at_once(self._engine.journal, self._namespace)
+            for entry in self._run(self._engine.journal)
             if (self._api is None or entry.api == self._api)
             and (self._operation is None or entry.operation == self._operation)
         ]
@@ -86,7 +95,7 @@ class Journal(Sequence[JournalEntry]):
 
     def of(self, operation: str) -> Journal:
         """Only the calls of one operation (by operationId)."""
-        return Journal(self._engine, self._api, operation, self._namespace)
+        return Journal(self._engine, self._api, operation, self._namespace, self._run)
 
     def calls(self) -> list[str]:
         """Each call as ``METHOD operationId`` (or ``METHOD path`` when no operation matched)."""
@@ -119,12 +128,18 @@ class MockServer:
     """A running mock: a client for it, its URL, and the controls tests use."""
 
     def __init__(
-        self, engine: Engine, client: httpx.Client, url: str, namespace: str = DEFAULT_NAMESPACE
+        self,
+        engine: Engine,
+        client: httpx.Client,
+        url: str,
+        namespace: str = DEFAULT_NAMESPACE,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.engine = engine
         self.client = client  # already pointed at the mock; in-process unless started with a port
         self.url = url
         self.namespace = namespace  # the client sends it as X-Mock-Namespace; the controls act in it
+        self.loop = loop  # the mock's event loop: a shared store's calls run there
 
     @classmethod
     @contextmanager
@@ -138,6 +153,7 @@ class MockServer:
         strict: bool = True,
         scenarios: Sequence[ScenarioPath] = (),
         namespace: str = DEFAULT_NAMESPACE,
+        store: str = "memory",
         **settings: Any,
     ) -> Iterator[MockServer]:
         """A fresh mock for one test: in-process by default, on a real 127.0.0.1 port with ``port=True``.
@@ -146,10 +162,21 @@ class MockServer:
         laid over the bundled scenarios in order, as ``comeback serve --scenarios DIR`` does.
         ``namespace``: the client and the controls use that namespace (other clients of a mock on a
         port see nothing of it unless they send ``X-Mock-Namespace`` with the same name).
+        ``store``: ``"memory"`` (this mock's own state), or ``"redis://HOST:PORT/DB"``, a shared store:
+        every mock and ``comeback serve`` on it sees the same resources, clock, queue and journal in a
+        namespace (what earlier runs left in it too: ``reset()`` forgets it). ``StoreUrlError`` for a
+        malformed URL, ``StoreUnavailableError`` naming it when it does not answer.
         """
         refused = namespace_problem(namespace)
         if refused is not None:
             raise ValueError(refused.replace("X-Mock-Namespace", "namespace"))
+        try:
+            location = parse_store(store)
+        except StoreUrlError as error:  # the same message, naming this option
+            raise StoreUrlError(str(error).replace("--store ", "store=", 1)) from None
+        problem = None if location is None else unreachable(location)
+        if problem is not None:
+            raise StoreUnavailableError(f"store={store!r}: {problem}")
         headers = {} if namespace == DEFAULT_NAMESPACE else {NAMESPACE_HEADER: namespace}
         paths = [Path(path) for path in scenarios]
         folders = tuple(path for path in paths if path.is_dir())
@@ -162,6 +189,7 @@ class MockServer:
             start_time=START if clock == "manual" else None,
             strict=strict,
             callback_hosts=frozenset({"127.0.0.1", "localhost"}),  # a test never calls out
+            store=store,
         )
         chosen = replace(chosen, scenario_layers=folders, **settings)
         # the bundled catalog is loaded once per process; folders of a test's own are read each time
@@ -177,7 +205,7 @@ class MockServer:
                 url = "http://testserver"
                 client = stack.enter_context(_in_process(app))
                 client.headers.update(headers)
-            mock = cls(app.state.engine, client, url, namespace)
+            mock = cls(app.state.engine, client, url, namespace, getattr(app.state, "loop", None))
             for path in mock_files:
                 mock.add_scenario(path)
             yield mock
@@ -218,7 +246,7 @@ class MockServer:
         by name (``X-Mock-Scenario``), by its trigger, and with ``default: true`` it is the default."""
         if not isinstance(scenario, Scenario):
             scenario = self.load_scenario(scenario)
-        findings = at_once(lambda: self.engine.book.upload(scenario), self.namespace)
+        findings = self.run(lambda: self.engine.book.upload(scenario))
         if findings:
             raise SourceError(findings)
         return scenario
@@ -233,18 +261,18 @@ class MockServer:
             if scenario not in known:
                 raise KeyError(f"unknown scenario {scenario!r} for {api}; known: {', '.join(sorted(known))}")
             scenario = known[scenario]
-        at_once(lambda: self.engine.queue_scenario(api, scenario), self.namespace)
+        self.run(lambda: self.engine.queue_scenario(api, scenario))
         return scenario
 
     # -- time and resources ---------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
         """Move the manual clock; resources due to change do so, streams and callbacks wake up."""
-        at_once(lambda: self.engine.advance_clock(seconds), self.namespace)
+        self.run(lambda: self.engine.advance_clock(seconds))
 
     def step(self, api: str, resource_id: str) -> str:
         """Force a resource's next scenario step now; returns its new state."""
         resource = self._resource(api, resource_id)
-        at_once(lambda: self.engine.force_next(resource), self.namespace)
+        self.run(lambda: self.engine.force_next(resource))
         return resource.timeline.state
 
     def state(self, api: str, resource_id: str) -> str:
@@ -252,17 +280,36 @@ class MockServer:
         return self.engine.observe(self._resource(api, resource_id)).state
 
     def _resource(self, api: str, resource_id: str) -> Resource:
-        resource = at_once(lambda: self.engine.find(api, resource_id), self.namespace)
+        resource = self.run(lambda: self.engine.find(api, resource_id))
         if resource is None:
             raise KeyError(f"no {api} resource {resource_id!r}")
         return resource
 
+    def reset(self) -> None:
+        """Forget the namespace's resources, journal, queue and defaults (and its clock, unless it
+        is the default namespace): on a shared store, what earlier runs left in it."""
+        self.run(self.engine.reset)
+
     @property
     def journal(self) -> Journal:
-        return Journal(self.engine, namespace=self.namespace)
+        return Journal(self.engine, namespace=self.namespace, run=self.run)
 
     def journal_of(self, api: str) -> Journal:
-        return Journal(self.engine, api, namespace=self.namespace)
+        return Journal(self.engine, api, namespace=self.namespace, run=self.run)
+
+    def run(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Run one of the engine's coroutine methods in the mock's namespace: at once on the memory
+        store; on a shared store, on the mock's event loop (where its connections live), waiting
+        for the answer."""
+        if self.loop is None or not self.engine.state.shared:
+            return at_once(call, self.namespace)
+        engine, namespace = self.engine, self.namespace
+
+        async def inside() -> T:
+            await engine.enter(namespace)  # a namespace new to the mock: its clock's offset first
+            return await call()
+
+        return asyncio.run_coroutine_threadsafe(inside(), self.loop).result(timeout=30)
 
 
 def _in_process(app: Any) -> AbstractContextManager[httpx.Client]:
@@ -283,9 +330,8 @@ def _in_process(app: Any) -> AbstractContextManager[httpx.Client]:
 
 def at_once(call: Callable[[], Awaitable[T]], namespace: str) -> T:
     """Call one of the engine's coroutine methods from the test's thread, in ``namespace``, and run
-    it. On the memory store (the only one a ``MockServer`` uses) they never wait, so they finish in
-    one step, as the synchronous calls they were; one that waits would need the server's loop, and
-    is refused."""
+    it. On the memory store they never wait, so they finish in one step, as the synchronous calls
+    they were; one that waits needs the server's loop (``MockServer.run``), and is refused."""
     token = CURRENT_NAMESPACE.set(namespace)  # before the call: a method may read it right away
     try:
         steps = call().__await__()

@@ -5,6 +5,7 @@ uvicorn mockserver.app:create_app --factory     # all bundled APIs, real clock
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -55,7 +56,11 @@ _EXPOSED_HEADERS = [
 
 def app_from_environment() -> Starlette:
     """The app for one of several uvicorn workers: settings come from ``COMEBACK_SETTINGS``."""
-    return create_app(settings_from_json(os.environ[ENVIRONMENT_KEY]))
+    from mockserver.serving import settle_memory  # noqa: PLC0415  (serving imports the engine's world)
+
+    app = create_app(settings_from_json(os.environ[ENVIRONMENT_KEY]))
+    settle_memory()  # each worker, as the single process does before serving
+    return app
 
 
 def default_settings() -> Settings:
@@ -104,6 +109,7 @@ def create_app(settings: Settings | None = None, *, catalog: Mapping[str, Api] |
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.loop = asyncio.get_running_loop()  # comeback.testing runs a shared store's calls on it
         await engine.open()
         async with watching(engine, enabled=settings.watch, serve_spec=operations.replace, files=files):
             yield

@@ -1,6 +1,10 @@
 """Callbacks: when a resource whose lifecycle declares one first reaches a terminal state, the mock
 POSTs its outcome once (no retry) to the URL the create request named, and records what happened.
 
+The process that created the resource sends it; on a shared store, when that process stops before
+the callback is sent, another takes it over (``state.redis_callbacks``; the store reports it as a
+``Change("callback")``) and sends it here, when due, as its creator would have.
+
 Nothing a client sends can make a callback task fail: a refused URL, a refused connection or a bug
 all become the resource's ``callback_error``. URLs go to loopback hosts only, unless
 ``--callback-host`` widened that. httpx is imported when the first callback is checked or sent (it
@@ -17,7 +21,7 @@ from lifecycle.expressions import parse_expression
 from lifecycle.model import Lifecycle
 from mockserver.render import Renderer, iso
 from mockserver.settings import Settings
-from mockserver.state.base import StateStore
+from mockserver.state.base import Change, StateStore, StoreUnavailableError
 from mockserver.store import Resource
 
 if TYPE_CHECKING:
@@ -49,6 +53,8 @@ class Host(Protocol):
 
     def changed(self, resource: Resource) -> None: ...
 
+    async def enter(self, namespace: str) -> str | None: ...
+
 
 class Callbacks:
     """The callback tasks of one engine and their HTTP client."""
@@ -56,20 +62,39 @@ class Callbacks:
     def __init__(self, host: Host) -> None:
         self.host = host
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sending: dict[asyncio.Task[None], Resource] = {}  # the tasks that send a callback
         self._client: httpx.AsyncClient | None = None
+        host.state.on_change(self._taken_over)
 
-    def start(self, resource: Resource) -> None:
-        """Send ``resource``'s callback once it finishes, when its lifecycle and request name one."""
+    def start(self, resource: Resource) -> bool:
+        """Send ``resource``'s callback once it finishes, when its lifecycle and request name one
+        (False: they name none)."""
         callback = self.host.lifecycle(resource.api).callback
         if callback is None:
-            return
+            return False
         url = parse_expression(callback.url).evaluate(request_body=resource.request)
         if not isinstance(url, str) or not url:
-            return
+            return False
         resource.watchers += 1
-        self.keep(
-            asyncio.get_running_loop().create_task(self._deliver(resource, url), name=resource.namespace)
-        )
+        task = asyncio.get_running_loop().create_task(self._deliver(resource, url), name=resource.namespace)
+        self.keep(task)
+        self._sending[task] = resource
+        task.add_done_callback(self._sending.pop)
+        return True
+
+    def _taken_over(self, change: Change) -> None:
+        """The shared store made this process the sender of a stopped process's callback."""
+        if change.kind == "callback" and change.resource is not None:
+            task = asyncio.get_running_loop().create_task(self._adopt(change.resource))
+            self.keep(task)
+
+    async def _adopt(self, resource: Resource) -> None:
+        try:
+            await self.host.enter(resource.namespace)  # a namespace new here: its clock's offset first
+            if not self.start(resource):
+                await self.host.state.callback_done(resource)
+        except StoreUnavailableError:
+            log.warning("callback for %s %s not taken over: the store is away", resource.api, resource.id)
 
     def keep(self, task: asyncio.Task[None]) -> None:
         """Hold a reference to ``task`` until it ends (the loop keeps only weak ones)."""
@@ -77,10 +102,18 @@ class Callbacks:
         task.add_done_callback(self._tasks.discard)
 
     def cancel(self, namespace: str | None = None) -> None:
-        """Stop waiting to send callbacks (of one namespace's resources; None: all)."""
+        """Stop waiting to send callbacks (of one namespace's resources, which was reset: off the
+        shared schedule too; None: all, the process is closing: left there for another to take)."""
         for task in list(self._tasks):
             if namespace is None or task.get_name() == namespace:
                 task.cancel()
+        gone = [resource for task, resource in self._sending.items() if task.get_name() == namespace]
+        if gone:
+            self.keep(asyncio.get_running_loop().create_task(self._forget(gone)))
+
+    async def _forget(self, resources: list[Resource]) -> None:
+        for resource in resources:
+            await self._done(resource)
 
     async def close(self) -> None:
         self.cancel()
@@ -115,17 +148,27 @@ class Callbacks:
         host = self.host
         try:
             while not host.is_done(resource):
-                if resource.extra.get("deleted") or host.closing:
+                if host.closing:
+                    return  # still on the shared schedule: another process takes it over
+                if resource.extra.get("deleted"):
+                    await self._done(resource)
                     return
                 await host.sleep_until(resource, resource.timeline.next_change_at())
-            if not await host.state.claim_callback(resource):
-                return  # another process sends it
-            await self._post(resource, url)
-            host.changed(resource)  # the callback's outcome is part of the resource
+            if await host.state.claim_callback(resource):  # else another process sends it
+                await self._post(resource, url)
+                host.changed(resource)  # the callback's outcome is part of the resource
         except Exception as error:  # a bug or a hostile URL must not leave callback_* unexplained
             await self._outcome(resource, url, None, f"callback failed: {type(error).__name__}: {error}")
+        else:
+            await self._done(resource)
         finally:
             resource.watchers -= 1
+
+    async def _done(self, resource: Resource) -> None:
+        try:
+            await self.host.state.callback_done(resource)
+        except StoreUnavailableError:  # left on the schedule: a process taking it over finds it claimed
+            log.warning("callback for %s %s: the store is away", resource.api, resource.id)
 
     async def _post(self, resource: Resource, url: str) -> None:
         refusal = self.refusal(url)

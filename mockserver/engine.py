@@ -347,10 +347,7 @@ class Engine:
         hub = self._hubs.get(namespace)
         if hub is None:
             hub = self._hubs[namespace] = EventHub(
-                self.clocks.of(namespace),
-                lambda api, resource_id: self.state.get(namespace, api, resource_id),
-                lambda: self.state.resources(namespace),
-                self.settings.speed,
+                self.clocks.of(namespace), self.state, namespace, self.settings.speed
             )
         return hub
 

@@ -12,6 +12,12 @@ writer takes it:
 So a slow or stalled page never grows the mock's memory beyond those bounds. Time-driven steps are
 computed lazily by the engine (when someone looks), so the hub runs a scheduler, only while someone
 subscribes, that looks at each resource when its next change is due and publishes the change.
+
+On a shared store the journal is written by every instance, in batches: while someone subscribes,
+the hub follows it (``StateStore.journal_after``, every ``FOLLOW_SECONDS``), so a page open on one
+instance shows the requests another served moments later, bounded per poll by the store, and
+without a round trip on any request's path. (The memory store hands each entry over as it is
+recorded: the engine calls ``journal_recorded``.)
 """
 
 from __future__ import annotations
@@ -23,14 +29,17 @@ import itertools
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from lifecycle.timeline import advance
 from mockserver.clock import Clock, ManualClock
 from mockserver.journal import JournalEntry
+from mockserver.state.base import StateStore, StoreUnavailableError
 from mockserver.store import Resource
 
 Key = tuple[str, str]  # (api, resource id)
+FOLLOW_SECONDS = 0.1  # how often a watched namespace's shared journal is asked for new entries
 
 
 @dataclass(slots=True)
@@ -100,22 +109,23 @@ class Subscriber:
 
 
 class EventHub:
-    """Fans the engine's changes in one namespace out to subscribers; costs nothing while nobody
-    subscribes. ``find`` and ``resources`` read the namespace's resources from the state store."""
+    """Fans the engine's changes in ``namespace`` out to subscribers; costs nothing while nobody
+    subscribes. Reads the namespace's resources (and a shared journal) from ``state``."""
 
     def __init__(
         self,
         clock: Clock,
-        find: Callable[[str, str], Awaitable[Resource | None]],
-        resources: Callable[[], Awaitable[list[Resource]]],
+        state: StateStore,
+        namespace: str,
         speed: float,
         *,
         pending_limit: int = 20_000,
         journal_limit: int = 500,
     ) -> None:
         self.clock = clock
-        self.find = find
-        self.resources = resources
+        self.find: Callable[[str, str], Awaitable[Resource | None]] = partial(state.get, namespace)
+        self.resources: Callable[[], Awaitable[list[Resource]]] = partial(state.resources, namespace)
+        self.follow = partial(state.journal_after, namespace) if state.shared else None
         self.speed = speed
         self.pending_limit = pending_limit
         self.journal_limit = journal_limit
@@ -127,6 +137,7 @@ class EventHub:
         self._order = itertools.count()
         self._poke = asyncio.Event()
         self._scheduler: asyncio.Task[None] | None = None
+        self._follower: asyncio.Task[None] | None = None
 
     # -- subscribing --------------------------------------------------------------------------
     async def subscribe(self, only: Key | None = None) -> Subscriber:
@@ -139,6 +150,9 @@ class EventHub:
             self._due.clear()
             self._scheduled.clear()
             self._scheduler = self._loop.create_task(self._run_scheduler())
+            if self.follow is not None:  # from the journal's count now: the snapshot shows what was before
+                seen = await self._seen()
+                self._follower = self._loop.create_task(self._follow_journal(seen))
             for resource in await self.resources():
                 self._schedule(resource)
         return subscriber
@@ -153,9 +167,11 @@ class EventHub:
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
-        if not self.subscribers and self._scheduler is not None:
-            self._scheduler.cancel()
-            self._scheduler = None
+        if not self.subscribers:
+            for task in (self._scheduler, self._follower):
+                if task is not None:
+                    task.cancel()
+            self._scheduler = self._follower = None
 
     # -- what the engine reports ----------------------------------------------------------------
     def resource_changed(self, resource: Resource) -> None:
@@ -205,6 +221,26 @@ class EventHub:
         if not self._loop.is_closed():
             self._loop.call_soon_threadsafe(method, *args)
         return False
+
+    # -- a shared journal -------------------------------------------------------------------------
+    async def _seen(self) -> int | None:
+        assert self.follow is not None
+        try:
+            return (await self.follow(None))[0]
+        except StoreUnavailableError:
+            return None  # the follower starts counting once the store answers
+
+    async def _follow_journal(self, seen: int | None) -> None:
+        """Hand the journal entries every instance writes to the subscribers, as they are written."""
+        assert self.follow is not None
+        while True:
+            await asyncio.sleep(FOLLOW_SECONDS)
+            try:
+                seen, entries = await self.follow(seen)
+            except StoreUnavailableError:
+                continue  # asked again at the next poll
+            for entry in entries:
+                self.journal_recorded(entry)
 
     # -- time-driven changes ----------------------------------------------------------------------
     def _schedule(self, resource: Resource) -> None:

@@ -34,8 +34,10 @@ AUTH_SCHEMES = frozenset(
     {"basic", "bearer", "digest", "token", "negotiate", "ntlm", "hoba", "dpop", "apikey"}
 )
 MIN_ECHO = 4  # shorter request values would mask ordinary words of an answer
+PLAIN_KEYS = 4096  # JSON keys remembered as not secret (a fast path; hostile input cannot grow it further)
 
 _KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*')
+_PLAIN_KEY = re.compile(r'"([^"\\]*)"\s*:')  # the same keys in text without a backslash, 4x faster
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*("|$)')  # group 1: the closing quote, empty when cut
 _LITERAL = re.compile(r"[^,}\]\s]*")
 
@@ -46,6 +48,7 @@ class Masker:
     def __init__(self, headers: Iterable[str] = (), query: Iterable[str] = ()) -> None:
         self.headers = ALWAYS_MASKED_HEADERS | {name.lower() for name in headers}
         self.query = frozenset(name.lower() for name in query)
+        self._plain_keys: set[str] = set()  # raw JSON keys seen not to be secret
 
     def is_secret_header(self, name: str) -> bool:
         return name.lower() in self.headers or is_secret_name(name)
@@ -70,7 +73,7 @@ class Masker:
     def text(self, text: str, echoes: Iterable[str] = ()) -> str:
         """``text`` (JSON, possibly cut, or a form body) with secret fields and ``echoes`` masked."""
         stripped = text.lstrip()
-        if stripped[:1] in ("{", "[", '"'):
+        if stripped[:1] in ("{", "[", '"') and self._may_hold_secrets(text):
             text = _mask_json(text, self._secret_parameter)
         elif "=" in text:
             text = _mask_form(text, self._secret_parameter)
@@ -80,6 +83,17 @@ class Masker:
             if escaped != value:
                 text = text.replace(escaped, MASK)
         return text
+
+    def _may_hold_secrets(self, text: str) -> bool:
+        """Whether a key of JSON ``text`` may be secret: every key is found in one pass (the same keys
+        ``_mask_json`` walks when it masks nothing), and keys seen plain before are not checked again."""
+        unknown = set((_KEY if "\\" in text else _PLAIN_KEY).findall(text)) - self._plain_keys
+        for raw in unknown:
+            if self._secret_parameter(_key(raw)):
+                return True
+            if len(self._plain_keys) < PLAIN_KEYS:
+                self._plain_keys.add(raw)
+        return False
 
     def request_secrets(self, headers: dict[str, str], query: str, body: str | None) -> set[str]:
         """The secret values a request carried (credentials, secret fields): what an echo would show."""

@@ -30,7 +30,7 @@ from mockserver.store import Resource
 if TYPE_CHECKING:
     from faker import Faker
 
-Kind = Literal["open", "token", "close", "ping"]
+Kind = Literal["open", "token", "close", "ping", "end"]  # "end": the last frames, with nothing after
 Frames = AsyncGenerator[tuple[Kind, str], None]  # a stream's frames, each tagged by its kind
 
 
@@ -171,9 +171,12 @@ class EventStream(Response):
         listener = asyncio.ensure_future(_cancel_on_disconnect(receive, sender, gone))
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            async for _kind, text in self.frames:
-                await send({"type": "http.response.body", "body": text.encode(), "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            ended = False
+            async for kind, text in self.frames:
+                ended = kind == "end"  # the response's end goes in the same write as its last frames
+                await send({"type": "http.response.body", "body": text.encode(), "more_body": not ended})
+            if not ended:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             # our own listener's cancel ends the stream quietly; any other cancel goes on up
             if not gone or sender.uncancel() > 0:
@@ -244,22 +247,21 @@ async def _frames(
             terminal = lifecycle.states[timeline.state].terminal
             due = plan.due(engine.clock.now())
             working = not terminal and timeline.state != lifecycle.initial
+            out: list[tuple[Kind, str]] = []  # what is due now, in order
             if not opened and (due > sent or working or (terminal and not ended_badly(timeline, lifecycle))):
                 opened = True
-                for opening in encoder.opening(resource):
-                    yield "open", opening
-            if batch and due - sent > 1:  # behind schedule: everything due in one write
-                yield (
-                    "token",
-                    "".join(encoder.token(resource, tokens[index], index) for index in range(sent, due)),
-                )
-                sent = due
+                out += [("open", opening) for opening in encoder.opening(resource)]
             while sent < due:
-                yield "token", encoder.token(resource, tokens[sent], sent)
+                out.append(("token", encoder.token(resource, tokens[sent], sent)))
                 sent += 1
             if terminal:
-                for closing in encoder.closing(resource, timeline):
-                    yield "close", closing
+                out += [("close", closing) for closing in encoder.closing(resource, timeline)]
+            if batch and out:  # one write for all that is due at once (each write is a system call)
+                yield ("end" if terminal else out[-1][0]), "".join(text for _, text in out)
+            else:
+                for item in out:
+                    yield item
+            if terminal:
                 return
             moments = [m for m in (plan.next_at(sent), timeline.next_change_at()) if m is not None]
             woke = await engine.sleep_until(

@@ -91,7 +91,7 @@ def test_the_marker_is_declared_with_help(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "@pytest.mark.comeback(apis=None, seed=0, clock='manual', port=False, strict=True, scenarios=(), "
-            "namespace='default')*"
+            "namespace='default', store='memory')*"
         ]
     )
 

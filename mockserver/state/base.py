@@ -50,14 +50,15 @@ class Command:
     at: float
 
 
-ChangeKind = Literal["resource", "deleted", "clock", "reset", "defaults", "uploads"]
+ChangeKind = Literal["resource", "deleted", "clock", "reset", "defaults", "uploads", "callback"]
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
     """What another process changed: a resource (``resource``/``deleted``, with api and id), the
-    namespace's manual clock, a reset of the namespace, its queue or defaults, or the uploaded
-    scenarios (``namespace`` None: global). ``resource`` is this process's copy of a changed
+    namespace's manual clock, a reset of the namespace, its queue or defaults, the uploaded
+    scenarios (``namespace`` None: global), or a callback this process now sends (``callback``: its
+    sender stopped; ``state.redis_callbacks``). ``resource`` is this process's copy of a changed
     resource, already brought up to date by the store (None: it holds none): the engine wakes the
     streams sleeping on that object."""
 
@@ -143,6 +144,9 @@ class StateStore(Protocol):
     async def callback_outcome(self, resource: Resource, outcome: Mapping[str, Any]) -> None:
         """Keep what became of the callback (``sent_at``, ``status_code``, ``error``)."""
 
+    async def callback_done(self, resource: Resource) -> None:
+        """Take the callback off the shared schedule (sent, refused, sent by another, or gone)."""
+
     # -- clock -------------------------------------------------------------------------------------
     async def clock_start(self, proposed: float) -> float:
         """The clock's reading at offset 0, shared by every process: the first ``proposed`` wins
@@ -187,6 +191,11 @@ class StateStore(Protocol):
 
     async def journal_length(self, namespace: str) -> int:
         """How many entries the namespace's journal holds (a seeded fault's draw depends on it)."""
+
+    async def journal_after(self, namespace: str, seen: int | None) -> tuple[int, list[JournalEntry]]:
+        """For a live feed on a shared store: how many entries the namespace's journal has had, and
+        those recorded by any process since ``seen`` (that number, returned before; None: none),
+        oldest first, bounded. The memory store reports entries as they are recorded instead."""
 
     # -- vendor data -------------------------------------------------------------------------------
     async def vendor_get(self, namespace: str, api: str, key: str) -> Any:

@@ -84,6 +84,9 @@ class MemoryStore:
     async def callback_outcome(self, resource: Resource, outcome: Mapping[str, Any]) -> None:
         resource.extra["callback"] = outcome
 
+    async def callback_done(self, resource: Resource) -> None:
+        return None  # no shared schedule: the creating process's task is the only sender
+
     # -- clock -------------------------------------------------------------------------------------
     async def clock_start(self, proposed: float) -> float:
         return proposed
@@ -139,6 +142,9 @@ class MemoryStore:
 
     async def journal_length(self, namespace: str) -> int:
         return self.journal_entries.count(namespace)
+
+    async def journal_after(self, namespace: str, seen: int | None) -> tuple[int, list[JournalEntry]]:
+        return 0, []  # entries reach the dashboard as they are recorded (Journal.on_record)
 
     # -- vendor data -------------------------------------------------------------------------------
     async def vendor_get(self, namespace: str, api: str, key: str) -> Any:

@@ -10,10 +10,11 @@ dashboards waiting on it. A command re-reads the whole command list in the same 
 commands sent to different instances never lose one another.
 
 Exactly-once and single-use across processes: a callback is claimed with ``SET NX`` before it is
-sent; a token is marked used with ``SET NX``; a read-driven step is written by the one instance
-whose ``HINCRBY`` reached the step's count. The journal is a capped list per namespace, written in
-batches (``JOURNAL_FLUSH_SECONDS``) so requests do not wait for it. While Redis is away every call
-raises ``StoreUnavailableError`` within ``redis_link.CALL_SECONDS`` (the API answers 503).
+sent, and scheduled per instance so another sends it when its creator stops (``redis_callbacks``);
+a token is marked used with ``SET NX``; a read-driven step is written by the one instance whose
+``HINCRBY`` reached the step's count. The journal is a capped list per namespace, written in
+batches so requests do not wait for it, and followed by live feeds (``redis_journal``). While
+Redis is away every call raises ``StoreUnavailableError`` within ``redis_link.CALL_SECONDS``.
 """
 
 from __future__ import annotations
@@ -25,19 +26,21 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lifecycle.model import Lifecycle
-from mockserver.journal import Journal, JournalEntry
+from mockserver.journal import JournalEntry
 from mockserver.masking import Masker
 from mockserver.settings import Settings
 from mockserver.state.base import Change, ChangeListener, Command, StoreUnavailableError
 from mockserver.state.namespaces import DEFAULT_NAMESPACE
-from mockserver.state.redis_codec import dumps, entry_from_bytes, entry_to_bytes
+from mockserver.state.redis_callbacks import CallbackSchedule
+from mockserver.state.redis_choice import RedisChoice
+from mockserver.state.redis_codec import dumps
+from mockserver.state.redis_journal import RedisJournal
 from mockserver.state.redis_link import Message, RedisLink
 from mockserver.state.redis_resources import Key, RedisResources
 from mockserver.state.store_url import parse_store
 from mockserver.store import Resource
 
 log = logging.getLogger("comeback.mock")
-JOURNAL_FLUSH_SECONDS = 0.05  # journal entries wait at most this long to be written, in one batch
 
 
 class RedisStore:
@@ -55,26 +58,24 @@ class RedisStore:
         self.link = RedisLink(location, self._message, self._reconnected)
         self.keys = self.link.keys
         self.items = RedisResources(self.link, settings)
-        # masks and cuts entries before they are written (the journal's own rules and limits)
-        self._cleaner = Journal(1, 1 << 62, settings.journal_value_bytes, settings.journal_body_bytes, masker)
+        self.choice = RedisChoice(self.link)
+        self.journal_log = RedisJournal(self.link, settings, masker)
         self._listeners: list[ChangeListener] = []
         self._offsets: dict[str, float] = {}
-        self._journal: list[tuple[str, bytes]] = []
-        self._flusher: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.callbacks = CallbackSchedule(self.link, self.items, self._tell)
 
     # -- life ----------------------------------------------------------------------------------------
     async def open(self, lifecycle_of: Callable[[str], Lifecycle]) -> None:
         self.items.lifecycle_of = lifecycle_of
         self.salt = int(await self.link.run(lambda: self.link.client.incr(self.keys.prefix + "salt")))
         self.link.start()
+        await self.callbacks.open()
 
     async def close(self) -> None:
-        try:
-            await self._flush_journal()
-        except StoreUnavailableError:
-            log.warning("journal entries not written: the store is away")
-        pending = [*self._tasks, *([self._flusher] if self._flusher is not None else [])]
+        await self.callbacks.close()
+        await self.journal_log.close()
+        pending = list(self._tasks)
         for task in pending:
             task.cancel()
         # awaited before the pool closes: a task cancelled mid-call hands its connection back first
@@ -112,10 +113,13 @@ class RedisStore:
         await self.items.put_extra(resource, key, value)
 
     async def claim_callback(self, resource: Resource) -> bool:
-        return await self.items.claim_callback(resource)
+        return await self.callbacks.claim(resource)
 
     async def callback_outcome(self, resource: Resource, outcome: Mapping[str, Any]) -> None:
         await self.items.put_extra(resource, "callback", dict(outcome))
+
+    async def callback_done(self, resource: Resource) -> None:
+        await self.callbacks.done(resource)
 
     # -- clock ---------------------------------------------------------------------------------------
     async def clock_start(self, proposed: float) -> float:
@@ -149,35 +153,21 @@ class RedisStore:
         await self.link.publish({"kind": "clock", "ns": namespace, "offset": float(offset)})
         return float(offset)
 
-    # -- scenario choice -----------------------------------------------------------------------------
-    def _queue(self, namespace: str, api: str) -> str:
-        return f"{self.keys.space(namespace)}queue:{api}"
-
+    # -- scenario choice (RedisChoice) ---------------------------------------------------------------
     async def queue(self, namespace: str, api: str, entry: Mapping[str, Any]) -> None:
-        await self.link.run(lambda: self.link.client.rpush(self._queue(namespace, api), dumps(entry)))
-        await self.link.publish({"kind": "defaults", "ns": namespace})
+        await self.choice.queue(namespace, api, entry)
 
     async def next_queued(self, namespace: str, api: str) -> Mapping[str, Any] | None:
-        found = await self.link.run(lambda: self.link.client.lpop(self._queue(namespace, api)))
-        return None if found is None else dict(json.loads(found))
+        return await self.choice.next_queued(namespace, api)
 
     async def queued(self, namespace: str, api: str) -> list[Mapping[str, Any]]:
-        found = await self.link.run(lambda: self.link.client.lrange(self._queue(namespace, api), 0, -1))
-        return [json.loads(item) for item in found]
+        return await self.choice.queued(namespace, api)
 
     async def default(self, namespace: str, api: str) -> str | None:
-        found = await self.link.run(
-            lambda: self.link.client.hget(self.keys.space(namespace) + "defaults", api)
-        )
-        return None if found is None else found.decode()
+        return await self.choice.default(namespace, api)
 
     async def set_default(self, namespace: str, api: str, scenario: str | None) -> None:
-        name = self.keys.space(namespace) + "defaults"
-        client = self.link.client
-        await self.link.run(
-            lambda: client.hdel(name, api) if scenario is None else client.hset(name, api, scenario)
-        )
-        await self.link.publish({"kind": "defaults", "ns": namespace})
+        await self.choice.set_default(namespace, api, scenario)
 
     # -- uploaded scenarios (global) -----------------------------------------------------------------
     async def upload(self, api: str, name: str, data: Mapping[str, Any], source: str) -> None:
@@ -221,48 +211,21 @@ class RedisStore:
                 found.setdefault(api, {})[name] = (kept["data"], kept["source"])
         return found
 
-    # -- journal -------------------------------------------------------------------------------------
+    # -- journal (RedisJournal) ---------------------------------------------------------------------
     async def append_journal(self, namespace: str, entry: JournalEntry) -> None:
-        self._journal.append((namespace, entry_to_bytes(self._cleaner.clean(entry))))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.get_running_loop().create_task(self._flush_later())
+        self.journal_log.append(namespace, entry)
 
     async def journal(self, namespace: str) -> list[JournalEntry]:
-        await self._flush_journal()
-        found = await self.link.run(lambda: self.link.client.lrange(self.keys.journal(namespace), 0, -1))
-        return [entry_from_bytes(item) for item in reversed(found)]
+        return await self.journal_log.entries(namespace)
 
     async def journal_length(self, namespace: str) -> int:
-        waiting = sum(ns == namespace for ns, _ in self._journal)
-        stored = await self.link.run(lambda: self.link.client.llen(self.keys.journal(namespace)))
-        return min(self.settings.journal_size, int(stored) + waiting)
+        return await self.journal_log.length(namespace)
 
     async def clear_journal(self, namespace: str) -> None:
-        await self._flush_journal()
-        await self.link.run(lambda: self.link.client.delete(self.keys.journal(namespace)))
+        await self.journal_log.clear(namespace)
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(JOURNAL_FLUSH_SECONDS)
-        try:
-            await self._flush_journal()
-        except StoreUnavailableError:
-            log.warning("journal entries dropped: the store is away")
-
-    async def _flush_journal(self) -> None:
-        batch, self._journal = self._journal, []
-        if not batch:
-            return
-        size = self.settings.journal_size
-
-        async def write() -> Any:
-            async with self.link.client.pipeline(transaction=False) as pipe:
-                for namespace in dict.fromkeys(ns for ns, _ in batch):
-                    name = self.keys.journal(namespace)
-                    pipe.lpush(name, *[data for ns, data in batch if ns == namespace])
-                    pipe.ltrim(name, 0, size - 1)
-                return await pipe.execute()
-
-        await self.link.run(write)
+    async def journal_after(self, namespace: str, seen: int | None) -> tuple[int, list[JournalEntry]]:
+        return await self.journal_log.after(namespace, seen)
 
     # -- vendor data ---------------------------------------------------------------------------------
     def _vendor(self, namespace: str, api: str, key: str) -> str:
@@ -300,7 +263,7 @@ class RedisStore:
 
     # -- reset ---------------------------------------------------------------------------------------
     async def reset(self, namespace: str) -> None:
-        self._journal = [(ns, data) for ns, data in self._journal if ns != namespace]
+        self.journal_log.drop(namespace)
         pattern = self.keys.space(namespace).replace("{", "[{]").replace("}", "[}]") + "*"
         # the default namespace's clock keeps its time; another one starts over, as if never used
         clock = self.keys.clock(namespace).encode() if namespace == DEFAULT_NAMESPACE else b""
@@ -324,9 +287,8 @@ class RedisStore:
 
     # -- what other instances changed ----------------------------------------------------------------
     def _message(self, message: Message) -> None:
-        """A change published by another instance (the listener calls this on the event loop)."""
-        if message.get("origin") == self.link.origin:
-            return  # this process's own change: the engine has woken its waiters already
+        """A change published by another instance (the listener calls this on the event loop; it
+        drops this instance's own)."""
         kind, namespace = message.get("kind"), message.get("ns")
         if kind in ("resource", "deleted"):
             key: Key = (str(namespace), str(message.get("api")), str(message.get("id")))
@@ -347,7 +309,7 @@ class RedisStore:
         elif kind == "reset" and isinstance(namespace, str):
             if namespace != DEFAULT_NAMESPACE:
                 self._offsets.pop(namespace, None)
-            self._journal = [(ns, data) for ns, data in self._journal if ns != namespace]
+            self.journal_log.drop(namespace)
             self._gone(self.items.forget_namespace(namespace))
             self._tell(Change("reset", namespace))
         elif kind in ("defaults", "uploads"):

@@ -24,6 +24,25 @@ from mockserver.state.replay import reads_step_due, replay
 from mockserver.store import Resource
 
 Key = tuple[str, str, str]  # (namespace, api, id)
+# a create in one command (a MULTI of eight costs the client ~3x the CPU: every reply is parsed):
+# KEYS record hash, commands, reads, index, namespaces, the callback schedule of this instance; ARGV
+# ttl, created_at, member, max resources, namespace, channel, message, the schedule's entry ('':
+# no callback), then the hash's field/value pairs. A script runs whole, as MULTI does.
+CREATE = """
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[4], ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -tonumber(ARGV[4]) - 1)
+redis.call('SADD', KEYS[5], ARGV[5])
+if ARGV[8] ~= '' then
+  redis.call('SADD', KEYS[6], ARGV[8])
+  redis.call('EXPIRE', KEYS[6], ARGV[1])
+end
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return 1
+"""
 
 
 class RedisResources:
@@ -39,34 +58,36 @@ class RedisResources:
         self.stale: set[Key] = set()
         self._scenarios: dict[tuple[str, str, str], Scenario] = {}
         self._ttl = max(1, round(settings.max_age_seconds))
+        self._create = link.client.register_script(CREATE)  # EVALSHA; loaded again if Redis lost it
+        # (the set, the entry) that schedules a create's callback, or None (redis_callbacks)
+        self.scheduled: Callable[[Resource], tuple[str, bytes] | None] = lambda resource: None
 
     def change(self, kind: str, resource: Resource) -> bytes:
         """A message saying ``resource`` changed (``resource``) or went (``deleted``)."""
         message = {"kind": kind, "ns": resource.namespace, "api": resource.api, "id": resource.id}
-        return dumps({**message, "origin": self.link.origin})
+        return self.link.message(message)
 
     # -- writes --------------------------------------------------------------------------------------
     async def add(self, resource: Resource) -> None:
         ns, api, rid = resource.namespace, resource.api, resource.id
-        keys = self.keys
-        record = record_of(resource)
-        fields: dict[Any, Any] = {
-            b"record": record,
-            **{EXTRA + k.encode(): dumps(v) for k, v in resource.extra.items()},
-        }
-        name, index = keys.resource(ns, api, rid), keys.index(ns)
+        fields: list[bytes] = [b"record", record_of(resource)]
+        for name, value in resource.extra.items():
+            fields += [EXTRA + name.encode(), dumps(value)]
+        schedule, entry = self.scheduled(resource) or (self.keys.prefix + "sending", b"")
+        keys = [
+            self.keys.resource(ns, api, rid),
+            self.keys.commands(ns, api, rid),
+            self.keys.reads(ns, api, rid),
+            self.keys.index(ns),
+            self.keys.prefix + "namespaces",
+            schedule,
+        ]
+        at = repr(resource.created_at)
+        arguments: list[bytes | str | int] = [self._ttl, at, f"{api}:{rid}", self.settings.max_resources]
+        arguments += [ns, self.keys.channel, self.change("resource", resource), entry, *fields]
 
-        async def write() -> Any:
-            async with self.link.client.pipeline(transaction=True) as pipe:
-                pipe.delete(name, keys.commands(ns, api, rid), keys.reads(ns, api, rid))
-                pipe.hset(name, mapping=fields)
-                pipe.expire(name, self._ttl)
-                pipe.zadd(index, {f"{api}:{rid}": resource.created_at})
-                pipe.expire(index, self._ttl)
-                pipe.zremrangebyrank(index, 0, -self.settings.max_resources - 1)  # the oldest beyond the cap
-                pipe.sadd(keys.prefix + "namespaces", ns)
-                pipe.publish(keys.channel, self.change("resource", resource))
-                return await pipe.execute()
+        def write() -> Any:
+            return self._create(keys=keys, args=arguments)
 
         await self.link.run(write)
         self.remember((ns, api, rid), resource, [])
@@ -148,13 +169,6 @@ class RedisResources:
                 return await pipe.execute()
 
         await self.link.run(write)
-
-    async def claim_callback(self, resource: Resource) -> bool:
-        claim = self.keys.callback(*self._key(resource))
-        ttl = max(60, self._ttl)
-        return bool(
-            await self.link.run(lambda: self.link.client.set(claim, self.link.origin, nx=True, ex=ttl))
-        )
 
     # -- reads ---------------------------------------------------------------------------------------
     async def get(self, namespace: str, api: str, resource_id: str) -> Resource | None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -13,6 +15,7 @@ import httpx
 from bench.procs import Running, server
 
 BODY = {"model": "default", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}
+AGENT = "agent-123e4567-e89b-42d3-8456-426614174000"
 
 
 def serve_command(store: str, *extra: str) -> list[str]:
@@ -74,3 +77,61 @@ def eventually(check: Callable[[], Any], expected: Any, seconds: float = 10.0) -
     while (found := check()) != expected:
         assert time.monotonic() < deadline, f"still {found!r}, expected {expected!r}"
         time.sleep(0.02)
+
+
+@contextmanager
+def receiver() -> Iterator[tuple[str, list[bytes]]]:
+    """A callback receiver on 127.0.0.1: its URL, and the bodies POSTed to it (answered 204)."""
+    posts: list[bytes] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posts.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/done", posts
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def create_run(client: Client, callback_url: str, scenario: str = "happy") -> str:
+    """A Letta async run with a callback, created through ``client``; its id."""
+    body = {"messages": [{"role": "user", "content": "hi"}], "callback_url": callback_url}
+    headers = {**client.headers, "X-Mock-Scenario": scenario}
+    created = httpx.post(f"{client.url}/v1/agents/{AGENT}/messages/async", json=body, headers=headers)
+    assert created.status_code == 200, created.text
+    return str(created.json()["id"])
+
+
+def run_field(client: Client, run: str, field: str) -> Any:
+    return httpx.get(f"{client.url}/v1/runs/{run}", headers=client.headers).json()[field]
+
+
+def watch_feed(client: Client, done: Callable[[str, str], bool]) -> tuple[threading.Thread, list[str]]:
+    """The dashboard's event feed of ``client``'s namespace, read in a thread as ``"KIND DATA"`` frames
+    until ``done(kind, data)``; returned once the feed's snapshot has come."""
+    frames: list[str] = []
+
+    def watch() -> None:
+        url = f"{client.url}/__mock/events"
+        with httpx.stream("GET", url, params={"namespace": client.namespace}, timeout=15) as answer:
+            kind = ""
+            for line in answer.iter_lines():
+                kind = line.removeprefix("event: ") if line.startswith("event: ") else kind
+                if line.startswith("data:"):
+                    frames.append(f"{kind} {line}")
+                    if done(kind, line):
+                        return
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    eventually(lambda: any(frame.startswith("snapshot") for frame in frames), True)
+    return thread, frames

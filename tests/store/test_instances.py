@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
 
 import httpx
 import pytest
 
 from bench.procs import Running
-from tests.store.instances import Client, eventually, instance
+from tests.store.instances import (
+    Client,
+    create_run,
+    eventually,
+    instance,
+    receiver,
+    run_field,
+    watch_feed,
+)
 from tools.redis_server import RedisServer
 
 
@@ -123,56 +129,35 @@ def test_namespaces_stay_apart_across_instances(pair: tuple[Running, Running]) -
 
 def test_the_dashboard_feed_on_b_shows_what_a_created(pair: tuple[Running, Running]) -> None:
     a, b = clients(pair, "feed")
-    lines: list[str] = []
     created: list[str] = []
-
-    def watch() -> None:
-        url = f"{b.url}/__mock/events"
-        with httpx.stream("GET", url, params={"namespace": "feed"}, timeout=15) as answer:
-            for line in answer.iter_lines():
-                lines.append(line)
-                if created and line.startswith("data:") and created[0] in line:
-                    return
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    eventually(lambda: any(line.startswith("event: snapshot") for line in lines), True)
+    thread, frames = watch_feed(b, lambda kind, data: bool(created) and created[0] in data)
     created.append(a.create("never-finishes"))
     thread.join(timeout=15)
-    assert not thread.is_alive(), f"B's feed never showed {created[0]}: {lines[-5:]}"
+    assert not thread.is_alive(), f"B's feed never showed {created[0]}: {frames[-5:]}"
 
 
-class Hook(BaseHTTPRequestHandler):
-    posts: ClassVar[list[bytes]] = []
+def test_the_dashboard_feed_on_b_shows_the_requests_a_served(pair: tuple[Running, Running]) -> None:
+    a, b = clients(pair, "journal-feed")
+    made: list[str] = []
 
-    def do_POST(self) -> None:
-        Hook.posts.append(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send_response(204)
-        self.end_headers()
+    def status_read(kind: str, data: str) -> bool:
+        return kind == "journal" and bool(made) and f"/v1/messages/async/{made[0]}/status" in data
 
-    def log_message(self, format: str, *args: object) -> None:
-        return
+    thread, frames = watch_feed(b, status_read)
+    made.append(a.create("never-finishes"))
+    assert a.state(made[0]) == "pending"  # served by A only; B serves nothing in this namespace
+    thread.join(timeout=15)
+    assert not thread.is_alive(), f"B's feed never showed A's status read: {frames[-3:]}"
+    journal = [frame for frame in frames if frame.startswith("journal")]
+    assert '"POST"' in journal[0]  # A's create came first
 
 
 def test_a_callback_is_sent_once(pair: tuple[Running, Running]) -> None:
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    try:
-        hook = f"http://127.0.0.1:{receiver.server_port}/done"
-        agent = "agent-123e4567-e89b-42d3-8456-426614174000"
-        body = {"messages": [{"role": "user", "content": "hi"}], "callback_url": hook}
-        headers = {"X-Mock-Namespace": "callback", "X-Mock-Scenario": "happy"}
-        created = httpx.post(f"{pair[0].url}/v1/agents/{agent}/messages/async", json=body, headers=headers)
-        assert created.status_code == 200, created.text
-        run = created.json()["id"]
-        b = Client(pair[1], "callback")
-        httpx.get(f"{b.url}/v1/runs/{run}", headers=b.headers)  # B holds it too
+    a, b = clients(pair, "callback")
+    with receiver() as (hook, posts):
+        run = create_run(a, hook)
+        run_field(b, run, "status")  # B holds it too
         b.advance(10)  # moved on B: A's callback task wakes and sends
-        eventually(lambda: len(Hook.posts), 1)
-        eventually(
-            lambda: httpx.get(f"{b.url}/v1/runs/{run}", headers=b.headers).json()["callback_status_code"], 204
-        )
-        assert len(Hook.posts) == 1
-    finally:
-        receiver.shutdown()
-        receiver.server_close()
+        eventually(lambda: len(posts), 1)
+        eventually(lambda: run_field(b, run, "callback_status_code"), 204)
+        assert len(posts) == 1
