@@ -68,7 +68,7 @@ def test_the_issue_targets_are_judged() -> None:
     assert judged["10000 streams over 2 workers (Redis): p99 lateness"] == ("80.0 ms", False)
     assert judged["10000 streams over 2 workers: peak RSS per worker"] == ("304 MB", False)
     # nothing measured: the GET target is still listed, as not measured (never dropped, never met)
-    nothing = {"rows": [], "streams": []}
+    nothing: dict[str, Any] = {"rows": [], "streams": []}
     assert stores_verdicts(nothing) == [
         ("status GET: Redis store at 2 workers / memory store at 1", "-", ">= 1.7x", None)
     ]
