@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.contention import run_queue_wait
 from bench.load import percentile
 from bench.procs import LOAD_CORE, pin_this_process
 
@@ -81,6 +82,7 @@ class StreamResult:
     first_due: float = 0.0  # wall time its first word was due
     last_event_at: float = 0.0
     failure: str = ""  # why its set-up failed (an answer other than 200, a dropped connection)
+    port: int = 0  # the client's local port: which server process accepted it (``ss -tnp``)
 
 
 @dataclass
@@ -89,6 +91,8 @@ class ClientReport:
 
     streams: list[StreamResult]
     cpu_seconds: float  # the client's CPU time while its streams were delivering
+    wait_seconds: float = 0.0  # ... and its time runnable but waiting for a core (Linux), meanwhile
+    wall_seconds: float = 0.0  # ... and the wall time that took
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,7 @@ async def _one(shared: _Client) -> StreamResult:
         result.began_at = time.time()
         try:
             reader, writer = await asyncio.open_connection(shared.host, shared.port)
+            result.port = writer.get_extra_info("sockname")[1]
             head = [f"Host: {shared.host}:{shared.port}", *(f"{k}: {v}" for k, v in run.headers.items())]
             created = await _exchange(reader, writer, "POST /v1/messages/async", head, _BODY)
             message = json.loads(created)["message_id"]
@@ -200,14 +205,21 @@ async def run_streams(run: StreamRun) -> ClientReport:
     waiting: asyncio.Future[Any] = asyncio.ensure_future(opened.wait())
     await asyncio.wait([waiting, streams], return_when=asyncio.FIRST_COMPLETED)
     waiting.cancel()
-    cpu_before = _cpu()
+    cpu_before, wait_before, wall_before = _cpu(), _waited(), time.time()
     results = list(await streams)
-    return ClientReport(results, _cpu() - cpu_before)
+    return ClientReport(results, _cpu() - cpu_before, _waited() - wait_before, time.time() - wall_before)
 
 
 def _cpu() -> float:
     usage = rusage.getrusage(rusage.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def _waited() -> float:
+    try:
+        return run_queue_wait("self")
+    except OSError:  # not Linux: no run-queue figures
+        return 0.0
 
 
 def run_streams_in_processes(run: StreamRun, processes: int = 2) -> list[ClientReport]:
@@ -250,4 +262,8 @@ def summarize(reports: list[ClientReport]) -> dict[str, Any]:
         "set_up_s": round(all_open - min(r.began_at for r in results), 2),
         "delivery_window": (first_due, first_due + window),
         "client_cpu_s": round(sum(report.cpu_seconds for report in reports), 2),
+        # the largest share of its delivery time a client process waited for a core (its own lateness)
+        "client_wait_share": round(
+            max(r.wait_seconds / r.wall_seconds if r.wall_seconds else 0.0 for r in reports), 2
+        ),
     }

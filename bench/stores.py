@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.contenders import comeback_serve
+from bench.contention import Sample, accepted_by, contention, per_worker, take, wait_listening, wait_shares
 from bench.load import measure_call
 from bench.procs import SERVER_CORE, Running, cpu_seconds, python_command, rss_mib, server
 from bench.sse import StreamRun, lead_seconds, run_streams_in_processes, summarize, write_scenarios
@@ -194,31 +195,45 @@ def _streams(redis: RedisServer, count: int, rate: float) -> dict[str, Any]:
         extra = ("--scenarios", str(folder), "--max-resources", str(2 * count + 100))
         command = _serve(redis.url, STREAM_WORKERS, *extra)
         with server(command, "/__mock/clock", core=None, timeout=90) as mock:
+            wait_listening(int(mock.url.rsplit(":", 1)[1]), STREAM_WORKERS)
             peaks: dict[int, float] = {}
             used: list[tuple[float, float]] = []  # (wall time, CPU seconds of the server's processes)
+            waits: list[Sample] = []  # the workers' run-queue waits and the machine's busy cores
+            owners: dict[int, int] = {}  # client port -> worker pid that accepted it
             done = threading.Event()
 
             def sample() -> None:
                 while not done.wait(0.25):
                     used.append((time.time(), tree_cpu(mock.pid)))
-                    for member in tree(mock.pid)[1:]:  # the workers, not the master
+                    workers = tree(mock.pid)[1:]  # the workers, not the master
+                    waits.append(take(workers))
+                    for member in workers:
                         try:
                             peaks[member] = max(peaks.get(member, 0.0), rss_mib(member))
                         except OSError:
                             continue
 
-            sampler = threading.Thread(target=sample, daemon=True)
-            sampler.start()
+            def who_accepted() -> None:  # once, just before the first words are due: all are open
+                if not done.wait(max(0.0, lead - 1.0)):
+                    owners.update(accepted_by(int(mock.url.rsplit(":", 1)[1])))
+
+            threads = [threading.Thread(target=job, daemon=True) for job in (sample, who_accepted)]
+            for thread in threads:
+                thread.start()
             headers = {"Authorization": "bench-token", "X-Mock-Scenario": f"bench-{count}"}
             began = time.perf_counter()
             reports = run_streams_in_processes(StreamRun(mock.url, count, headers, lead, rate))
             done.set()
-            sampler.join()
+            for thread in threads:
+                thread.join()
             summary = summarize(reports)
             window = summary.pop("delivery_window", None)
+            streams = [(stream.port, stream.lateness) for report in reports for stream in report.streams]
             return {
                 **summary,
                 **_delivery_cpu(used, window, summary.get("events", 0)),
+                **contention(waits, window),
+                "per_worker": per_worker(streams, owners, wait_shares(waits, window)),
                 "workers": STREAM_WORKERS,
                 "words_per_second_each": rate,
                 "seconds": round(time.perf_counter() - began, 1),
@@ -249,7 +264,7 @@ def verdicts(part: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             rows.append((what, f"failed: {why}", f"<= {limit:g} ms", False))
         elif "lateness_p99_ms" in row:
             late = row["lateness_p99_ms"]
-            rows.append((what, f"{late:.1f} ms", f"<= {limit:g} ms", late <= limit))
+            rows.append((what, f"{late:.1f} ms{_contended(row)}", f"<= {limit:g} ms", late <= limit))
         if row.get("rss_peak_mib_per_worker"):
             rss = row["rss_peak_mib_per_worker"] * 1.048576
             what = f"{row['streams']} streams over 2 workers: peak RSS per worker"
@@ -269,6 +284,19 @@ def _delivery_cpu(
     share = seconds / (inside[-1][0] - inside[0][0])
     per_event = seconds / (events * (inside[-1][0] - inside[0][0]) / (window[1] - window[0]))
     return {"server_cores_busy": round(share, 2), "server_cpu_us_per_event": round(per_event * 1e6, 1)}
+
+
+CONTENDED_SHARE = 0.1  # a worker runnable but off-core this much of the delivery: say so beside a miss
+
+
+def _contended(row: dict[str, Any]) -> str:
+    """A note for a lateness figure measured while the workers waited for cores (other processes
+    had them): the verdict stands, and the note says where the time went."""
+    waited = row.get("worker_wait_share")
+    if waited is None or waited < CONTENDED_SHARE:
+        return ""
+    busy = row.get("machine_cores_busy", "-")
+    return f" (a worker waited {waited:.0%} of the delivery for a core; machine cores busy {busy})"
 
 
 def _stream_failure(row: dict[str, Any]) -> str:
@@ -348,8 +376,10 @@ def markdown(part: dict[str, Any]) -> list[str]:
         lines += [
             "",
             "| streams (2 workers, Redis) | words/s each | lateness p50 / p99 / max ms "
-            "| peak RSS MiB per worker | server cores busy, µs per event | ended early | failed |",
-            "|---|---|---|---|---|---|---|",
+            "| peak RSS MiB per worker | server cores busy, µs per event | machine cores busy (all "
+            "processes) | run-queue wait share: worst worker / worst client | per worker: connections "
+            "(p99 ms, run-queue wait share) | ended early | failed |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in part["streams"]:
             late = " / ".join(
@@ -360,6 +390,18 @@ def markdown(part: dict[str, Any]) -> list[str]:
                 f"| {row['streams']:,} | {row.get('words_per_second_each', '-')} | {late} "
                 f"| {row['rss_peak_mib_per_worker']} "
                 f"| {row.get('server_cores_busy', '-')}, {row.get('server_cpu_us_per_event', '-')} "
-                f"| {row.get('ended_early', '-')} | {failed} |"
+                f"| {row.get('machine_cores_busy', '-')} "
+                f"| {row.get('worker_wait_share', '-')} / {row.get('client_wait_share', '-')} "
+                f"| {_workers_cell(row)} | {row.get('ended_early', '-')} | {failed} |"
             )
     return lines
+
+
+def _workers_cell(row: dict[str, Any]) -> str:
+    """Connections each worker accepted, with its words' p99 lateness (uneven: the kernel's choice)."""
+    workers = row.get("per_worker") or []
+    cells = []
+    for worker in workers:
+        waited = f", waited {worker['wait_share']:.0%}" if "wait_share" in worker else ""
+        cells.append(f"{worker['connections']:,} ({worker['lateness_p99_ms']:g}{waited})")
+    return ", ".join(cells) or "-"

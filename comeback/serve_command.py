@@ -16,8 +16,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 from comeback.scenario_options import add_scenario_options
 from comeback.store_option import add_store_option, describe
 from comeback.store_option import check as check_store
@@ -224,14 +222,18 @@ def run(arguments: argparse.Namespace) -> int:
             )
         os.environ[ENVIRONMENT_KEY] = settings_to_json(settings)
         os.environ[HEADER_TIMEOUT_KEY] = str(arguments.header_timeout)
-        uvicorn.run(
-            "mockserver.app:app_from_environment",
-            factory=True,
-            workers=arguments.workers,
-            http="mockserver.serving:HeaderTimeoutProtocol",
-            timeout_graceful_shutdown=GRACE_SECONDS,
-            **uvicorn_options,
-        )
+        try:
+            serving.run_workers(
+                "mockserver.app:app_from_environment",
+                factory=True,
+                workers=arguments.workers,
+                http="mockserver.serving:HeaderTimeoutProtocol",
+                timeout_graceful_shutdown=GRACE_SECONDS,
+                **uvicorn_options,
+            )
+        except serving.PortInUseError as error:
+            print(f"comeback serve: {error}; nothing started", file=sys.stderr)
+            return EXIT_USAGE
         return EXIT_OK
     serving.run(app, header_timeout=arguments.header_timeout, **uvicorn_options)
     return EXIT_OK

@@ -70,12 +70,17 @@ def reply_tokens(seed: int, resource: Resource) -> list[str]:
     kept: list[str] | None = resource.extra.get("reply_tokens")
     if kept is not None:
         return kept
-    text = resource.timeline.scenario.stream_plan.text
+    plan = resource.timeline.scenario.stream_plan
+    text = plan.text
     if text is None:
         key = f"{seed}:reply:{resource.api}:{resource.id}:{resource.created_at}"
         faker = reply_faker()
         faker.seed_instance(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
         text = faker.paragraph(nb_sentences=3)
+        # a generated paragraph may be a single short sentence; a tool call after N tokens
+        # (``call_again_after``) needs a reply that goes on after them, or it never happens
+        while len(text.split()) <= (plan.call_again_after or 0):
+            text += " " + faker.sentence()
     tokens = re.findall(r"\S+\s*", text)
     resource.extra["reply_tokens"] = tokens
     return tokens

@@ -27,6 +27,7 @@ from mockserver.app import create_app
 from mockserver.render import iso
 from mockserver.servers import serve_in_thread
 from mockserver.settings import Settings
+from tests.contracts.budgets import CONFORMANCE_SECONDS, unreached_conformance
 
 OWN = Path(__file__).resolve().parent / "own_specs"
 TOKEN = "ocr-token"
@@ -70,17 +71,21 @@ def test_init_serve_then_the_default_check_of_the_mock_passes(
     assert any("sets" in state or "present" in state for state in block["states"].values())
     # the real clock at speed 1: each step lasts 2 s, longer than the kit's polls may be apart (a
     # faster mock let a loaded machine's polls miss a whole state, which the kit calls a bad move)
+    # conformance: every check of every operation reached (a round takes seconds; 60 s only repeated it)
+    report = tmp_path / "report.json"
     with serve_in_thread(create_app(settings(spec))) as url:
         code = main(
             [
                 *("check", str(spec), "--base-url", url, "--header", f"Authorization: Bearer {TOKEN}"),
-                *("--examples", "5", "--max-time", "60", "--quiet"),
+                *("--examples", "5", "--max-time", str(CONFORMANCE_SECONDS), "--quiet"),
+                *("--report-json", str(report)),
             ]
         )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "0 violation(s)" in out
     assert "lifecycle.reaches_terminal" in out
+    assert unreached_conformance(report) == []
 
 
 def create_render(client: TestClient, scenario: str | None = None) -> dict[str, Any]:

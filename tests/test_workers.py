@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from bench.procs import server
 from comeback.cli import main
+from mockserver import serving
 from mockserver.app import default_settings
 from mockserver.settings import settings_from_json, settings_to_json
 
@@ -67,7 +67,7 @@ def test_workers_on_the_memory_store_point_to_a_shared_store(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[dict[str, Any]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **options: started.append(options))
+    monkeypatch.setattr(serving, "run_workers", lambda *args, **options: started.append(options))
     assert main(["serve", "--workers", "2", "--port", "0", "--api", "letta"]) == 0
     printed = " ".join(capsys.readouterr().out.split())
     assert "2 workers with --store memory, each with its OWN resources" in printed

@@ -14,11 +14,11 @@ import pytest
 from comeback.cli import main
 from comeback.testing import bundled_catalog
 from contracts.phases import PHASES
-from contracts.probes import Options
 from contracts.run import check
 from lifecycle.bundled import bundled_specs
 from mockserver.app import create_app, default_settings
 from mockserver.servers import serve_in_thread
+from tests.contracts.budgets import AT_SPEED, CONFORMANCE_SECONDS, unreached_conformance
 
 SPECS = {path.stem: path for path in bundled_specs()}
 TOKEN = "contract-token"  # the mock accepts only this, so the kit's invalid-credential checks can pass
@@ -60,7 +60,7 @@ def test_the_mock_keeps_its_contract_in_every_terminating_scenario(
         mock_url,
         headers=HEADERS[api],
         phases=("lifecycle",),
-        options=Options(resources=1, deadline=10),
+        options=AT_SPEED,
     )
     assert report.violations == [], report.summary()
 
@@ -105,13 +105,15 @@ def test_the_readme_check_commands_pass_against_the_quickstart_serve(
     """The quickstart's `comeback serve` (its defaults: any credential, real clock) on a free port;
     the JUnit file has no failure and its counts add up."""
     settings = replace(default_settings(), callback_hosts=frozenset({"127.0.0.1"}))
-    junit = tmp_path / "report.xml"
+    junit, data = tmp_path / "report.xml", tmp_path / "report.json"
     with serve_in_thread(create_app(settings, catalog=bundled_catalog())) as url:
         arguments = shlex.split(command.replace("http://127.0.0.1:8000", url))[1:]
-        code = main([*arguments, "--quiet", "--examples", "5", "--junit", str(junit)])
+        budget = [*("--examples", "5", "--max-time", str(CONFORMANCE_SECONDS))]
+        code = main([*arguments, "--quiet", *budget, "--junit", str(junit), "--report-json", str(data)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert out.splitlines()[-1].startswith("0 violation(s)")
+    assert unreached_conformance(data) == []
     xml = junit.read_text(encoding="utf-8")
     api = Path(arguments[1]).stem
     assert f'testsuite name="comeback.{api}"' in xml

@@ -130,7 +130,9 @@ needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="the reprod
 @needs_curl
 def test_the_reproduction_of_a_cancel_that_flips_shows_the_flip() -> None:
     options = Options(resources=1, deadline=10.0, settle=1.0, first_poll=0.05, max_poll=0.5)
-    with serve(Letta, Defects(cancel_flips_after=3.0, work_seconds=2.5)) as url:
+    # the script's create, read and cancel are three curl processes: on a loaded machine they once
+    # took longer than a 2.5 s run works, so the script cancelled a finished run and saw no flip
+    with serve(Letta, Defects(cancel_flips_after=3.0, work_seconds=5.0)) as url:
         report = check(LETTA, url, phases=("cancel",), options=options)
         script = findings(report, "cancel.sticky")[0]
         assert "RUN=$(curl" in "\n".join(script.as_dict()["reproduce"])

@@ -21,6 +21,7 @@ from lifecycle.rules import RULE_KINDS
 from lifecycle.spec import load_spec
 from mockserver.app import create_app, default_settings
 from mockserver.servers import serve_in_thread
+from tests.contracts.budgets import AT_SPEED
 from tests.servers.base import Defects, Handler, serve
 from tests.servers.chatzy import Chatzy
 from tests.servers.invent import Invent
@@ -35,7 +36,9 @@ SERVERS: dict[str, type[Handler]] = {
     "privategpt": PrivateGpt,
 }
 HEADERS = {"invent": {"Authorization": "Bearer key"}}
-FAST = Options(resources=1, deadline=6.0, settle=0.5, first_poll=0.05, max_poll=0.5)
+# window: a resource works 2.5 s, so watching it 3 s after its creation (not 5) still reads it past
+# its terminal state (and settle 0.5 s beyond); no defect here flips a finished resource later
+FAST = Options(resources=1, deadline=6.0, settle=0.5, first_poll=0.05, max_poll=0.5, window=3.0)
 PHASES = ("lifecycle", "stream")
 TOKEN = "contract-token"
 
@@ -205,7 +208,7 @@ def test_the_mock_keeps_every_stated_rule(mock_url: str, api: str, scenario: str
         mock_url,
         headers=MOCK_HEADERS[api],
         phases=PHASES,
-        options=Options(resources=1, deadline=10),
+        options=AT_SPEED,
     )
     assert report.violations == [], report.summary()
     outcomes = {(c, u): report.outcome(c, u) for c, u in report.cases if c.startswith("rules.")}

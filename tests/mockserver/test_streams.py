@@ -11,10 +11,13 @@ import httpx
 import pytest
 from httpx_sse import EventSource
 
-from comeback.testing import at_once
+from comeback.testing import START, at_once, bundled_catalog
+from lifecycle.timeline import start
 from mockserver.app import create_app
 from mockserver.servers import serve_in_thread as serve
 from mockserver.state.namespaces import DEFAULT_NAMESPACE
+from mockserver.store import Resource
+from mockserver.streams import reply_tokens
 from tests.mockserver.conftest import AGENT, AUTH, CHATBOT, settings
 
 PGPT_BODY = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
@@ -371,6 +374,19 @@ def test_chatzy_tool_call_then_more_chunks_on_the_same_stream(base: str) -> None
     assert position == 5  # after five chunks
     assert all("content" in json.loads(p) for p in payloads[position + 1 : -1])
     assert payloads[-1] == "close_connection"
+
+
+def test_a_generated_reply_always_goes_on_after_the_tool_call() -> None:
+    """The reply is generated per resource (its id and creation time seed it); a short one once
+    ended before the fifth chunk, so the tool call never happened (how often hung on which tests
+    had run before on the same mock)."""
+    scenario = bundled_catalog()["chatzy"].scenarios["tool-call"]
+    after = scenario.stream_plan.call_again_after
+    assert after == 5
+    for index in range(200):
+        timeline = start(scenario, START + index)
+        resource = Resource("chatzy", f"turn-{index}", {}, "tool-call", timeline, None, 0)
+        assert len(reply_tokens(0, resource)) > after, index
 
 
 def test_scripted_reply_is_streamed_word_by_word_at_its_pace(base: str) -> None:

@@ -14,9 +14,10 @@ class CountingLoop:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.armed = 0
+        self.frozen: float | None = None  # while set, the time every caller reads
 
     def time(self) -> float:
-        return self.loop.time()
+        return self.loop.time() if self.frozen is None else self.frozen
 
     def call_at(self, when: float, callback: Any, *args: Any) -> asyncio.TimerHandle:
         self.armed += 1
@@ -59,11 +60,15 @@ def test_waits_due_in_the_same_millisecond_share_one_loop_timer() -> None:
         loop = asyncio.get_running_loop()
         counting = CountingLoop(loop)
         wakeups = WakeUps(counting)  # type: ignore[arg-type]
-        # a moment in the middle of a slot, so every wait below falls into that same slot
-        moment = (int(loop.time() / QUANTUM) + 5.5) * QUANTUM
+        # a moment in the middle of a slot, so every wait below falls into that same slot; the
+        # clock stands still while they are made (a process descheduled for 5 ms between two of
+        # them, on a loaded machine, once put the later ones in the slot of their own "now")
+        counting.frozen = loop.time()
+        moment = (int(counting.frozen / QUANTUM) + 5.5) * QUANTUM
         waiters = [loop.create_future() for _ in range(100)]
         for index, waiter in enumerate(waiters):
-            wakeups.after(moment - loop.time(), waiter, f"w{index}")
+            wakeups.after(moment - counting.time(), waiter, f"w{index}")
+        counting.frozen = None
         values = await asyncio.gather(*waiters)
         return counting.armed, values
 
