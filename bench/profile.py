@@ -46,7 +46,8 @@ LAYERS: list[tuple[str, re.Pattern[str]]] = [
     (
         "engine",
         re.compile(
-            r"mockserver/(engine|store|clock|events)\.py|lifecycle/|mockserver/vendors/|mockserver/catalog"
+            r"mockserver/(engine|store|clock|events|draws|scenario_book|agreement)\.py|mockserver/state/"
+            r"|lifecycle/|mockserver/vendors/|mockserver/catalog"
         ),
     ),
     # leanpath.py: the routing before issue 20 (``--source`` may profile an older checkout)
@@ -58,7 +59,8 @@ LAYERS: list[tuple[str, re.Pattern[str]]] = [
     (
         "endpoint",
         re.compile(
-            r"mockserver/(app|endpoint|fault_gate|call)\.py|starlette/requests\.py|starlette/datastructures\.py"
+            r"mockserver/(app|endpoint|fault_gate|call|replay)\.py|starlette/requests\.py"
+            r"|starlette/datastructures\.py"
         ),
     ),
     ("HTTP parsing and writing (uvicorn, httptools)", re.compile(r"uvicorn/|httptools|h11/")),

@@ -62,6 +62,9 @@ class Agreement:
         self.fake = fake
         self.seed = seed
         self._facts: dict[str, BodyFacts] = {}
+        # (validator, type, value) -> valid: clients send the same scalars (a model name) on every
+        # create, and the pure-Python validator costs microseconds a field (bounded: see _valid)
+        self._checked: dict[tuple[int, type, Any], bool] = {}
         create = spec.operations.get(self.lifecycle.create.operation)
         located = request_schema(spec.data, create) if create is not None else None
         self._request_properties = _properties(spec.data, *located) if located else {}
@@ -128,13 +131,27 @@ class Agreement:
         top level of ``body`` (a body of ``view``, an operation and status); ``taken`` names the
         properties the lifecycle writes itself, ``created(name)`` is the creation time as text."""
         facts = self._body_facts(*view, taken)
-        request = resource.request if isinstance(resource.request, Mapping) else {}
+        request = resource.request
+        if type(request) is not dict and not isinstance(request, Mapping):  # a JSON body: a dict
+            request = {}
         for name, validator in facts.echoed.items():
-            if name in request and name in body and validator.is_valid(request[name]):
+            if name in request and name in body and self._valid(validator, request[name]):
                 body[name] = request[name]
         for name in facts.clock_fields:
             if body.get(name) is not None:
                 body[name] = created(name)
+
+    def _valid(self, validator: Draft202012Validator, value: Any) -> bool:
+        """``validator.is_valid(value)``, remembered for a scalar value (the first 4,096 kept)."""
+        if not isinstance(value, (str, int, float)):  # bool is an int; None and containers: as is
+            return bool(validator.is_valid(value))
+        key = (id(validator), type(value), value)  # validators live as long as this object
+        known = self._checked.get(key)
+        if known is None:
+            known = bool(validator.is_valid(value))
+            if len(self._checked) < 4_096:
+                self._checked[key] = known
+        return known
 
     def _body_facts(self, operation: Operation, status: int, taken: frozenset[str]) -> BodyFacts:
         key = f"{operation.operation_id}:{status}"

@@ -34,7 +34,10 @@ class Call:
     inputs: Inputs
     request: Request
     fault: Fault | None = None  # the fault in effect for this call (streams read its stream parts)
-    found: Resource | None = None  # what the fault gate looked up, when nothing was awaited since
+    found: Resource | None = None  # the addressed resource the endpoint looked up (see ``looked_up``)
+    # the id the endpoint looked up, ``found`` or not, when nothing was awaited since (a delay may
+    # have seen it deleted): a handler addressing that id need not look again
+    looked_up: str | None = None
 
     def evaluate(self, expression: str, response_body: Any = None) -> Any:
         """An OpenAPI runtime expression over the request's inputs (and a response body)."""

@@ -1,5 +1,6 @@
 """The endpoint of one operation, the same for every API (with a lifecycle or without one):
-auth -> input validation -> fault gate -> handler -> strict check -> journal.
+auth -> input validation -> [the addressed resource, looked up once -> replay stage -> fault gate]
+-> handler -> strict check -> journal.
 
 Every failure inside answers in the API's own shape (``ErrorShape.internal_error``) and is logged and
 journaled like any other answer; the routing (``mockserver.routing``) calls ``Endpoint.handle``.
@@ -19,16 +20,16 @@ from starlette.responses import Response
 from lifecycle.openapi import Operation, schema_registry
 from mockserver import replay
 from mockserver.auth import AuthRule
-from mockserver.call import Call, Handler
+from mockserver.call import Answer, Call, Handler
 from mockserver.documented_errors import DocumentedErrors
 from mockserver.engine import Engine
 from mockserver.error_shape import CONTROL_ERROR_HEADER, INJECTED_HEADER, ErrorShape
 from mockserver.fault_gate import FaultGate
-from mockserver.inputs import InputRules, fast_registry, header_dict
+from mockserver.inputs import InputRules, Inputs, fast_registry, header_dict
 from mockserver.journal import JournalEntry, body_text
 from mockserver.routing import ApiRoutes, OperationRoute
 from mockserver.state.base import StoreUnavailableError
-from mockserver.state.namespaces import NAMESPACE_HEADER
+from mockserver.state.namespaces import CURRENT_NAMESPACE, NAMESPACE_HEADER
 from mockserver.strict import ResponseChecker, violation
 
 log = logging.getLogger("comeback.mock")
@@ -49,13 +50,15 @@ class Endpoint:
     auth: AuthRule
     checker: ResponseChecker | None
     documented: DocumentedErrors | None = None  # errors in the spec's shapes (an API without its own)
+    cancels: bool = False  # the operation is its API's cancel (the replay stage may look further)
 
     async def handle(self, request: Request) -> Response:
         """The operation's answer to ``request``, recorded in the journal."""
         headers = header_dict(request.scope)  # once: auth looks names up in it, the journal keeps it
         namespace = headers.get(NAMESPACE_HEADER)
         refused = await self.engine.enter(namespace) if namespace is not None else None
-        started, arrived = time.perf_counter(), self.engine.clock.now()
+        space = CURRENT_NAMESPACE.get()  # read once: the clock and the journal entry use it
+        started, arrived = time.perf_counter(), self.engine.clocks.of(space).now()
         settings = self.engine.settings
         resource, raw_body = None, None
         try:
@@ -69,25 +72,11 @@ class Endpoint:
                 raw_body = inputs.raw_body
                 if inputs.problems:
                     response = self.errors.validation_error(inputs.problems)
+                elif self.gate is None:  # no lifecycle: no resource, no faults, nothing recorded
+                    call = Call(self.engine, self.operation, inputs, request)
+                    response, resource = await self.handler(call)
                 else:
-                    replayed = (  # what a recorded server did (``comeback record``), before any fault
-                        None
-                        if self.gate is None
-                        else await replay.before(self.gate, self.operation.operation_id, inputs, request)
-                    )
-                    admitted = (
-                        (None, None)
-                        if self.gate is None or replayed is not None
-                        else await self.gate.admit(self.operation.operation_id, inputs)
-                    )
-                    if replayed is not None:
-                        response, resource = replayed
-                    elif isinstance(admitted, Response):
-                        response = admitted
-                    else:
-                        call = Call(self.engine, self.operation, inputs, request, admitted[0], admitted[1])
-                        response, resource = await self.handler(call)
-                        await replay.after(self.engine, self.operation.operation_id, resource)
+                    response, resource = await self._stages(self.gate, inputs, request)
             if self.documented is not None:
                 response = self.documented.conform(self.operation, response)
             if (
@@ -127,10 +116,38 @@ class Endpoint:
                 headers,
                 body_text(raw_body),
                 body_text(getattr(response, "body", None)),  # a stream has none
-                self.engine.namespace,
+                space,
             )
         )
         return response
+
+    async def _stages(self, gate: FaultGate, inputs: Inputs, request: Request) -> Answer:
+        """An API with a lifecycle: the addressed resource looked up once (without a coroutine when
+        this process holds it), then the replay stage, the fault gate and the handler; the two
+        stages are awaited only when they may have something to do (most calls: neither)."""
+        operation_id = self.operation.operation_id
+        found = None
+        resource_id = gate.address(operation_id, inputs)
+        if resource_id is not None:
+            found = self.engine.held(self.api, resource_id)
+            if found is None and self.engine.state.shared:  # not held here: ask the shared store
+                found = await self.engine.find(self.api, resource_id)
+        if replay.concerns(found, self.cancels):  # what a recorded server did, before any fault
+            replayed = await replay.before(gate, operation_id, inputs, request, found)
+            if replayed is not None:
+                return replayed
+        fault = None
+        if gate.may_fault(operation_id, inputs, found):
+            admitted = await gate.admit(operation_id, inputs, found)
+            if isinstance(admitted, Response):
+                return admitted, None
+            fault, found = admitted
+            resource_id = resource_id if found is not None else None  # after a delay: look again
+        call = Call(self.engine, self.operation, inputs, request, fault, found, resource_id)
+        response, resource = await self.handler(call)
+        if resource is not None and resource.timeline.scenario.timing is not None:  # a recorded latency
+            await replay.after(self.engine, operation_id, resource)
+        return response, resource
 
 
 def api_routes(
@@ -172,6 +189,7 @@ def api_routes(
             AuthRule.compile(document, operation.definition),
             checker,
             documented,
+            gate is not None and replay.cancels(gate.lifecycle, operation.operation_id),
         )
         routes.append(OperationRoute.of(operation.method.upper(), operation.path, endpoint.handle))
     return ApiRoutes(api, tuple(routes), errors)

@@ -11,8 +11,6 @@ timeline from a resource this process holds is not.
 from __future__ import annotations
 
 import asyncio
-import base64
-import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -23,6 +21,7 @@ from lifecycle.timeline import Timeline, advance, cancel, count_read, force_next
 from mockserver.callbacks import Callbacks
 from mockserver.catalog import Api
 from mockserver.clock import Clock, Clocks, ManualClock
+from mockserver.draws import Draws
 from mockserver.events import EventHub
 from mockserver.journal import JournalEntry, credential_names
 from mockserver.masking import Masker
@@ -40,11 +39,6 @@ from mockserver.wakeups import Waits
 MAX_ADVANCE_SECONDS = 366 * 86_400  # one call moves the manual clock at most a year
 CLOCK_LIMIT = 221_845_392_000.0  # 9000-01-01: far enough from year 9999 that every timestamp renders
 MAX_NAMESPACES = 1_000  # namespaces one process keeps apart (each costs a seeded id generator)
-
-
-# RFC 4122 variant bits (10) and version 4, set as uuid.UUID(..., version=4) sets them
-_UUID_KEEP = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
-_UUID_V4 = (0x8000 << 48) | (4 << 76)
 
 
 class ClockError(ComebackError, ValueError):
@@ -65,16 +59,17 @@ class Engine:
             self.state.is_done = self.is_done
             self.state.resources_by_key.now_of = self.now_of
             self.state.journal_entries.on_record = self._journal_recorded
-            self.state.journal_entries.listening = lambda: any(hub.subscribers for hub in self._hubs.values())
+            # per request: the empty dict (nobody watches) answers before any generator is made
+            self.state.journal_entries.listening = lambda: (
+                bool(self._hubs) and any(hub.subscribers for hub in self._hubs.values())
+            )
         self.state.on_change(self._on_change)
         self.book = ScenarioBook(catalog, self.state)
         self.clocks = Clocks(clock)
         self.renderers = {name: Renderer(api.spec, settings.seed) for name, api in catalog.items()}
         self.callbacks = Callbacks(self)
         self._hubs: dict[str, EventHub] = {}  # the dashboard's live feed, per namespace watched
-        # ids and tokens come from the seed too, so a replayed session (a test, a Hypothesis example)
-        # meets the same ids and therefore the same fake data; each namespace draws its own
-        self._ids: dict[str, random.Random] = {}
+        self.draws = Draws(settings.seed, lambda: self.state.salt)  # ids and tokens, per namespace
         self._known = {DEFAULT_NAMESPACE}
         self.waits = Waits(self.clocks, settings.speed)
         self.sleep_until, self.pause = self.waits.sleep_until, self.waits.pause
@@ -130,7 +125,11 @@ class Engine:
         return self.clocks.of(CURRENT_NAMESPACE.get())
 
     def now_of(self, resource: Resource) -> float:
-        return self.clocks.of(resource.namespace).now()
+        """Its namespace clock's reading (several per request: the shared clock without ``Clocks.of``)."""
+        clocks = self.clocks
+        if clocks.manual and resource.namespace != DEFAULT_NAMESPACE:
+            return clocks.of(resource.namespace).now()
+        return clocks.base.now()
 
     @property
     def catalog(self) -> Mapping[str, Api]:
@@ -144,25 +143,13 @@ class Engine:
         """Render ``api``'s bodies from its (changed) spec from now on."""
         self.renderers[api.name] = Renderer(api.spec, self.settings.seed)
 
-    def _random(self) -> random.Random:
-        namespace = CURRENT_NAMESPACE.get()
-        found = self._ids.get(namespace)
-        if found is None:  # the default namespace in memory: the seed alone, so ids are as they were
-            salt, seed = self.state.salt, self.settings.seed
-            plain = namespace == DEFAULT_NAMESPACE and not salt
-            found = self._ids[namespace] = random.Random(seed if plain else f"{seed}:{namespace}:{salt}")
-        return found
-
     def new_uuid(self) -> str:
-        """A version-4 UUID drawn from the mock's seed: ``str(uuid.UUID(int=bits, version=4))``,
-        written out directly (the ``UUID`` object costs more than the rest of minting an id)."""
-        bits = self._random().getrandbits(128) & _UUID_KEEP | _UUID_V4
-        text = f"{bits:032x}"
-        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+        """A version-4 UUID drawn from the mock's seed (``Draws.uuid``) in the request's namespace."""
+        return self.draws.uuid(CURRENT_NAMESPACE.get())
 
     def new_token(self, size: int = 32) -> str:
-        """URL-safe random text drawn from the mock's seed."""
-        return base64.urlsafe_b64encode(self._random().randbytes(size)).rstrip(b"=").decode()
+        """URL-safe random text drawn from the mock's seed in the request's namespace."""
+        return self.draws.token(CURRENT_NAMESPACE.get(), size)
 
     # -- scenarios ------------------------------------------------------------------------------
     async def queue_scenario(self, api: str, scenario: Scenario) -> None:
@@ -191,7 +178,7 @@ class Engine:
         resource = Resource(
             api, resource_id, scope, scenario.name, start(scenario, now), body, now, namespace
         )
-        naive = {
+        naive = scenario.deviations and {  # most scenarios name no deviation: nothing to walk
             field
             for deviation in self.lifecycle(api).deviations
             if deviation.kind == "naive-datetime" and deviation.name in scenario.deviations
@@ -210,6 +197,10 @@ class Engine:
     def find(self, api: str, resource_id: str) -> Awaitable[Resource | None]:
         return self.state.get(CURRENT_NAMESPACE.get(), api, resource_id)
 
+    def held(self, api: str, resource_id: str) -> Resource | None:
+        """The resource if this process holds it up to date (``StateStore.held``): no coroutine."""
+        return self.state.held(CURRENT_NAMESPACE.get(), api, resource_id)
+
     def resources(self, api: str | None = None) -> Awaitable[list[Resource]]:
         """The namespace's resources (of ``api``), oldest first."""
         return self.state.resources(CURRENT_NAMESPACE.get(), api)
@@ -220,23 +211,23 @@ class Engine:
 
     def observe(self, resource: Resource) -> Timeline:
         """The resource's timeline at the clock's now (kept, so later looks start from here)."""
-        now = self.now_of(resource)
-        resource.touched_at = now
+        now = resource.touched_at = self.now_of(resource)
         return self._advance(resource, now)
 
     def _advance(self, resource: Resource, now: float) -> Timeline:
         """To ``now``; a step this look sees first (a stream's, before the hub's scheduler) is published."""
-        before = len(resource.timeline.history)
-        resource.timeline = advance(resource.timeline, now)
-        if len(resource.timeline.history) != before:
+        timeline = advance(resource.timeline, now)
+        if timeline is not resource.timeline:  # a step began (``advance`` returns the same object if none)
+            resource.timeline = timeline
             self.changed(resource)
-        return resource.timeline
+        return timeline
 
     async def count_read(self, resource: Resource) -> None:
         before = resource.timeline.state
         now = self.now_of(resource)
         resource.timeline = count_read(resource.timeline, now)
-        await self.state.command(resource, Command("read", now))
+        if self.state.shared:  # a store that is not shared holds this very object: nothing to keep
+            await self.state.command(resource, Command("read", now))
         if resource.timeline.state != before:
             resource.notify()
         self.changed(resource)
@@ -315,7 +306,7 @@ class Engine:
 
     def _forget_local(self, namespace: str) -> None:
         self.callbacks.cancel(namespace)
-        self._ids.pop(namespace, None)
+        self.draws.forget(namespace)
         if namespace == DEFAULT_NAMESPACE:
             if (hub := self._hubs.get(namespace)) is not None:
                 hub.reset()  # its pages start over from a snapshot

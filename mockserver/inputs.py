@@ -48,7 +48,10 @@ class Inputs:
 
     def evaluate(self, expression: str, response_body: Any = None) -> Any:
         """An OpenAPI runtime expression (``$request.path.id``) over these inputs."""
-        return parse_expression(expression).evaluate(
+        parsed = parse_expression(expression)
+        if parsed.location == "path":  # where most ids are, looked up twice per call: no keywords
+            return self.path.get(parsed.name)
+        return parsed.evaluate(
             path=self.path,
             query=self.query,
             headers=self.headers,

@@ -3,10 +3,11 @@
 A scenario written by ``comeback record`` may carry ``answers`` (per operation: the status and body
 the server gave, and a connection it then dropped), ``reactions`` (what a cancel or delete did) and
 ``timing`` (latency per operation); see ``lifecycle.reactions`` and ``lifecycle.timing``. The
-endpoint asks ``before`` ahead of the fault gate: a call about such a resource is answered as
-recorded, and the reaction walks the resource's timeline through the engine's clock and change
-feed. After the handler, ``after`` sleeps the recorded latency. A dropped connection is replayed as the server
-did it: the answer goes out whole, and the next request on that connection gets none.
+endpoint asks ``before`` ahead of the fault gate, when ``concerns`` (no await) says it may answer:
+a call about such a resource is answered as recorded, and the reaction walks the resource's
+timeline through the engine's clock and change feed. After the handler, ``after`` sleeps the
+recorded latency. A dropped connection is replayed as the server did it: the answer goes out
+whole, and the next request on that connection gets none.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
@@ -76,20 +78,40 @@ class CutConnections:
         self.app = app
         self.cut = cut_connections(engine)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # not a coroutine of its own: every request passes here, and almost none is cut, so the
+        # inner app's awaitable is handed back as it is (an ASGI app returns an awaitable)
         if self.cut and scope["type"] == "http":  # empty unless a recorded scenario cut one
             client = scope.get("client")
             if client is not None and self.cut.pop(tuple(client), False):
-                await DroppedConnection()(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+                return DroppedConnection()(scope, receive, send)
+        return self.app(scope, receive, send)
 
 
-async def before(gate: FaultGate, operation_id: str, inputs: Inputs, request: Request) -> Answer | None:
+def concerns(found: Resource | None, cancels: bool) -> bool:
+    """Whether ``before`` may have a recorded answer for this call (checked without awaiting: most
+    resources walk a scenario nobody recorded); ``found`` is the resource the call addresses, if
+    any; ``cancels``: the operation is the API's cancel (``cancels``), which may name its runs in
+    a list and so have found none yet (``before`` looks)."""
+    if found is not None:
+        scenario = found.timeline.scenario
+        return bool(scenario.answers or scenario.reactions)
+    return cancels
+
+
+def cancels(lifecycle: Lifecycle, operation_id: str) -> bool:
+    """Whether ``operation_id`` is the lifecycle's cancel (worked out once per operation)."""
+    return _action(lifecycle, operation_id) == "cancel"
+
+
+async def before(
+    gate: FaultGate, operation_id: str, inputs: Inputs, request: Request, found: Resource | None
+) -> Answer | None:
     """The recorded answer to this call (applying a recorded reaction), or None for the mock's own;
-    ``gate`` is the API's fault gate (its engine, its name, how it finds the addressed resource)."""
+    ``gate`` is the API's fault gate (its engine, its name), ``found`` the resource the call
+    addresses (the endpoint's one lookup)."""
     engine, api = gate.engine, gate.api
-    resource = await _addressed(gate, operation_id, inputs)
+    resource = found if found is not None else await _listed(gate, operation_id, inputs)
     if resource is None:
         return None
     scenario = resource.timeline.scenario
@@ -166,12 +188,9 @@ def _action(lifecycle: Lifecycle, operation_id: str) -> str | None:
     return None
 
 
-async def _addressed(gate: FaultGate, operation_id: str, inputs: Inputs) -> Resource | None:
-    """The resource a call is about; a cancel naming its runs in a one-item list (Letta) too."""
+async def _listed(gate: FaultGate, operation_id: str, inputs: Inputs) -> Resource | None:
+    """The resource a cancel names in a one-item list (Letta's cancel of a run)."""
     engine, api = gate.engine, gate.api
-    found = await gate.peek(operation_id, inputs)
-    if found is not None:
-        return found
     cancel = engine.lifecycle(api).cancel
     if cancel is None or operation_id != cancel.operation:
         return None

@@ -105,7 +105,10 @@ class StateStore(Protocol):
     scenarios are global. Methods may raise ``StoreUnavailableError``."""
 
     name: str  # what to call it in messages ("memory", "redis://127.0.0.1:6379/0")
-    shared: bool  # other processes see the same state (so `--workers N` behaves as one mock)
+    # other processes see the same state (so `--workers N` behaves as one mock); False: the objects
+    # this process holds are the whole state, so ``held`` answers for every resource and a read
+    # the engine applies to a resource needs no ``command`` to be kept
+    shared: bool
     salt: int  # mixed into the seeded ids after ``open`` (0 in memory: ids as ever; a shared store
     # gives each process its own, so two processes never mint the same id)
 
@@ -124,6 +127,11 @@ class StateStore(Protocol):
 
     async def get(self, namespace: str, api: str, resource_id: str) -> Resource | None:
         """The resource with its commands applied, or None (unknown, deleted or evicted)."""
+
+    def held(self, namespace: str, api: str, resource_id: str) -> Resource | None:
+        """The resource when this process holds it up to date, without a round trip (the hot
+        path's lookup: no coroutine); None when it does not, then ``get`` asks the store (a store
+        that is not ``shared`` holds everything: its None means there is no such resource)."""
 
     async def resources(self, namespace: str | None, api: str | None = None) -> list[Resource]:
         """Every resource of the namespace (None: of every namespace; a hot reload of a spec

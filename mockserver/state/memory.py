@@ -66,6 +66,9 @@ class MemoryStore:
     async def get(self, namespace: str, api: str, resource_id: str) -> Resource | None:
         return self.resources_by_key.get(namespace, api, resource_id)
 
+    def held(self, namespace: str, api: str, resource_id: str) -> Resource | None:
+        return self.resources_by_key.get(namespace, api, resource_id)
+
     async def resources(self, namespace: str | None, api: str | None = None) -> list[Resource]:
         return list(self.resources_by_key.of(namespace, api))
 

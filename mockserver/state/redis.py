@@ -92,6 +92,9 @@ class RedisStore:
     async def get(self, namespace: str, api: str, resource_id: str) -> Resource | None:
         return await self.items.get(namespace, api, resource_id)
 
+    def held(self, namespace: str, api: str, resource_id: str) -> Resource | None:
+        return self.items.held(namespace, api, resource_id)
+
     async def resources(self, namespace: str | None, api: str | None = None) -> list[Resource]:
         spaces = [namespace] if namespace is not None else await self.items.namespaces()
         found = []

@@ -172,12 +172,17 @@ class RedisResources:
 
     # -- reads ---------------------------------------------------------------------------------------
     async def get(self, namespace: str, api: str, resource_id: str) -> Resource | None:
+        cached = self.held(namespace, api, resource_id)
+        return cached if cached is not None else await self.fetch((namespace, api, resource_id))
+
+    def held(self, namespace: str, api: str, resource_id: str) -> Resource | None:
+        """The cached resource unless a published change made it stale (None: fetch it)."""
         key = (namespace, api, resource_id)
         cached = self.cache.get(key)
         if cached is not None and key not in self.stale:
             self.cache.move_to_end(key)
             return cached
-        return await self.fetch(key)
+        return None
 
     async def fetch(self, key: Key) -> Resource | None:
         """Read the resource from the store (updating the cached object in place, if any)."""

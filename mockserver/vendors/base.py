@@ -45,8 +45,10 @@ class Vendor(ErrorShape):
         self.lifecycle: Lifecycle = api.spec.lifecycle
         self.renderer: Renderer = engine.renderers[api.name]
         self._id_parameter = resource_id_parameter(self.lifecycle)
-        self.gate = FaultGate(engine, api.name, self, operation_ids(api.spec, self._id_parameter))
+        ids = operation_ids(api.spec, self._id_parameter)
+        self.gate = FaultGate(engine, api.name, self, ids, self.lifecycle)
         self._plain_reads = type(self).decorate is Vendor.decorate  # reads depend on the timeline only
+        self._plain_creates = type(self).on_create is Vendor.on_create  # no vendor data at create
 
     def not_found(self, resource_id: str) -> Response:
         return self.error(404, f"{self.lifecycle.resource.capitalize()} {resource_id} not found")
@@ -102,7 +104,8 @@ class Vendor(ErrorShape):
             scope,
             call.inputs.body,
             scenario,
-            prepare=lambda made: self.on_create(call, made),
+            # a vendor without vendor data to add (most) passes nothing to call per create
+            prepare=None if self._plain_creates else lambda made: self.on_create(call, made),
         )
         view = self.lifecycle.view_for(create.operation)
         status = view.status if view is not None else 200  # e.g. 202 Accepted in a user's spec
@@ -128,7 +131,12 @@ class Vendor(ErrorShape):
         return self.error(self.lifecycle.create.duplicate_status or 409, f"{resource_id} already exists")
 
     async def read(self, call: Call) -> Answer:
-        found = await self.locate_view(call)
+        view = self.lifecycle.view_for(call.operation.operation_id)
+        assert view is not None
+        assert view.id is not None
+        found = self.at_hand(call, view.id, view.scope)  # a status poll: nothing to await
+        if isinstance(found, str):  # not looked up yet (the endpoint found none, or waited since)
+            found = self._in_scope(call, await self.engine.find(self.name, found), found, view.scope)
         if isinstance(found, Response):
             return found, None
         timeline = self.engine.observe(found)
@@ -258,20 +266,32 @@ class Vendor(ErrorShape):
     # -- helpers ------------------------------------------------------------------------------------
     async def locate(self, call: Call, id_expression: str, scope: Mapping[str, str]) -> Resource | Response:
         """The resource a request addresses, or the vendor's answer for a malformed or unknown id."""
-        resource_id = call.evaluate(id_expression)
+        found = self.at_hand(call, id_expression, scope)
+        if not isinstance(found, str):
+            return found
+        return self._in_scope(call, await self.engine.find(self.name, found), found, scope)
+
+    def at_hand(self, call: Call, id_expression: str, scope: Mapping[str, str]) -> Resource | Response | str:
+        """What ``locate`` answers when it needs no lookup: the malformed id's answer, or what the
+        endpoint's lookup of this id found (``Call.found``, a 404 when none); else the id to look up."""
+        resource_id = call.inputs.evaluate(id_expression)
         resource_id = str(resource_id) if resource_id is not None else ""
         malformed = self.malformed_id(resource_id)
         if malformed is not None:
             return malformed
-        found = call.found  # the fault gate's lookup
-        resource = (
-            found
-            if found is not None and found.id == resource_id
-            else await self.engine.find(self.name, resource_id)
-        )
-        if resource is None or any(
-            (value := call.evaluate(expr)) is not None and resource.scope.get(name) != str(value)
-            for name, expr in scope.items()
+        if call.looked_up == resource_id:
+            return self._in_scope(call, call.found, resource_id, scope)
+        return resource_id
+
+    def _in_scope(
+        self, call: Call, resource: Resource | None, resource_id: str, scope: Mapping[str, str]
+    ) -> Resource | Response:
+        if resource is None or (  # most views take no scope: no generator for them
+            scope
+            and any(
+                (value := call.evaluate(expr)) is not None and resource.scope.get(name) != str(value)
+                for name, expr in scope.items()
+            )
         ):
             return self.not_found(resource_id)
         return resource

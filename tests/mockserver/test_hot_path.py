@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import starlette.responses
+from jsonschema import Draft202012Validator
 from starlette._utils import get_route_path as starlette_route_path
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,10 +23,13 @@ from starlette.testclient import TestClient
 from comeback.cli import _parser
 from lifecycle.bundled import bundled_scenarios, bundled_specs
 from lifecycle.scenario import body_texts
+from mockserver.agreement import Agreement
 from mockserver.app import create_app
 from mockserver.catalog import load_catalog
 from mockserver.cors import Cors
+from mockserver.engine import Engine
 from mockserver.error_shape import ErrorShape
+from mockserver.fake import FakeData
 from mockserver.guard import Guard
 from mockserver.inputs import _may_have_body
 from mockserver.render import iso
@@ -338,3 +342,84 @@ def test_iso_writes_what_datetime_writes_also_where_microseconds_round_up() -> N
 def test_the_root_path_comes_off_as_starlette_takes_it_off(path: str, root: str, routed: str) -> None:
     scope = _scope("GET", path, root_path=root)
     assert route_path(scope) == routed == starlette_route_path(scope)
+
+
+class Lookups:
+    """Counts the store's resource lookups (``held`` without a coroutine, ``get`` with one)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.calls: list[str] = []
+        state = engine.state
+        held, get = state.held, state.get
+
+        def counted_held(namespace: str, api: str, resource_id: str) -> Resource | None:
+            self.calls.append("held")
+            return held(namespace, api, resource_id)
+
+        async def counted_get(namespace: str, api: str, resource_id: str) -> Resource | None:
+            self.calls.append("get")
+            return await get(namespace, api, resource_id)
+
+        state.held = counted_held  # type: ignore[method-assign]
+        state.get = counted_get  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("faulted", [False, True])
+def test_a_status_read_looks_its_resource_up_once(faulted: bool) -> None:
+    """The replay stage, the fault gate and the handler share one lookup (issue 20's speed); on the
+    memory store it is the plain ``held``, no coroutine. With a scenario step's fault (a delay of 0)
+    the gate still uses that lookup."""
+    app = create_app(settings())
+    engine: Engine = app.state.engine
+    client = TestClient(app)
+    headers = AUTH["privategpt"]
+    if faulted:
+        put = client.put(
+            "/__mock/scenarios/privategpt/faulted-reads",
+            content=FAULTED_READS,
+            headers={"Content-Type": "application/yaml"},
+        )
+        assert put.status_code == 201, put.text
+        headers = {**headers, "X-Mock-Scenario": "faulted-reads"}
+    lookups = Lookups(engine)
+    created = client.post("/v1/messages/async", json=BODY, headers=headers)
+    assert created.status_code == 200, created.text
+    assert lookups.calls == []  # a create addresses no resource (its id is minted)
+    status = f"/v1/messages/async/{created.json()['message_id']}/status"
+    for _ in range(3):
+        read = client.get(status, headers=AUTH["privategpt"])
+        assert read.status_code == 200, read.text
+    assert lookups.calls == ["held"] * 3
+    gone = client.get("/v1/messages/async/nothing/status", headers=AUTH["privategpt"])
+    assert gone.status_code == 404
+    assert lookups.calls == ["held"] * 4  # memory holds everything: its None is the answer
+    resource = engine.state.held("default", "privategpt", read.json()["message_id"])
+    assert resource is not None
+    # with the step's fault, the gate met it on each read, on the resource of that one lookup
+    assert resource.extra.get("fault_calls") == ({0: 3} if faulted else None)
+
+
+FAULTED_READS = """api: privategpt
+description: Status reads meet a fault of no delay.
+steps:
+  - state: pending
+    fault: {latency: 0ms, operations: [getAsyncMessageStatus]}
+"""
+
+
+def test_an_echoed_value_checked_once_is_judged_as_the_validator_judges_it() -> None:
+    """The create echo remembers the check of a scalar value (one pure-Python validation per field
+    and create cost microseconds), per validator and per type: 1 is an integer, True is not."""
+    catalog = load_catalog(tuple(bundled_specs()), bundled_scenarios(), apis=frozenset({"privategpt"}))
+    api = catalog["privategpt"]
+    agreement = Agreement(api.spec, FakeData(api.spec.data), 0)
+    integer = Draft202012Validator({"type": "integer"})
+    choice = Draft202012Validator({"enum": ["4k", "hd"]})
+    for _ in range(2):  # the second time from what was remembered
+        assert agreement._valid(integer, 1) is True
+        assert agreement._valid(integer, True) is False
+        assert agreement._valid(integer, 1.5) is False
+        assert agreement._valid(choice, "4k") is True
+        assert agreement._valid(choice, "8k") is False
+        assert agreement._valid(choice, ["4k"]) is False  # a list: checked each time, never kept
+    assert len(agreement._checked) == 5

@@ -23,6 +23,8 @@ from tests.mockserver.conftest import settings
 class Recording(MemoryStore):
     """The memory store, remembering each resource's commands as a network store would ship them."""
 
+    shared = True  # as a network store: the engine hands it every command, reads too
+
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.commands: dict[str, list[Command]] = {}
