@@ -360,6 +360,9 @@ class Engine:
 
     def _on_change(self, change: Change) -> None:
         """Another process changed shared state: wake what waits here as a local change would."""
+        watched = (change.namespace or DEFAULT_NAMESPACE) in self._hubs
+        if change.kind == "resource" and change.resource is None and not watched:
+            return  # every create of every instance: no copy here to wake and no dashboard to tell
         task = asyncio.get_running_loop().create_task(self._take_change(change))
         self.callbacks.keep(task)
 

@@ -14,7 +14,7 @@ from mockserver.clock import ManualClock
 from mockserver.engine import Engine
 from mockserver.journal import JournalEntry
 from mockserver.masking import Masker
-from mockserver.state.base import Command, StateStore, replay
+from mockserver.state.base import Change, Command, StateStore, replay
 from mockserver.state.memory import VENDOR_MEMORY, MemoryStore
 from mockserver.store import Resource
 from tests.mockserver.conftest import settings
@@ -116,3 +116,24 @@ def test_a_namespace_new_to_this_process_starts_from_the_stores_clock_offset() -
         assert engine.clock.now() == START
 
     asyncio.run(enter())
+
+
+def test_another_process_new_resource_wakes_nothing_unless_a_dashboard_watches() -> None:
+    # every create of every instance reaches every other one: with no copy here and no dashboard on
+    # its namespace there is nothing to do, so not even a task is made for it
+    engine, _, _ = _engine()
+
+    async def tasks_made_for(change: Change) -> int:
+        before = len(asyncio.all_tasks())
+        engine._on_change(change)
+        made = len(asyncio.all_tasks()) - before
+        await asyncio.sleep(0)  # let it run
+        return made
+
+    async def scenario() -> tuple[int, int]:
+        elsewhere = Change("resource", "default", "letta", "run-elsewhere")
+        unwatched = await tasks_made_for(elsewhere)
+        assert engine.events is not None  # a dashboard now watches the default namespace
+        return unwatched, await tasks_made_for(elsewhere)
+
+    assert asyncio.run(scenario()) == (0, 1)
