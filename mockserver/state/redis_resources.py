@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from itertools import islice
 from typing import Any
 
 from lifecycle.model import Lifecycle
@@ -233,7 +234,10 @@ class RedisResources:
         self.commands[key] = commands
         excess = len(self.cache) - self.settings.max_resources
         if excess > 0:  # the least recently used that nothing watches (they are read again when asked)
-            for old in [k for k, r in self.cache.items() if r.watchers == 0][:excess]:
+            unwatched = (k for k, r in self.cache.items() if r.watchers == 0)
+            # oldest first, and stop at the excess: a full cache pays for one, not for every entry
+            # (the whole list per create cost 3 ms of CPU each at the default 10,000)
+            for old in list(islice(unwatched, excess)):
                 self.forget(old)
 
     def forget(self, key: Key) -> None:
